@@ -1,0 +1,1 @@
+"""tinygrad-edu: a small reverse-mode automatic-differentiation engine on NumPy."""
