@@ -1,0 +1,190 @@
+"""The autograd machinery: `Function` (the one way every op is written), grad modes, and backward.
+
+Reverse-mode differentiation in three sentences. Every op applied to tensors that require gradients
+records a `Function` node holding its inputs (`parents`) and whatever its backward needs. Calling
+`loss.backward()` orders the recorded graph so that every node comes after all the nodes that use
+it, then walks it once, handing each node ∂loss/∂output and asking it for ∂loss/∂input (the chain
+rule). Gradients that reach the same tensor along several paths are added, because ∂loss/∂x sums
+over every way x influences the loss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+
+class _GradMode(threading.local):
+    enabled = True
+    detect_anomaly = False
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Stop recording the graph: ops inside produce tensors with ``requires_grad=False``.
+
+    Use it for evaluation and for optimizer updates (``with no_grad(): ...`` or as a decorator).
+    """
+
+    def __enter__(self):
+        self._previous = _mode.enabled
+        _mode.enabled = False
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._previous
+        return False
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Check every gradient backward computes; raise at the first NaN or infinity, naming the op."""
+
+    def __enter__(self):
+        self._previous = _mode.detect_anomaly
+        _mode.detect_anomaly = True
+
+    def __exit__(self, *exc):
+        _mode.detect_anomaly = self._previous
+        return False
+
+
+class Function:
+    """One differentiable op: ``forward`` on NumPy arrays, ``backward`` from output gradient to input gradients.
+
+    To add an op, subclass and write both halves side by side::
+
+        class Cube(Function):
+            def forward(self, x):
+                self.x = x                      # keep what backward needs
+                return x ** 3
+            def backward(self, grad):           # grad = ∂L/∂out, same shape as out
+                return grad * 3 * self.x ** 2   # ∂L/∂x = ∂L/∂out · 3x²
+
+        y = Cube.apply(x)                       # x: Tensor -> y: Tensor, recorded in the graph
+
+    ``forward`` receives the inputs' arrays (plus any keyword arguments given to ``apply``) and
+    returns one array. ``backward`` returns one gradient per input (a tuple when there are several),
+    each broadcastable to its input's shape: the engine sums a broadcast gradient back to the input's
+    shape, so ``forward`` may rely on NumPy broadcasting. Return ``None`` for an input that needs no
+    gradient; ``self.needs_input_grad[i]`` tells which do, so expensive gradients can be skipped.
+    Every built-in op in ``tinygrad_edu/ops.py`` is written this way.
+    """
+
+    parents: tuple | None
+
+    def forward(self, *arrays, **kwargs):  # pragma: no cover - every op overrides it
+        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+
+    def backward(self, grad):  # pragma: no cover - every op overrides it
+        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        """Run ``forward`` on the inputs' data and, when gradients are wanted, record the node."""
+        fn = cls()
+        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        try:
+            out = fn.forward(*[t.data for t in inputs], **kwargs)
+        except ValueError as err:
+            shapes = " and ".join(str(t.shape) for t in inputs)
+            raise ValueError(f"{cls.__name__}: cannot apply to shape(s) {shapes}: {err}") from None
+        if _mode.enabled and True in fn.needs_input_grad:
+            fn.parents = inputs
+            return Tensor._make(out, True, fn)
+        return Tensor._make(out, False, None)
+
+    def release(self):
+        """Drop the saved arrays and the links to the inputs, so their memory can be freed."""
+        self.__dict__.clear()
+        self.parents = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def topological_order(root, *, constants: bool = False) -> list:
+    """Every tensor ``root`` depends on, each after all of its inputs (``root`` last).
+
+    Only inputs that require grad are followed, unless ``constants=True`` (for drawing the graph).
+    Written with an explicit stack instead of recursion so that a chain of 100,000 ops does not
+    hit Python's recursion limit; each node is expanded once, so the cost is linear in graph size.
+    """
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        fn = node._ctx
+        if fn is None:
+            continue
+        if fn.parents is None:
+            raise RuntimeError(
+                f"backward through {fn!r} a second time: its saved values were freed by the first "
+                "backward. Call backward(retain_graph=True) the first time to keep them."
+            )
+        for parent in reversed(fn.parents):  # reversed: the first input is expanded first
+            if (constants or parent.requires_grad) and id(parent) not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was stretched."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)
+
+
+def run_backward(root, gradient, retain_graph: bool) -> None:
+    """Accumulate ∂root/∂leaf into ``leaf.grad`` for every leaf that requires grad (see Tensor.backward)."""
+    grads = {id(root): gradient}
+    given_to_leaves = set()  # arrays already stored in some .grad: a second leaf gets a copy
+    for node in reversed(topological_order(root)):
+        grad = grads.pop(id(node), None)
+        if grad is None:
+            continue
+        fn = node._ctx
+        if fn is None or node._retains_grad:
+            if id(grad) in given_to_leaves or grad.base is not None:
+                grad = grad.copy()
+            given_to_leaves.add(id(grad))
+            node.grad = Tensor._make(grad, False, None) if node.grad is None else Tensor._make(node.grad.data + grad, False, None)
+        if fn is None:
+            continue
+        input_grads = fn.backward(grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            parent_grad = _sum_to_shape(np.asarray(parent_grad, dtype=parent.data.dtype), parent.shape)
+            if _mode.detect_anomaly and not np.isfinite(parent_grad).all():
+                raise FloatingPointError(
+                    f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
+                    f"for its input {i} of shape {parent.shape}"
+                )
+            key = id(parent)
+            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+        if not retain_graph:
+            fn.release()
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs Function, and Function.apply builds Tensors)
