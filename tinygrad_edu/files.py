@@ -1,0 +1,29 @@
+"""Writing files all or nothing: a crash mid-write leaves the old file (or none), never half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Open a temporary file beside ``path`` for binary writing; it replaces ``path`` only if the block succeeds.
+
+    The temporary file lives in the same folder, so the final ``os.replace`` is a rename within one
+    file system, which is atomic. If the block raises (a failed checksum, a full disk, Ctrl-C),
+    the temporary file is removed and ``path`` is untouched.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
