@@ -5,12 +5,14 @@
     tensor.py     Tensor, its methods, and the constructors
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
+    files.py      atomic_file: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
 """
 
 from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
+from . import data
 from .tensor import (
     Tensor,
     arange,
@@ -29,5 +31,5 @@ from .tensor import (
 __all__ = [
     "Function", "GradcheckError", "Tensor", "arange", "cat", "detect_anomaly", "gradcheck",
     "is_grad_enabled", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
-    "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
+    "data", "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
 ]
