@@ -1,0 +1,276 @@
+"""Every op's backward is checked against finite differences, on shapes and values hypothesis draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_edu as tg
+
+SMALL_SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+
+
+def arrays(shape, low=-3.0, high=3.0):
+    return hnp.arrays(np.float64, shape, elements=st.floats(low, high, allow_nan=False, allow_infinity=False))
+
+
+def leaf(array) -> tg.Tensor:
+    return tg.Tensor(np.array(array, dtype=np.float64), requires_grad=True)
+
+
+def away_from(values, points, margin=1e-3) -> bool:
+    """True if no value sits within ``margin`` of a point where the op has a kink (finite differences fail there)."""
+    values = np.asarray(values)
+    return all(np.all(np.abs(values - p) > margin) for p in points)
+
+
+# ---------------------------------------------------------------------------- element-wise unary
+UNARY = {
+    # name: (function, domain low, domain high, kinks to stay away from)
+    "neg": (lambda x: -x, -3, 3, []),
+    "exp": (lambda x: x.exp(), -3, 3, []),
+    "log": (lambda x: x.log(), 0.1, 3, []),
+    "sqrt": (lambda x: x.sqrt(), 0.1, 3, []),
+    "abs": (lambda x: x.abs(), -3, 3, [0]),
+    "sigmoid": (lambda x: x.sigmoid(), -8, 8, []),
+    "tanh": (lambda x: x.tanh(), -3, 3, []),
+    "relu": (lambda x: x.relu(), -3, 3, [0]),
+    "clamp": (lambda x: x.clamp(-1.0, 1.5), -3, 3, [-1.0, 1.5]),
+    "clamp_min": (lambda x: x.clamp(min=0.5), -3, 3, [0.5]),
+    "pow_scalar": (lambda x: x**3, -3, 3, []),
+    "pow_fractional": (lambda x: x**1.5, 0.1, 3, []),
+    "rpow": (lambda x: 2.0**x, -3, 3, []),
+    "scalar_arith": (lambda x: (2.0 - x) * 3.0 / 4.0 + 1.0, -3, 3, []),
+    "rdiv": (lambda x: 1.0 / x, 0.5, 3, []),
+    "softmax": (lambda x: x.softmax(dim=-1), -3, 3, []),
+    "log_softmax": (lambda x: x.log_softmax(dim=0) if x.ndim else x.log_softmax(dim=0), -3, 3, []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@given(data=st.data())
+def test_unary_gradients(name, data):
+    fn, low, high, kinks = UNARY[name]
+    shape = data.draw(SMALL_SHAPES if "softmax" not in name else hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    x = data.draw(arrays(shape, low, high))
+    assume(away_from(x, kinks))
+    assert tg.gradcheck(fn, [leaf(x)])
+
+
+# ---------------------------------------------------------------------------- binary, broadcasting
+BINARY = {
+    "add": (lambda a, b: a + b, None),
+    "sub": (lambda a, b: a - b, None),
+    "mul": (lambda a, b: a * b, None),
+    "div": (lambda a, b: a / b, "b_away_from_zero"),
+    "pow": (lambda a, b: a**b, "a_positive"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@given(data=st.data())
+def test_binary_gradients_with_broadcasting(name, data):
+    fn, domain = BINARY[name]
+    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
+    a_shape, b_shape = shapes.input_shapes
+    a = data.draw(arrays(a_shape, 0.2 if domain == "a_positive" else -3, 3))
+    b = data.draw(arrays(b_shape))
+    if domain == "b_away_from_zero":
+        b = np.where(np.abs(b) < 0.5, 0.5 + np.abs(b), b)
+    assert tg.gradcheck(fn, [leaf(a), leaf(b)])
+
+
+@given(data=st.data())
+def test_matmul_gradients(data):
+    """Matrix @ matrix, batched with broadcasting, and vector cases."""
+    n, k, m, batch = (data.draw(st.integers(1, 4)) for _ in range(4))
+    cases = [((n, k), (k, m)), ((batch, n, k), (k, m)), ((k,), (k, m)), ((n, k), (k,)), ((k,), (k,))]
+    a_shape, b_shape = data.draw(st.sampled_from(cases))
+    a, b = data.draw(arrays(a_shape)), data.draw(arrays(b_shape))
+    assert tg.gradcheck(lambda x, y: x @ y, [leaf(a), leaf(b)])
+
+
+@given(data=st.data())
+def test_linear_gradients(data):
+    n, n_in, n_out = (data.draw(st.integers(1, 4)) for _ in range(3))
+    x, w, b = data.draw(arrays((n, n_in))), data.draw(arrays((n_out, n_in))), data.draw(arrays((n_out,)))
+    assert tg.gradcheck(tg.linear, [leaf(x), leaf(w), leaf(b)])
+    assert tg.gradcheck(tg.linear, [leaf(x), leaf(w)])
+
+
+def test_linear_matches_its_definition():
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=(5, 3)), rng.normal(size=(2, 3)), rng.normal(size=2)
+    np.testing.assert_allclose(tg.linear(tg.Tensor(x), tg.Tensor(w), tg.Tensor(b)).numpy(), x @ w.T + b)
+
+
+# ---------------------------------------------------------------------------- reductions
+def dims_for(shape, data):
+    """None, one dim (maybe negative) or a tuple of dims valid for ``shape``."""
+    if not shape:
+        return None
+    ndim = len(shape)
+    return data.draw(st.one_of(
+        st.none(),
+        st.integers(-ndim, ndim - 1),
+        st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
+    ))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@given(data=st.data())
+def test_sum_and_mean_gradients(reduction, data):
+    shape = data.draw(SMALL_SHAPES)
+    dim, keepdim = dims_for(shape, data), data.draw(st.booleans())
+    x = data.draw(arrays(shape))
+    expected = getattr(np, reduction)(x, axis=dim, keepdims=keepdim)
+    np.testing.assert_allclose(getattr(leaf(x), reduction)(dim=dim, keepdim=keepdim).numpy(), expected)
+    assert tg.gradcheck(lambda t: getattr(t, reduction)(dim=dim, keepdim=keepdim), [leaf(x)])
+
+
+@given(data=st.data())
+def test_max_gradients(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    size = int(np.prod(shape))
+    # distinct values spaced apart, so the maximum is unique and stays put under a tiny nudge
+    x = np.array(data.draw(st.permutations(range(size))), dtype=np.float64).reshape(shape) * 0.1
+    dim, keepdim = data.draw(st.integers(-len(shape), len(shape) - 1)), data.draw(st.booleans())
+    values, indices = leaf(x).max(dim=dim, keepdim=keepdim)
+    np.testing.assert_array_equal(values.numpy(), x.max(axis=dim, keepdims=keepdim))
+    np.testing.assert_array_equal(indices.numpy(), x.argmax(axis=dim) if not keepdim else np.expand_dims(x.argmax(axis=dim), dim))
+    assert tg.gradcheck(lambda t: t.max(dim=dim, keepdim=keepdim).values, [leaf(x)])
+    assert tg.gradcheck(lambda t: t.max(), [leaf(x)])
+
+
+def test_max_splits_the_gradient_between_ties():
+    x = leaf([1.0, 3.0, 3.0])
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 0.5])
+
+
+# ---------------------------------------------------------------------------- shapes and indexing
+@given(data=st.data())
+def test_reshape_transpose_flatten_gradients(data):
+    shape = data.draw(hnp.array_shapes(min_dims=2, max_dims=3, max_side=4))
+    x = data.draw(arrays(shape))
+    assert tg.gradcheck(lambda t: t.reshape(-1, shape[-1]) * 2.0, [leaf(x)])
+    assert tg.gradcheck(lambda t: t.transpose(0, -1), [leaf(x)])
+    assert tg.gradcheck(lambda t: t.T, [leaf(x)])
+    assert tg.gradcheck(lambda t: t.flatten(1), [leaf(x)])
+    np.testing.assert_array_equal(leaf(x).T.numpy(), x.T)
+    np.testing.assert_array_equal(leaf(x).flatten().numpy(), x.ravel())
+
+
+@given(data=st.data())
+def test_indexing_gradients_accumulate_repeated_indices(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    x = data.draw(arrays(shape))
+    rows = data.draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=6))
+    index = data.draw(st.sampled_from([np.array(rows), slice(None, None, 2), (slice(1, None), ...)]))
+    np.testing.assert_array_equal(leaf(x)[index].numpy(), x[index])
+    assert tg.gradcheck(lambda t: t[index], [leaf(x)])
+
+
+def test_repeated_index_gradient_counts_each_pick():
+    x = leaf([10.0, 20.0, 30.0])
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0, 1.0])
+
+
+@given(data=st.data())
+def test_cat_and_stack_gradients(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    a, b = data.draw(arrays(shape)), data.draw(arrays(shape))
+    np.testing.assert_array_equal(tg.cat([leaf(a), leaf(b)], dim=dim).numpy(), np.concatenate([a, b], axis=dim))
+    np.testing.assert_array_equal(tg.stack([leaf(a), leaf(b)], dim=dim).numpy(), np.stack([a, b], axis=dim))
+    assert tg.gradcheck(lambda s, t: tg.cat([s, t * 2.0], dim=dim), [leaf(a), leaf(b)])
+    assert tg.gradcheck(lambda s, t: tg.stack([s, t * 2.0], dim=dim), [leaf(a), leaf(b)])
+
+
+@given(data=st.data())
+def test_where_gradients(data):
+    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3))
+    c_shape, a_shape, b_shape = shapes.input_shapes
+    condition = data.draw(hnp.arrays(bool, c_shape))
+    a, b = data.draw(arrays(a_shape)), data.draw(arrays(b_shape))
+    np.testing.assert_array_equal(tg.where(condition, leaf(a), leaf(b)).numpy(), np.where(condition, a, b))
+    assert tg.gradcheck(lambda s, t: tg.where(condition, s, t), [leaf(a), leaf(b)])
+
+
+# ---------------------------------------------------------------------------- ops without gradient
+def test_step_is_heaviside_with_zero_gradient():
+    z = leaf([-2.0, -1e-9, 0.0, 3.0])
+    y = z.step()
+    np.testing.assert_array_equal(y.numpy(), [0.0, 0.0, 1.0, 1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(z.grad.numpy(), np.zeros(4))
+
+
+def test_comparisons_and_argmax_carry_no_gradient():
+    a = leaf([[1.0, 5.0], [4.0, 2.0]])
+    for result in (a > 2, a >= 2, a < 2, a <= 2, a == 4.0, a != 4.0, a.argmax(dim=1)):
+        assert not result.requires_grad
+    np.testing.assert_array_equal((a > 2).numpy(), [[False, True], [True, False]])
+    np.testing.assert_array_equal(a.argmax(dim=1).numpy(), [1, 0])
+    assert a.argmax().item() == 1
+    assert a.argmax(dim=0, keepdim=True).shape == (1, 2)
+
+
+# ---------------------------------------------------------------------------- numerical stability
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_exact_in_both_tails_without_warnings(dtype):
+    z = tg.Tensor(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=dtype), requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # would warn: raise instead
+        y = z.sigmoid()
+        y.sum().backward()
+    assert y.dtype == dtype
+    assert y.numpy()[0] == 0.0 and y.numpy()[-1] == 1.0 and y.numpy()[2] == 0.5
+    assert np.all(np.isfinite(z.grad.numpy()))
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_is_stable_for_huge_scores(op):
+    z = tg.Tensor(np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32), requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = getattr(z, op)(dim=1)
+        y.sum().backward()
+    expected = [0.0, -1000.0, -2000.0] if op == "log_softmax" else [1.0, 0.0, 0.0]
+    np.testing.assert_allclose(y.numpy()[0], expected)
+
+
+# ---------------------------------------------------------------------------- gradcheck can fail
+class WrongSquare(tg.Function):
+    """x² with a deliberately wrong derivative (x instead of 2x)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, grad):
+        return grad * self.x
+
+
+def test_gradcheck_catches_a_wrong_backward_and_names_the_element():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(tg.GradcheckError) as err:
+        tg.gradcheck(WrongSquare.apply, [x])
+    message = str(err.value)
+    assert "input 0" in message and "index (0, 0)" in message
+    assert "backward gives" in message and "finite differences give" in message
+
+
+def test_gradcheck_refuses_float32():
+    with pytest.raises(TypeError, match="float64"):
+        tg.gradcheck(lambda t: t * 2, [tg.Tensor([1.0], requires_grad=True)])
+
+
+def test_numerical_grad_is_the_central_difference():
+    """∂(x³)/∂x = 3x², and the inputs are left as they were."""
+    x = leaf([0.5, -2.0])
+    (grad,) = tg.numerical_grad(lambda t: (t * t * t).sum(), [x])
+    np.testing.assert_allclose(grad, 3 * np.array([0.5, -2.0]) ** 2, rtol=1e-8)
+    np.testing.assert_array_equal(x.numpy(), [0.5, -2.0])
