@@ -1,0 +1,214 @@
+"""Autograd semantics: how gradients flow, accumulate, stop, and how the graph is freed."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+
+def leaf(values) -> tg.Tensor:
+    return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def test_a_value_used_twice_gets_both_gradients():
+    """y = x·x + x: ∂y/∂x = 2x + 1 collects all three uses of x (a diamond in the graph)."""
+    x = leaf([3.0, -1.0])
+    h = x * x
+    y = (h + x + h * 0.0).sum()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * x.numpy() + 1)
+
+
+def test_gradients_accumulate_across_backward_calls_until_cleared():
+    x = leaf([1.0, 2.0])
+    (x * 3.0).sum().backward()
+    (x * 4.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_only_leaves_keep_grad_unless_retained():
+    x = leaf([1.0, 2.0])
+    hidden = x * 2.0
+    kept = x * 3.0
+    kept.retain_grad()
+    (hidden * kept).sum().backward()
+    assert hidden.grad is None
+    np.testing.assert_array_equal(kept.grad.numpy(), hidden.numpy())
+    assert x.is_leaf and not hidden.is_leaf
+
+
+def test_two_leaves_never_share_one_gradient_array():
+    """a + b hands the same gradient to both; changing one .grad in place must not change the other."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).backward(np.ones(2))
+    a.grad.data += 100
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_backward_needs_a_gradient_for_a_non_scalar():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
+        (x * 2.0).backward()
+    y = x * 2.0
+    y.backward(gradient=np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 20.0])
+    with pytest.raises(ValueError, match="gradient has shape"):
+        (x * 2.0).backward(gradient=np.ones(3))
+
+
+def test_backward_on_a_tensor_without_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tg.tensor([1.0]).sum().backward()
+
+
+def test_no_grad_records_nothing_as_context_manager_and_decorator():
+    x = leaf([1.0])
+    with tg.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad and y.grad_fn is None
+
+    @tg.no_grad()
+    def double(t):
+        return t * 2.0
+
+    assert not double(x).requires_grad
+    assert tg.is_grad_enabled() and (x * 2.0).requires_grad
+
+
+def test_detach_cuts_the_graph_and_shares_data():
+    x = leaf([1.0, 2.0])
+    d = (x * 2.0).detach()
+    assert not d.requires_grad and d.is_leaf
+    y = (d * x).sum()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), d.numpy())  # d was a constant
+
+
+def test_a_chain_of_100000_ops_backpropagates():
+    """Topological order is iterative: no RecursionError however deep the graph."""
+    x = tg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_backward_frees_the_graph_and_a_second_backward_says_so():
+    x = leaf([1.0, 2.0])
+    hidden = x.exp()
+    y = (hidden * 2.0).sum()
+    array = weakref.ref(hidden.grad_fn.out)  # the array Exp saved for its backward
+    del hidden
+    y.backward()
+    gc.collect()
+    assert array() is None  # freed: nothing holds the graph's buffers any more
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2.0).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp([1.0, 2.0]))
+
+
+def test_intermediate_arrays_are_released_after_backward():
+    x = leaf(np.ones(1000))
+    hidden = x * 2.0
+    y = (hidden.exp() * 3.0).sum()
+    exp_node = y.grad_fn.parents[0].grad_fn.parents[0].grad_fn  # Exp, which saved its output
+    assert hasattr(exp_node, "out")
+    y.backward()
+    assert not hasattr(exp_node, "out")
+
+
+def test_memory_does_not_grow_across_training_steps():
+    rng = np.random.default_rng(0)
+    w = tg.Tensor(rng.normal(size=(50, 20)).astype(np.float32), requires_grad=True)
+    X = tg.Tensor(rng.normal(size=(64, 50)).astype(np.float32))
+
+    def step():
+        loss = (X @ w).sigmoid().sum()
+        loss.backward()
+        w.data -= 0.01 * w.grad.data
+        w.grad = None
+
+    for _ in range(20):  # warm up caches and allocator
+        step()
+    gc.collect()
+    tracemalloc.start()
+    step()
+    _, peak_after_one = tracemalloc.get_traced_memory()
+    for _ in range(200):
+        step()
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert current < 100_000, f"{current} bytes still held after 200 steps"
+    assert peak_after_one < 1_000_000
+
+
+def test_detect_anomaly_names_the_op_that_made_a_nan():
+    x = leaf([0.0, 1.0])
+    with tg.detect_anomaly():
+        y = x.log().sum()  # ∂/∂x log x = 1/x is infinite at 0
+        with pytest.raises(FloatingPointError, match="Log"):
+            y.backward()
+    with np.errstate(divide="ignore"):
+        z = leaf([0.0, 1.0])
+        z.log().sum().backward()  # outside detect_anomaly: no check
+    assert np.isinf(z.grad.numpy()[0])
+
+
+def test_shape_errors_name_the_op_and_both_shapes():
+    a, b = tg.ones(2, 3), tg.ones(4, 5)
+    with pytest.raises(ValueError, match=r"MatMul.*\(2, 3\).*\(4, 5\)"):
+        a @ b
+    with pytest.raises(ValueError, match=r"Add.*\(2, 3\).*\(4, 5\)"):
+        a + b
+
+
+def test_a_new_op_written_outside_the_package():
+    """The extension mechanism: subclass Function, write forward and backward, call apply."""
+
+    class Cube(tg.Function):
+        def forward(self, x):
+            self.x = x
+            return x**3
+
+        def backward(self, grad):
+            return grad * 3 * self.x**2
+
+    x = leaf([[0.5, -1.5], [2.0, 1.0]])
+    assert tg.gradcheck(Cube.apply, [x])
+    assert type(Cube.apply(x).grad_fn).__name__ == "Cube"
+
+
+def test_function_skips_gradients_nobody_needs():
+    """needs_input_grad tells backward which inputs want a gradient (here only w)."""
+    X, w = tg.ones(3, 4), tg.Tensor(np.ones((4, 2), dtype=np.float32), requires_grad=True)
+    y = X @ w
+    assert y.grad_fn.needs_input_grad == (False, True)
+    y.sum().backward()
+    assert X.grad is None and w.grad is not None
+
+
+def test_graph_rendering_shows_ops_shapes_and_names():
+    x = tg.ones(2, 3)
+    w = tg.Tensor(np.ones((4, 3), dtype=np.float32), requires_grad=True)
+    loss = tg.linear(x, w).sigmoid().sum()
+    text = tg.render_graph(loss, {"w": w})
+    assert "Linear" in text and "Sigmoid" in text and "Sum" in text
+    assert "w" in text and "(4, 3)" in text and "(2, 4)" in text
+    dot = tg.to_dot(loss)
+    assert dot.startswith("digraph") and dot.count("->") == 4  # x, w -> Linear -> Sigmoid -> Sum
