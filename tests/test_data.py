@@ -1,0 +1,266 @@
+"""The data loaders: the genuine files, corrupt files, finding files, and verified downloads."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import shutil
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_edu.data import (DataError, load_fashion_mnist, load_mnist, random_labels, read_idx, render_digit,
+                               shuffle_pixels)
+from tinygrad_edu.data.datasets import FASHION_MNIST, MNIST
+
+DATA = Path(os.environ.get("TINYGRAD_EDU_DATA", "/nonexistent"))
+needs_data = pytest.mark.skipif(not (DATA / "mnist" / "train-images-idx3-ubyte.gz").exists(),
+                                reason="set TINYGRAD_EDU_DATA to a folder holding mnist/ and fashion-mnist/")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Every test gets its own empty cache folder, so nothing touches ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    """Encode an array in the IDX format (the inverse of read_idx), for making test files."""
+    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+# ---------------------------------------------------------------------------- the genuine files
+@needs_data
+@pytest.mark.parametrize("spec", [MNIST, FASHION_MNIST], ids=["mnist", "fashion-mnist"])
+def test_genuine_files_match_their_published_sha256(spec):
+    for name, expected in spec.sha256.items():
+        assert hashlib.sha256((DATA / spec.folder / name).read_bytes()).hexdigest() == expected
+
+
+@needs_data
+@pytest.mark.parametrize("load", [load_mnist, load_fashion_mnist])
+@pytest.mark.parametrize("train, n", [(True, 60_000), (False, 10_000)])
+def test_shapes_dtypes_range_and_class_counts(load, train, n):
+    X, y = load(train=train)
+    assert X.shape == (n, 784) and X.dtype == np.float32
+    assert y.shape == (n,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    counts = np.bincount(y, minlength=10)
+    assert counts.sum() == n and len(counts) == 10
+    if load is load_fashion_mnist:
+        assert set(counts) == {n // 10}  # Fashion-MNIST is exactly balanced
+    else:
+        assert counts.min() > 0.08 * n and counts.max() < 0.12 * n
+        expected = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949] if train else \
+                   [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+        assert counts.tolist() == expected  # the well-known MNIST class sizes
+
+
+@needs_data
+def test_raw_and_standardized_options():
+    images, labels = load_mnist(train=False, raw=True)
+    assert images.shape == (10_000, 28, 28) and images.dtype == np.uint8
+    X_train, _ = load_mnist(standardize=True)
+    assert abs(X_train.mean()) < 1e-3 and abs(X_train.std() - 1) < 1e-3
+    X_test, _ = load_mnist(train=False, standardize=True)
+    mean, std = (images_all := load_mnist(raw=True)[0] / 255.0).mean(), images_all.std()
+    np.testing.assert_allclose(X_test, (images.reshape(-1, 784) / 255.0 - mean) / std, atol=1e-5)
+
+
+@needs_data
+def test_second_load_comes_from_the_decoded_cache(tmp_path):
+    load_mnist(train=False)
+    cached = list((tmp_path / "cache" / "tinygrad-edu" / "decoded").glob("mnist-*.npy"))
+    assert len(cached) == 2  # test images and test labels
+    X1, y1 = load_mnist(train=False)
+    X2, y2 = load_mnist(root=DATA, train=False)
+    np.testing.assert_array_equal(X1, X2)
+
+
+# ---------------------------------------------------------------------------- corrupt files
+@pytest.fixture
+def images_file(tmp_path) -> Path:
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(idx_bytes(np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28))))
+    return path
+
+
+def test_read_idx_reads_raw_and_gzip_files(tmp_path, images_file):
+    array = np.arange(24, dtype=np.int32).reshape(2, 3, 4) - 5
+    raw = tmp_path / "raw.idx"
+    raw.write_bytes(idx_bytes(array, type_code=0x0C))
+    np.testing.assert_array_equal(read_idx(raw), array)
+    assert read_idx(images_file).shape == (2, 28, 28)
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda raw: raw[:-10], "truncated"),
+    (lambda raw: raw[:6], "truncated"),
+    (lambda raw: b"\x01\x02" + raw[2:], "wrong magic number"),
+    (lambda raw: raw[:2] + b"\x07" + raw[3:], "unknown element type"),
+    (lambda raw: raw + b"extra", "too long"),
+])
+def test_corrupt_idx_files_give_named_errors(tmp_path, images_file, corrupt, message):
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(gzip.compress(corrupt(gzip.decompress(images_file.read_bytes()))))
+    with pytest.raises(DataError, match=message) as err:
+        read_idx(bad)
+    assert str(bad) in str(err.value)
+
+
+def test_bad_gzip_stream(tmp_path, images_file):
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(images_file.read_bytes()[:-30])
+    with pytest.raises(DataError, match=f"{bad}.*bad gzip stream"):
+        read_idx(bad)
+
+
+def test_images_labels_count_mismatch_is_named(tmp_path, monkeypatch):
+    """A data set whose image and label files disagree in length is refused, naming both files."""
+    folder = tmp_path / "root" / "mnist"
+    folder.mkdir(parents=True)
+    files = {
+        "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(np.zeros((3, 28, 28), dtype=np.uint8))),
+        "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(np.zeros(2, dtype=np.uint8))),
+    }
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    fake = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+    monkeypatch.setattr("tinygrad_edu.data.datasets.MNIST", MNIST.__class__(
+        folder="mnist", sha256={**MNIST.sha256, **fake}, mirrors=()))
+    with pytest.raises(DataError, match="holds 3 images but .*t10k-labels.* holds 2 labels"):
+        load_mnist(root=tmp_path / "root", train=False)
+
+
+# ---------------------------------------------------------------------------- finding the files
+def test_nothing_found_lists_every_place_and_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(tmp_path / "env"))
+    with pytest.raises(DataError) as err:
+        load_mnist(root=tmp_path / "explicit")
+    message = str(err.value)
+    for place in ("explicit", "env", "cache"):
+        assert str(tmp_path / place) in message
+    assert "download=True" in message and "TINYGRAD_EDU_DATA" in message
+
+
+def test_a_file_with_the_wrong_checksum_is_refused(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in MNIST.sha256:
+        (folder / name).write_bytes(b"not the real file")
+    with pytest.raises(DataError, match="SHA-256"):
+        load_mnist(root=tmp_path, train=False)
+
+
+@needs_data
+def test_the_environment_variable_is_used_when_no_root_is_given(monkeypatch, tmp_path):
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(DATA))
+    assert len(load_mnist(train=False)[1]) == 10_000
+    monkeypatch.delenv("TINYGRAD_EDU_DATA")
+    with pytest.raises(DataError):
+        load_mnist(train=False)
+
+
+# ---------------------------------------------------------------------------- downloads
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start HTTP servers on 127.0.0.1, each serving a folder; yield a function folder -> base URL."""
+    servers = []
+
+    def start(folder: Path) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+        server.timeout = 5
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@needs_data
+def test_download_from_a_good_mirror(tmp_path, serve, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    mirror = serve(DATA / "mnist")
+    X, y = load_mnist(train=False, download=True, mirrors=[mirror])
+    assert X.shape == (10_000, 784)
+    stored = tmp_path / "cache" / "tinygrad-edu" / "mnist"
+    assert sorted(p.name for p in stored.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+
+
+@needs_data
+def test_a_corrupt_mirror_is_rejected_and_the_next_one_tried(tmp_path, serve, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        data = bytearray((DATA / "mnist" / name).read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one flipped byte
+        (corrupt / name).write_bytes(bytes(data))
+    missing = tmp_path / "empty"
+    missing.mkdir()
+    good = serve(DATA / "mnist")
+    X, _ = load_mnist(train=False, download=True, mirrors=[serve(missing), serve(corrupt), good])
+    assert X.shape == (10_000, 784)
+
+
+@needs_data
+def test_a_failed_download_leaves_no_file_behind(tmp_path, serve, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (corrupt / name).write_bytes((DATA / "mnist" / name).read_bytes()[:-100])
+    with pytest.raises(DataError, match="could not download.*SHA-256"):
+        load_mnist(train=False, download=True, mirrors=[serve(corrupt)])
+    stored = tmp_path / "cache" / "tinygrad-edu" / "mnist"
+    assert list(stored.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- views and corruption
+def test_render_digit_matrix_and_shade():
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[10, 5] = 1.0
+    image[3, 3] = 0.5
+    matrix = render_digit(image).splitlines()
+    assert len(matrix) == 28 and matrix[10].split()[5] == "1.0" and matrix[3].split()[3] == "0.5"
+    shade = render_digit(image.ravel(), style="shade").splitlines()
+    assert len(shade) == 28 and shade[10][5] == "@" and shade[0] == " " * 28
+    assert render_digit((image * 255).astype(np.uint8)) == render_digit(image)
+    with pytest.raises(ValueError, match="784"):
+        render_digit(np.zeros(10))
+
+
+def test_random_labels_replace_the_asked_fraction():
+    y = np.repeat(np.arange(10), 1000)
+    assert (random_labels(y, fraction=0.0, seed=0) == y).all()
+    noisy = random_labels(y, fraction=0.5, seed=0)
+    changed = (noisy != y).mean()
+    assert 0.5 * 0.9 - 0.03 < changed < 0.5 * 0.9 + 0.03  # a replaced label is still right 1 time in 10
+    full = random_labels(y, fraction=1.0, seed=1)
+    assert abs((full == y).mean() - 0.1) < 0.02
+    np.testing.assert_array_equal(full, random_labels(y, fraction=1.0, seed=1))
+    assert np.bincount(full, minlength=10).min() > 850  # uniform over the classes
+
+
+def test_shuffle_pixels_applies_one_permutation_to_every_image():
+    X = np.random.default_rng(0).random((5, 784)).astype(np.float32)
+    shuffled = shuffle_pixels(X, seed=3)
+    assert shuffled.shape == X.shape
+    permutation = [int(np.flatnonzero(X[0] == v)[0]) for v in shuffled[0]]
+    np.testing.assert_array_equal(shuffled, X[:, permutation])
+    np.testing.assert_array_equal(np.sort(shuffled, axis=1), np.sort(X, axis=1))
