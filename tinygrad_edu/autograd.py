@@ -89,7 +89,7 @@ class Function:
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' data and, when gradients are wanted, record the node."""
         fn = cls()
-        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
         try:
             out = fn.forward(*[t.data for t in inputs], **kwargs)
         except ValueError as err:
@@ -109,23 +109,19 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def topological_order(root, *, constants: bool = False) -> list:
-    """Every tensor ``root`` depends on, each after all of its inputs (``root`` last).
+def topological_order(root, follow=lambda t: t._requires_grad) -> list:
+    """``root`` and every tensor it was computed from for which ``follow(tensor)`` holds, each after its inputs.
 
-    Only inputs that require grad are followed, unless ``constants=True`` (for drawing the graph).
     Written with an explicit stack instead of recursion so that a chain of 100,000 ops does not
     hit Python's recursion limit; each node is expanded once, so the cost is linear in graph size.
     """
-    order, seen = [], set()
+    order, seen = [], {id(root)}
     stack = [(root, False)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
             order.append(node)
             continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
         stack.append((node, True))
         fn = node._ctx
         if fn is None:
@@ -136,7 +132,8 @@ def topological_order(root, *, constants: bool = False) -> list:
                 "backward. Call backward(retain_graph=True) the first time to keep them."
             )
         for parent in reversed(fn.parents):  # reversed: the first input is expanded first
-            if (constants or parent.requires_grad) and id(parent) not in seen:
+            if id(parent) not in seen and follow(parent):
+                seen.add(id(parent))
                 stack.append((parent, False))
     return order
 
@@ -153,29 +150,34 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
+def _is_op_result(t) -> bool:
+    return t._ctx is not None
+
+
 def run_backward(root, gradient, retain_graph: bool) -> None:
     """Accumulate ∂root/∂leaf into ``leaf.grad`` for every leaf that requires grad (see Tensor.backward)."""
-    grads = {id(root): gradient}
-    given_to_leaves = set()  # arrays already stored in some .grad: a second leaf gets a copy
-    for node in reversed(topological_order(root)):
+    grads = {id(root): gradient}  # ∂root/∂t for every tensor t reached so far, by id(t)
+    leaves = {}  # leaves reached; their gradients are complete only once the walk is over
+    given = set()  # ids of arrays already stored in some .grad
+    if root._ctx is None:
+        return _give(root, gradient, given)
+    for node in reversed(topological_order(root, follow=_is_op_result)):
         grad = grads.pop(id(node), None)
-        if grad is None:
+        if grad is None:  # every path to it carried no gradient
             continue
+        if node._retains_grad:
+            _give(node, grad, given)
         fn = node._ctx
-        if fn is None or node._retains_grad:
-            if id(grad) in given_to_leaves or grad.base is not None:
-                grad = grad.copy()
-            given_to_leaves.add(id(grad))
-            node.grad = Tensor._make(grad, False, None) if node.grad is None else Tensor._make(node.grad.data + grad, False, None)
-        if fn is None:
-            continue
         input_grads = fn.backward(grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
-            if parent_grad is None or not parent.requires_grad:
+            if parent_grad is None or not parent._requires_grad:
                 continue
-            parent_grad = _sum_to_shape(np.asarray(parent_grad, dtype=parent.data.dtype), parent.shape)
+            if parent_grad.shape != parent.data.shape:
+                parent_grad = _sum_to_shape(parent_grad, parent.data.shape)
+            if parent_grad.dtype != parent.data.dtype:  # e.g. a float32 input of a float64 op
+                parent_grad = parent_grad.astype(parent.data.dtype)
             if _mode.detect_anomaly and not np.isfinite(parent_grad).all():
                 raise FloatingPointError(
                     f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
@@ -183,8 +185,21 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
                 )
             key = id(parent)
             grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if parent._ctx is None:
+                leaves[key] = parent
         if not retain_graph:
             fn.release()
+    for key, leaf in leaves.items():
+        _give(leaf, grads[key], given)
+
+
+def _give(tensor, grad, given: set) -> None:
+    """Add ``grad`` into ``tensor.grad``. The same array may have reached several tensors (``a + b``
+    hands its gradient to both), so a tensor gets its own copy of any array already given or viewed."""
+    if id(grad) in given or grad.base is not None:
+        grad = grad.copy()
+    given.add(id(grad))
+    tensor.grad = Tensor._make(grad if tensor.grad is None else tensor.grad.data + grad, False, None)
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs Function, and Function.apply builds Tensors)
