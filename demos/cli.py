@@ -1,0 +1,51 @@
+"""`tinygrad-edu COMMAND`: the lecture's demos, one subcommand each (also `python -m demos`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tinygrad_edu.data import DataError
+
+from demos import (deep, descent_variants, fashion, numerical_gradient, perceptron, random_labels,
+                   show_digits, sigmoid_vs_step, train)
+
+# Subcommand name -> demo module, in the lecture's order. Each has add_arguments(parser) and run(args).
+DEMOS = {
+    "show-digits": show_digits,
+    "perceptron": perceptron,
+    "sigmoid-vs-step": sigmoid_vs_step,
+    "numerical-gradient": numerical_gradient,
+    "descent-variants": descent_variants,
+    "train": train,
+    "deep": deep,
+    "random-labels": random_labels,
+    "fashion": fashion,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinygrad-edu", description="The neural-networks lecture, as runnable demos on MNIST.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in DEMOS.items():
+        summary = module.__doc__.strip().splitlines()[0]
+        sub = commands.add_parser(name, help=summary, description=module.__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except (DataError, OSError, ValueError, KeyError) as err:
+        # Expected failures (missing data, a bad checkpoint, an impossible setting) get one line.
+        message = str(err).strip("'\"")
+        print(f"tinygrad-edu {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,223 @@
+"""What the demos share: finding the data, building a network, the training loop, checkpoints."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import struct
+import time
+import zlib
+
+import numpy as np
+from tqdm import tqdm
+
+import nn
+import tinygrad_edu as tg
+from tinygrad_edu.data import batches, load_fashion_mnist, load_mnist
+from tinygrad_edu.files import atomic_file
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+# --------------------------------------------------------------------------------- arguments
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def layer_sizes(text: str) -> list[int]:
+    """'784,30,10' -> [784, 30, 10]."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 784,30,10, got {text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"need at least an input and an output size, all positive, got {text!r}")
+    return sizes
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", metavar="DIR", default=None,
+                       help="folder holding mnist/ and fashion-mnist/ (default: $TINYGRAD_EDU_DATA, "
+                            "then the user cache folder)")
+    group.add_argument("--download", action="store_true",
+                       help="download the data set from the canonical mirrors if it is not found")
+    group.add_argument("--subset", type=positive_int, default=None, metavar="N",
+                       help="use only the first N training and N//6 test examples (quick runs)")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+
+# -------------------------------------------------------------------------------------- data
+def load_data(args, dataset: str = "mnist"):
+    """(X_train, y_train, X_test, y_test): pixels scaled to [0, 1], one row of 784 per image."""
+    load = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[dataset]
+    X_train, y_train = load(args.data, train=True, download=args.download)
+    X_test, y_test = load(args.data, train=False, download=args.download)
+    if args.subset is not None:
+        n_test = max(1, args.subset // 6)
+        X_train, y_train, X_test, y_test = X_train[: args.subset], y_train[: args.subset], X_test[:n_test], y_test[:n_test]
+    return X_train, y_train, X_test, y_test
+
+
+# ----------------------------------------------------------------------------------- models
+def mlp(sizes: list[int], activation: str = "sigmoid", init: str = "pytorch", seed: int = 0,
+        final_activation: bool = False, dtype=np.float32) -> nn.Sequential:
+    """A feed-forward network: Linear layers of the given sizes with an activation between them.
+
+    ``final_activation`` also puts one after the last layer (the lecture's sigmoid output layer,
+    used with the quadratic cost); leave it off for cross-entropy, which takes raw scores (logits).
+    """
+    generator = np.random.default_rng(seed)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out, init=init, generator=generator, dtype=dtype))
+        if i < len(sizes) - 2 or final_activation:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+def predict(model: nn.Module, X: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
+    """The class each example is assigned: the index of the largest output."""
+    model.eval()
+    with tg.no_grad():
+        outputs = [model(tg.Tensor(X[i:i + batch_size])).numpy() for i in range(0, len(X), batch_size)]
+    return np.concatenate(outputs).argmax(axis=1)
+
+
+def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
+    return float((predict(model, X) == y).mean())
+
+
+# ---------------------------------------------------------------------------------- training
+def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, targets, quiet=False, desc="",
+                on_step=None) -> float:
+    """One pass over the training set in shuffled mini-batches; returns the mean loss.
+
+    ``targets`` turns a batch of labels into what ``loss_fn`` compares with (e.g. one-hot vectors);
+    ``on_step(examples)``, if given, is called after every update with the batch's size.
+    """
+    model.train()
+    total, count = 0.0, 0
+    steps = batches(X, y, batch_size, shuffle=True, seed=rng)
+    for X_batch, y_batch in tqdm(steps, total=-(-len(X) // batch_size), desc=desc, leave=False,
+                                 disable=quiet, unit="batch"):
+        optimizer.zero_grad()
+        loss = loss_fn(model(tg.Tensor(X_batch)), targets(y_batch))
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(X_batch)
+        count += len(X_batch)
+        if on_step is not None:
+            on_step(len(X_batch))
+    return total / count
+
+
+def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, lr_decay=1.0, quiet=False,
+        checkpoint_path=None, resume_path=None) -> list[dict]:
+    """Train for ``epochs`` epochs, printing test accuracy after each; return the per-epoch history.
+
+    The learning rate of epoch e (from 0) is η·decayᵉ. With ``checkpoint_path`` the model, optimizer
+    and history are saved after every epoch; ``resume_path`` continues from such a file, and the
+    result is the same as never stopping.
+    """
+    X_train, y_train, X_test, y_test = data
+    initial_lr = optimizer.lr
+    history = load_checkpoint(resume_path, model, optimizer) if resume_path is not None else []
+    for epoch in range(len(history), epochs):
+        start = time.perf_counter()
+        optimizer.lr = initial_lr * lr_decay**epoch
+        # Each epoch's shuffle comes from (seed, epoch) alone, so a resumed run draws the same orders.
+        rng = np.random.default_rng([seed, epoch])
+        loss = train_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, rng, targets,
+                           quiet=quiet, desc=f"epoch {epoch + 1}/{epochs}")
+        seconds = time.perf_counter() - start
+        test_accuracy = accuracy(model, X_test, y_test)
+        history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
+        if not quiet:
+            print(f"epoch {epoch + 1:>3}/{epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} ({seconds:.1f} s)")
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, model, optimizer, history)
+    return history
+
+
+# ------------------------------------------------------------------------------- checkpoints
+HISTORY_KEYS = ("epoch", "loss", "test_accuracy", "seconds")
+
+
+def save_checkpoint(path, model, optimizer, history) -> None:
+    """Everything needed to continue training exactly, in one .npz (no pickle), written atomically."""
+    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
+    arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
+    arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
+    with atomic_file(path) as file:
+        np.savez(file, **arrays)
+
+
+def load_checkpoint(path, model, optimizer) -> list[dict]:
+    """Restore what `save_checkpoint` wrote into ``model`` and ``optimizer``; return the history."""
+    with np.load(path, allow_pickle=False) as archive:
+        model.load_state_dict({k[len("model."):]: archive[k] for k in archive.files if k.startswith("model.")})
+        optimizer.load_state_dict({k[len("optim."):]: archive[k] for k in archive.files if k.startswith("optim.")})
+        columns = {k: archive[f"history.{k}"] for k in HISTORY_KEYS}
+    return [{k: (int(v[i]) if k == "epoch" else float(v[i])) for k, v in columns.items()}
+            for i in range(len(columns["epoch"]))]
+
+
+
+# ------------------------------------------------------------------------------------- files
+def write_png(path, image: np.ndarray) -> None:
+    """Save a 2-D uint8 array as an 8-bit grayscale PNG, with only the standard library."""
+    height, width = image.shape
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    rows = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(image, dtype=np.uint8))  # 0: no filter
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit depth, color type 0: gray
+    with atomic_file(path) as file:
+        file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def plot_curves(path, panels: dict, ylabel: str, title: str, logx: bool = False) -> None:
+    """Save line plots side by side as a PNG, if matplotlib is installed; else say how to get it.
+
+    ``panels`` maps each panel's x-axis label to its curves, {curve label: (xs, ys)}.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # draw to a file, no window
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"(no picture: matplotlib is not installed; pip install -e \".[plots]\" to get {path})")
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), dpi=80, squeeze=False)
+    for ax, (xlabel, curves) in zip(axes[0], panels.items()):
+        for label, (xs, ys) in curves.items():
+            ax.plot(xs, ys, label=label)
+        ax.set(xlabel=xlabel, ylabel=ylabel)
+        if logx:
+            ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    with atomic_file(path) as file:
+        file.write(buffer.getvalue())
+    print(f"saved {path}")

@@ -1,0 +1,60 @@
+"""The perceptron: ten step units, one per digit, learning by the perceptron rule.
+
+Unit j computes y_j = step(w_j·x + b_j): it fires (1) when w_j·x ≥ θ_j and stays silent (0)
+otherwise. Its bias is minus its threshold, b_j = −θ_j. The target is t_j = 1 for the unit of the
+right digit and 0 for the other nine. After each example the perceptron rule updates
+w ← w + η (t − y) x and b ← b + η (t − y): nothing changes when a unit is right, and a wrong unit
+moves its weights towards (or away from) the input.
+
+That rule is exactly stochastic gradient descent (one example per step, from w = 0, b = 0) on the
+squared loss J = ½‖t − y‖², with `nn.Step` passing the gradient straight through the step.
+A digit is classified by the unit with the largest pre-activation z_j = w_j·x + b_j, since
+several units, or none, may fire.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import nn
+import tinygrad_edu as tg
+from demos import common
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--epochs", type=common.positive_int, default=3, help="(default 3)")
+    parser.add_argument("--lr", type=common.positive_float, default=1.0, help="learning rate η (default 1.0)")
+    common.add_output_arguments(parser)
+    common.add_data_arguments(parser)
+
+
+def run(args) -> dict:
+    X_train, y_train, X_test, y_test = common.load_data(args)
+    units = nn.Linear(784, 10, init="zeros")
+    model = nn.Sequential(units, nn.Step())
+    optimizer = nn.optim.SGD(model.parameters(), lr=args.lr)
+    loss_fn = nn.MSELoss()  # with one example: J = ½‖t − y‖²
+
+    def targets(labels):
+        return nn.functional.one_hot(labels, 10)
+
+    history = []
+    for epoch in range(args.epochs):
+        rng = np.random.default_rng([args.seed, epoch])
+        loss = common.train_epoch(model, loss_fn, optimizer, X_train, y_train, 1, rng, targets,
+                                  quiet=args.quiet, desc=f"epoch {epoch + 1}/{args.epochs}")
+        test_accuracy = common.accuracy(units, X_test, y_test)  # argmax of z = Wx + b
+        history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy})
+        if not args.quiet:
+            # ½‖t − y‖² counts half a point per wrong unit, so 2J is the wrong units per example.
+            print(f"epoch {epoch + 1}/{args.epochs}: {2 * loss:.3f} wrong units per example, "
+                  f"test accuracy {test_accuracy:.2%}")
+
+    with tg.no_grad():
+        z = units(tg.Tensor(X_test[:1]))
+    fired = np.flatnonzero(z.numpy()[0] >= 0)
+    print(f"\nthresholds θ = −b: {np.array2string(-units.bias.numpy(), precision=1)}")
+    print(f"on the first test digit (a {y_test[0]}) units {fired.tolist()} fire; "
+          f"the largest z is unit {int(z.numpy()[0].argmax())}")
+    print(f"test accuracy: {100 * history[-1]['test_accuracy']:.2f}%")
+    return {"history": history, "test_accuracy": history[-1]["test_accuracy"]}

@@ -1,0 +1,73 @@
+"""Deep networks memorise: the same network on the true labels and on random ones (Zhang et al.).
+
+Replace every training label by a uniformly random digit and the images no longer say anything
+about their labels: there is nothing to learn that carries over to new digits. A large enough
+network trained long enough still drives its training accuracy to 100% — it memorises 60,000
+arbitrary answers — while its test accuracy stays at chance, about 10%. Good training accuracy
+alone therefore says nothing about whether a network has learned anything that generalises.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import nn
+from demos import common
+from tinygrad_edu.data import random_labels
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--sizes", type=common.layer_sizes, default=[784, 512, 512, 10], metavar="N,N,...",
+                        help="layer sizes, ReLU between them (default 784,512,512,10)")
+    parser.add_argument("--lr", type=common.positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
+    parser.add_argument("--batch-size", type=common.positive_int, default=128, help="(default 128)")
+    parser.add_argument("--epochs", type=common.positive_int, default=200,
+                        help="at most this many epochs; a run stops early at 100%% training accuracy (default 200)")
+    parser.add_argument("--png", metavar="PATH", default="random-labels.png", help="where to save the plot")
+    common.add_output_arguments(parser)
+    common.add_data_arguments(parser)
+
+
+def fit_until_memorised(labels_name, X, y, X_test, y_test, args) -> dict:
+    """Train with Adam and cross-entropy until training accuracy is 100% or the epochs run out."""
+    model = common.mlp(args.sizes, "relu", init="pytorch", seed=args.seed)
+    optimizer = nn.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
+    start = time.perf_counter()
+    for epoch in range(args.epochs):
+        common.train_epoch(model, loss_fn, optimizer, X, y, args.batch_size, np.random.default_rng([args.seed, epoch]),
+                           lambda labels: labels, quiet=args.quiet, desc=f"{labels_name} labels, epoch {epoch + 1}")
+        curve["epoch"].append(epoch + 1)
+        curve["train_accuracy"].append(common.accuracy(model, X, y))
+        curve["test_accuracy"].append(common.accuracy(model, X_test, y_test))
+        curve["seconds"].append(time.perf_counter() - start)
+        if not args.quiet:
+            print(f"{labels_name} labels, epoch {epoch + 1:>3}: train accuracy {curve['train_accuracy'][-1]:.2%}, "
+                  f"test accuracy {curve['test_accuracy'][-1]:.2%}")
+        if curve["train_accuracy"][-1] == 1.0:
+            break
+    return curve
+
+
+def run(args) -> dict:
+    X_train, y_train, X_test, y_test = common.load_data(args)
+    shuffled = random_labels(y_train, fraction=1.0, seed=args.seed)
+    print(f"{np.mean(shuffled == y_train):.1%} of the random labels happen to be right (chance: 10%)")
+    curves = {name: fit_until_memorised(name, X_train, labels, X_test, y_test, args)
+              for name, labels in (("true", y_train), ("random", shuffled))}
+
+    print(f"\n{'labels':<8} {'epochs':>6} {'train acc.':>11} {'test acc.':>10} {'time':>9}")
+    for name, c in curves.items():
+        print(f"{name:<8} {c['epoch'][-1]:>6} {c['train_accuracy'][-1]:>11.2%} {c['test_accuracy'][-1]:>10.2%} "
+              f"{c['seconds'][-1]:>8.0f}s")
+    memorised = curves["random"]["train_accuracy"][-1] == 1.0
+    print(f"random labels {'memorised: 100% training accuracy' if memorised else 'not yet memorised'} after "
+          f"{curves['random']['epoch'][-1]} epochs ({curves['random']['seconds'][-1]:.0f} s)")
+    common.plot_curves(args.png, {
+        "epoch": {f"{name} labels, {split}": (c["epoch"], c[f"{split}_accuracy"])
+                  for name, c in curves.items() for split in ("train", "test")},
+    }, ylabel="accuracy", title="Memorising random labels (Zhang et al.)")
+    return curves

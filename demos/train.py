@@ -1,0 +1,71 @@
+"""Train a feed-forward network on the MNIST digits and report its test accuracy.
+
+By default this is the network of Nielsen's chapter 1, the lecture's main experiment: 784 inputs
+(one per pixel, scaled to [0, 1]), 30 sigmoid hidden neurons, 10 sigmoid outputs (one per digit),
+initial weights and biases drawn from N(0, 1), the quadratic cost C = 1/(2n) Σ‖y(x) − a‖² with
+one-hot targets y, and mini-batch SGD with m = 10 examples per step and η = 3.0 for 30 epochs.
+Every flag changes one of those choices, so the same command also trains the other models.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import nn
+from demos import common
+
+NIELSEN = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, lr_decay=1.0,
+               batch_size=10, epochs=30, init="normal")
+
+
+def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> None:
+    """The training flags; ``defaults`` lets other demos (deep, fashion) reuse them with their own."""
+    parser.add_argument("--sizes", type=common.layer_sizes, default=defaults["sizes"], metavar="N,N,...",
+                        help=f"layer sizes from input to output (default {','.join(map(str, defaults['sizes']))})")
+    parser.add_argument("--activation", choices=sorted(common.ACTIVATIONS), default=defaults["activation"],
+                        help=f"hidden-layer activation (default {defaults['activation']})")
+    parser.add_argument("--loss", choices=["mse", "cross-entropy"], default=defaults["loss"],
+                        help="mse: the quadratic cost on sigmoid outputs; cross-entropy: on raw scores "
+                             f"(default {defaults['loss']})")
+    parser.add_argument("--init", choices=["pytorch", "normal", "zeros"], default=defaults["init"],
+                        help=f"initial weights: PyTorch's uniform, N(0, 1) as in Nielsen's code, or zeros "
+                             f"(default {defaults['init']})")
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults["optimizer"],
+                        help=f"(default {defaults['optimizer']})")
+    parser.add_argument("--lr", type=common.positive_float, default=defaults["lr"],
+                        help=f"learning rate η (default {defaults['lr']})")
+    parser.add_argument("--lr-decay", type=common.positive_float, default=defaults["lr_decay"], metavar="GAMMA",
+                        help=f"multiply the learning rate by GAMMA after every epoch (default {defaults['lr_decay']})")
+    parser.add_argument("--batch-size", type=common.positive_int, default=defaults["batch_size"],
+                        help=f"examples per update m (default {defaults['batch_size']})")
+    parser.add_argument("--epochs", type=common.positive_int, default=defaults["epochs"],
+                        help=f"(default {defaults['epochs']})")
+    parser.add_argument("--save", metavar="PATH", default=None,
+                        help="save a checkpoint (.npz) after every epoch")
+    parser.add_argument("--resume", metavar="PATH", default=None,
+                        help="continue from a checkpoint written by --save; same result as not stopping")
+    common.add_output_arguments(parser)
+    common.add_data_arguments(parser)
+
+
+def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
+    if args.sizes[0] != 784:
+        raise ValueError(f"--sizes must start with 784, the number of pixels, not {args.sizes[0]}")
+    if args.sizes[-1] != 10:
+        raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
+    data = common.load_data(args, dataset)
+    mse = args.loss == "mse"
+    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse)
+    optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
+    if mse:
+        loss_fn, targets = nn.MSELoss(), lambda labels: nn.functional.one_hot(labels, 10)
+    else:
+        loss_fn, targets = nn.CrossEntropyLoss(), lambda labels: labels
+    if not args.quiet:
+        print(model)
+    history = common.fit(model, loss_fn, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
+                         seed=args.seed, targets=targets, lr_decay=args.lr_decay, quiet=args.quiet,
+                         checkpoint_path=args.save, resume_path=args.resume)
+    final = history[-1]["test_accuracy"]
+    print(f"test accuracy: {100 * final:.2f}%")
+    return {"model": model, "history": history, "test_accuracy": final}

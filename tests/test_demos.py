@@ -1,0 +1,132 @@
+"""Every demo runs end to end on a small subset of the real digits and shows what it teaches."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from demos import cli
+
+DATA = os.environ.get("TINYGRAD_EDU_DATA")
+needs_data = pytest.mark.skipif(
+    not (DATA and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()),
+    reason="set TINYGRAD_EDU_DATA to a folder holding mnist/ and fashion-mnist/ to run the demos",
+)
+
+
+def run_demo(*argv: str) -> dict:
+    """Parse a command line as `tinygrad-edu` would and return the demo's results."""
+    args = cli.build_parser().parse_args(list(argv))
+    return args.run(args)
+
+
+@needs_data
+def test_show_digits_prints_matrices_and_writes_a_png(tmp_path, capsys):
+    png = tmp_path / "digits.png"
+    result = run_demo("show-digits", "--count", "1", "--png", str(png))
+    out = capsys.readouterr().out
+    assert f"label {result['labels'][0]}" in out
+    assert "0.0" in out and "1.0" in out or "0.9" in out  # the lecture's 0.0-1.0 gray values
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = np.frombuffer(data[16:24], dtype=">u4")
+    assert (width, height) == (280, 280)  # 10 x 10 digits of 28 x 28 pixels
+
+
+@needs_data
+def test_perceptron_learns_far_above_chance(capsys):
+    result = run_demo("perceptron", "--subset", "3000", "--epochs", "2", "--quiet")
+    assert result["test_accuracy"] > 0.6  # chance is 0.1
+    assert re.search(r"test accuracy: \d+\.\d\d%", capsys.readouterr().out)
+
+
+@needs_data
+def test_sigmoid_moves_a_little_where_the_step_jumps():
+    rows = run_demo("sigmoid-vs-step", "--subset", "100")["rows"]
+    for row in rows:
+        assert row["step"] == 1.0  # the perceptron flips from 0 to 1
+        assert 0 < row["sigmoid"] < 0.1  # the sigmoid neuron barely moves
+    one_weight = rows[0]
+    assert one_weight["predicted"] == pytest.approx(one_weight["sigmoid"], rel=1e-2)  # Δσ ≈ Σ ∂σ/∂w Δw
+
+
+@needs_data
+def test_numerical_gradient_agrees_with_backprop():
+    result = run_demo("numerical-gradient", "--subset", "100", "--sizes", "784,4,10", "--examples", "3")
+    assert result["largest_difference"] < 1e-6
+    assert result["estimate"] == pytest.approx(result["backprop"], rel=1e-3, abs=1e-7)
+
+
+@needs_data
+def test_mini_batches_reach_a_lower_cost_than_full_batch_for_the_same_examples(tmp_path):
+    results = run_demo("descent-variants", "--subset", "1000", "--epochs", "2", "--probe", "300",
+                       "--png", str(tmp_path / "d.png"), "--quiet")
+    full, sgd, mini = results.values()
+    assert full["examples"][-1] == sgd["examples"][-1] == mini["examples"][-1] == 2000
+    assert full["updates"][-1] == 2 and mini["updates"][-1] == 200 and sgd["updates"][-1] == 2000
+    assert mini["cost"][-1] < full["cost"][-1]
+    assert sgd["cost"][-1] < full["cost"][-1]
+
+
+@needs_data
+def test_train_reaches_good_accuracy_on_a_subset(capsys):
+    result = run_demo("train", "--subset", "6000", "--epochs", "3", "--quiet")
+    assert result["test_accuracy"] > 0.6  # chance is 0.1; the full run reaches about 95%
+    assert re.search(r"^test accuracy: \d+\.\d\d%$", capsys.readouterr().out, re.MULTILINE)
+
+
+@needs_data
+def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
+    common = ["train", "--subset", "500", "--sizes", "784,16,10", "--quiet"]
+    straight = run_demo(*common, "--epochs", "3")
+    run_demo(*common, "--epochs", "1", "--save", str(tmp_path / "ckpt.npz"))
+    resumed = run_demo(*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt.npz"))
+    for (name, a), (_, b) in zip(straight["model"].named_parameters(), resumed["model"].named_parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    assert [h["loss"] for h in straight["history"]] == [h["loss"] for h in resumed["history"]]
+
+
+@needs_data
+@pytest.mark.parametrize("demo", ["deep", "fashion"])
+def test_deep_recipe_learns(demo):
+    result = run_demo(demo, "--subset", "2000", "--sizes", "784,64,10", "--epochs", "2", "--quiet")
+    assert result["test_accuracy"] > 0.6
+
+
+@needs_data
+def test_a_network_memorises_random_labels_of_a_small_subset(tmp_path):
+    curves = run_demo("random-labels", "--subset", "300", "--sizes", "784,256,10", "--lr", "3e-3",
+                      "--batch-size", "32", "--epochs", "150", "--png", str(tmp_path / "r.png"), "--quiet")
+    assert curves["random"]["train_accuracy"][-1] == 1.0
+    assert curves["random"]["test_accuracy"][-1] < 0.3  # nothing learned that carries over
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "0"], "must be a positive integer"),
+    (["train", "--sizes", "784,x,10"], "comma-separated integers"),
+    (["train", "--sizes", "100,10"], "must start with 784"),
+    (["train", "--data", "/nonexistent/folder"], "nonexistent"),
+])
+def test_cli_errors_are_one_line_not_a_traceback(argv, message, capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)  # so that --data is the only place with data
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(SystemExit) as exit_info:
+        sys.exit(cli.main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_console_script_runs(tmp_path):
+    """The installed `tinygrad-edu` command and `python -m demos` answer --help."""
+    for command in (["tinygrad-edu", "--help"], [sys.executable, "-m", "demos", "--help"]):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "random-labels" in done.stdout
