@@ -34,6 +34,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def layer_sizes(text: str) -> list[int]:
     """'784,30,10' -> [784, 30, 10]."""
     try:
@@ -75,18 +82,22 @@ def load_data(args, dataset: str = "mnist"):
 
 # ----------------------------------------------------------------------------------- models
 def mlp(sizes: list[int], activation: str = "sigmoid", init: str = "pytorch", seed: int = 0,
-        final_activation: bool = False, dtype=np.float32) -> nn.Sequential:
+        final_activation: bool = False, dropout: float = 0.0, dtype=np.float32) -> nn.Sequential:
     """A feed-forward network: Linear layers of the given sizes with an activation between them.
 
     ``final_activation`` also puts one after the last layer (the lecture's sigmoid output layer,
     used with the quadratic cost); leave it off for cross-entropy, which takes raw scores (logits).
+    ``dropout`` > 0 puts a Dropout layer after every hidden activation.
     """
     generator = np.random.default_rng(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out, init=init, generator=generator, dtype=dtype))
-        if i < len(sizes) - 2 or final_activation:
+        hidden = i < len(sizes) - 2
+        if hidden or final_activation:
             layers.append(ACTIVATIONS[activation]())
+        if hidden and dropout > 0:
+            layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -140,8 +151,11 @@ def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, l
     for epoch in range(len(history), epochs):
         start = time.perf_counter()
         optimizer.lr = initial_lr * lr_decay**epoch
-        # Each epoch's shuffle comes from (seed, epoch) alone, so a resumed run draws the same orders.
-        rng = np.random.default_rng([seed, epoch])
+        # Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
+        # comes from (seed, epoch) alone, so a resumed run draws exactly what an unbroken run would.
+        shuffle_seed, mask_seed = np.random.SeedSequence([seed, epoch]).spawn(2)
+        rng = np.random.default_rng(shuffle_seed)
+        tg.manual_seed(mask_seed)
         loss = train_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, rng, targets,
                            quiet=quiet, desc=f"epoch {epoch + 1}/{epochs}")
         seconds = time.perf_counter() - start

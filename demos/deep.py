@@ -9,7 +9,7 @@ from __future__ import annotations
 from demos import train
 
 DEEP = dict(sizes=[784, 512, 512, 10], activation="relu", loss="cross-entropy", optimizer="adam",
-            lr=1e-3, lr_decay=0.85, batch_size=128, epochs=20, init="pytorch")
+            lr=1e-3, lr_decay=0.85, batch_size=128, epochs=20, init="pytorch", dropout=0.2)
 
 
 def add_arguments(parser) -> None:

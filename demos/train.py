@@ -15,7 +15,7 @@ import nn
 from demos import common
 
 NIELSEN = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, lr_decay=1.0,
-               batch_size=10, epochs=30, init="normal")
+               batch_size=10, epochs=30, init="normal", dropout=0.0)
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> None:
@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
                         help=f"learning rate η (default {defaults['lr']})")
     parser.add_argument("--lr-decay", type=common.positive_float, default=defaults["lr_decay"], metavar="GAMMA",
                         help=f"multiply the learning rate by GAMMA after every epoch (default {defaults['lr_decay']})")
+    parser.add_argument("--dropout", type=common.probability, default=defaults["dropout"], metavar="P",
+                        help=f"drop each hidden activation with probability P while training (default {defaults['dropout']})")
     parser.add_argument("--batch-size", type=common.positive_int, default=defaults["batch_size"],
                         help=f"examples per update m (default {defaults['batch_size']})")
     parser.add_argument("--epochs", type=common.positive_int, default=defaults["epochs"],
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
     data = common.load_data(args, dataset)
     mse = args.loss == "mse"
-    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse)
+    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
     optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
     if mse:
         loss_fn, targets = nn.MSELoss(), lambda labels: nn.functional.one_hot(labels, 10)

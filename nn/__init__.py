@@ -1,7 +1,7 @@
 """nn: layers, losses and optimizers, built only on the public API of the `tinygrad_edu` engine.
 
     module.py      Module (registers parameters and sub-modules), Parameter, save/load
-    layers.py      Linear, Sigmoid, Step, ReLU, Tanh, Flatten, Sequential
+    layers.py      Linear, Sigmoid, Step, ReLU, Tanh, Dropout, Flatten, Sequential
     functional.py  mse_loss (the lecture's quadratic cost), cross_entropy, one_hot
     losses.py      MSELoss, CrossEntropyLoss
     optim.py       SGD, Adam
@@ -9,11 +9,11 @@
 
 from . import functional, optim
 from .functional import one_hot
-from .layers import Flatten, Linear, ReLU, Sequential, Sigmoid, Step, Tanh
+from .layers import Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Step, Tanh
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 
 __all__ = [
-    "CrossEntropyLoss", "Flatten", "Linear", "MSELoss", "Module", "Parameter", "ReLU", "Sequential",
+    "CrossEntropyLoss", "Dropout", "Flatten", "Linear", "MSELoss", "Module", "Parameter", "ReLU", "Sequential",
     "Sigmoid", "Step", "Tanh", "functional", "one_hot", "optim",
 ]

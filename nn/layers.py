@@ -1,4 +1,4 @@
-"""The lecture's layers: Linear (z = Wx + b), the activations, Flatten, and Sequential."""
+"""The lecture's layers: Linear (z = Wx + b), the activations, Dropout, Flatten, and Sequential."""
 
 from __future__ import annotations
 
@@ -93,6 +93,31 @@ class Step(Module):
 
     def forward(self, z):
         return _StraightThroughStep.apply(z)
+
+
+class Dropout(Module):
+    """In training, zero each input with probability p and scale the rest by 1/(1 − p); in eval, identity.
+
+    A network cannot lean on any single neuron when each may vanish, which curbs memorising the
+    training set. Scaling the survivors keeps the expected input of the next layer the same in
+    training and evaluation, so nothing changes at test time. The masks come from ``generator``,
+    or from the engine's default generator (``tinygrad_edu.manual_seed``) when none is given.
+    """
+
+    def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p, self.generator = p, generator
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = tg.rand(*x.shape, generator=self.generator, dtype=x.dtype).numpy() >= self.p
+        return x * tg.Tensor(keep / np.asarray(1 - self.p, dtype=x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class Flatten(Module):

@@ -55,6 +55,27 @@ def test_cross_entropy_passes_gradcheck_and_matches_numpy(data):
     assert nn.functional.cross_entropy(leaf(logits), labels).item() == pytest.approx(expected)
 
 
+@given(data=st.data())
+def test_dropout_passes_gradcheck_with_a_fixed_mask(data):
+    x = data.draw(f64((data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))))
+    seed = data.draw(st.integers(0, 2**16))
+    # The same generator state at every call, so the finite differences see the same mask as backward.
+    dropout = lambda t: nn.Dropout(0.5, generator=np.random.default_rng(seed))(t)
+    assert tg.gradcheck(dropout, [leaf(x)])
+
+
+def test_dropout_keeps_the_expected_value_in_training_and_is_the_identity_in_eval():
+    layer, x = nn.Dropout(0.25, generator=np.random.default_rng(0)), tg.ones(400, 500)
+    out = layer(x).numpy()
+    assert set(np.unique(out)) == {0.0, np.float32(1 / 0.75)}
+    assert (out == 0).mean() == pytest.approx(0.25, abs=0.01)
+    assert out.mean() == pytest.approx(1.0, abs=0.01)
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\), got 1"):
+        nn.Dropout(1)
+
+
 def test_mse_reductions_follow_their_formulas():
     a, y = np.array([[0.2, 0.9], [0.5, 0.1], [1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
     squared = ((y - a) ** 2).sum()

@@ -367,8 +367,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 _default_generator = np.random.default_rng()
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the generator that `randn`/`rand` use when no ``generator`` is given."""
+def manual_seed(seed) -> np.random.Generator:
+    """Reseed the generator that `randn`/`rand` use when no ``generator`` is given.
+
+    ``seed`` is anything ``numpy.random.default_rng`` takes: an int, a list of ints, a SeedSequence.
+    """
     global _default_generator
     _default_generator = np.random.default_rng(seed)
     return _default_generator
