@@ -109,9 +109,10 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def topological_order(root, follow=lambda t: t._requires_grad) -> list:
-    """``root`` and every tensor it was computed from for which ``follow(tensor)`` holds, each after its inputs.
+def topological_order(root, include_leaves: bool = True) -> list:
+    """``root`` and every tensor it was computed from, each after its inputs.
 
+    Backward needs only the op results (``include_leaves=False``): leaves have nothing to pass on.
     Written with an explicit stack instead of recursion so that a chain of 100,000 ops does not
     hit Python's recursion limit; each node is expanded once, so the cost is linear in graph size.
     """
@@ -132,7 +133,7 @@ def topological_order(root, follow=lambda t: t._requires_grad) -> list:
                 "backward. Call backward(retain_graph=True) the first time to keep them."
             )
         for parent in reversed(fn.parents):  # reversed: the first input is expanded first
-            if id(parent) not in seen and follow(parent):
+            if id(parent) not in seen and (include_leaves or parent._ctx is not None):
                 seen.add(id(parent))
                 stack.append((parent, False))
     return order
@@ -150,18 +151,17 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def _is_op_result(t) -> bool:
-    return t._ctx is not None
-
-
 def run_backward(root, gradient, retain_graph: bool) -> None:
     """Accumulate ∂root/∂leaf into ``leaf.grad`` for every leaf that requires grad (see Tensor.backward)."""
-    grads = {id(root): gradient}  # ∂root/∂t for every tensor t reached so far, by id(t)
-    leaves = {}  # leaves reached; their gradients are complete only once the walk is over
     given = set()  # ids of arrays already stored in some .grad
     if root._ctx is None:
         return _give(root, gradient, given)
-    for node in reversed(topological_order(root, follow=_is_op_result)):
+    grads = {id(root): gradient}  # ∂root/∂t for every tensor t reached so far, by id(t)
+    leaves = {}  # leaves reached; their gradients are complete only once the walk is over
+    anomaly = _mode.detect_anomaly
+    # This loop runs once per op per training step, so it reads fields directly and does no more
+    # than the chain rule needs: on small networks its cost is a visible part of a step.
+    for node in reversed(topological_order(root, include_leaves=False)):
         grad = grads.pop(id(node), None)
         if grad is None:  # every path to it carried no gradient
             continue
@@ -169,22 +169,24 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
             _give(node, grad, given)
         fn = node._ctx
         input_grads = fn.backward(grad)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
+        for parent, parent_grad in zip(fn.parents, input_grads):
             if parent_grad is None or not parent._requires_grad:
                 continue
-            if parent_grad.shape != parent.data.shape:
-                parent_grad = _sum_to_shape(parent_grad, parent.data.shape)
-            if parent_grad.dtype != parent.data.dtype:  # e.g. a float32 input of a float64 op
-                parent_grad = parent_grad.astype(parent.data.dtype)
-            if _mode.detect_anomaly and not np.isfinite(parent_grad).all():
+            data = parent.data
+            if parent_grad.shape != data.shape:
+                parent_grad = _sum_to_shape(parent_grad, data.shape)
+            if parent_grad.dtype != data.dtype:  # e.g. a float32 input of a float64 op
+                parent_grad = parent_grad.astype(data.dtype)
+            if anomaly and not np.isfinite(parent_grad).all():
                 raise FloatingPointError(
                     f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
-                    f"for its input {i} of shape {parent.shape}"
+                    f"for its input {fn.parents.index(parent)} of shape {parent.shape}"
                 )
             key = id(parent)
-            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            previous = grads.get(key)
+            grads[key] = parent_grad if previous is None else previous + parent_grad
             if parent._ctx is None:
                 leaves[key] = parent
         if not retain_graph:

@@ -7,7 +7,7 @@ from .autograd import topological_order
 
 def _labels(root, params: dict | None) -> tuple[list, dict]:
     """The graph's tensors, inputs first, and a short label for each (a parameter's name if given)."""
-    nodes = topological_order(root, follow=lambda t: True)
+    nodes = topological_order(root)
     names = {id(t): name for name, t in (params or {}).items()}
     labels = {}
     for n, t in enumerate(nodes):

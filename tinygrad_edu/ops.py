@@ -116,16 +116,19 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         out = x @ weight.T
-        return out if bias is None else out + bias
+        if bias is not None:
+            out += bias  # in place: out is a new array, and this saves allocating another
+        return out
 
     def backward(self, g):
         x, weight = self.x, self.weight
         dx = g @ weight if self.needs_input_grad[0] else None
-        g2 = g.reshape(-1, g.shape[-1])  # any leading dims count as examples
-        dw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        if g.ndim != 2:  # any leading dims count as examples
+            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        dw = g.T @ x if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return dx, dw
-        db = g2.sum(axis=0) if self.needs_input_grad[2] else None
+        db = g.sum(axis=0) if self.needs_input_grad[2] else None
         return dx, dw, db
 
 
