@@ -1,5 +1,0 @@
-import sys
-
-from demos.cli import main
-
-sys.exit(main())

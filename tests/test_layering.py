@@ -1,0 +1,46 @@
+"""The folders are layers: engine (tinygrad_edu/) → nn/ → demos/. Nothing below imports from above."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_packages(path: Path) -> set[str]:
+    """What a file imports: top-level names of absolute imports ("numpy", "nn"), relative ones as written ("..files")."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or "") if node.level else node.module.split(".")[0])
+    return names
+
+
+# folder -> packages its files may not import. The engine's __main__.py is a launcher for the demos
+# that nothing imports, so it is the one file allowed to reach up.
+RULES = {
+    "tinygrad_edu": {"nn", "demos"},
+    "nn": {"demos"},
+}
+
+
+@pytest.mark.parametrize("folder", sorted(RULES))
+def test_no_layer_imports_from_a_layer_above(folder):
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        if path.relative_to(ROOT).as_posix() == "tinygrad_edu/__main__.py":
+            continue
+        forbidden = imported_packages(path) & RULES[folder]
+        assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
+
+
+def test_the_data_loaders_use_numpy_and_the_standard_library_only():
+    allowed = {"numpy", "gzip", "struct", "zlib", "pathlib", "hashlib", "http", "os", "urllib", "dataclasses",
+               "__future__", ".batches", ".datasets", ".idx", ".view", "..files"}
+    for path in sorted((ROOT / "tinygrad_edu" / "data").glob("*.py")):
+        extra = imported_packages(path) - allowed
+        assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}"
