@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 import nn
 import tinygrad_edu as tg
@@ -24,7 +25,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--examples", type=common.positive_int, default=10,
                         help="training examples the cost is averaged over (default 10)")
     parser.add_argument("--h", type=common.positive_float, default=1e-6, help="the nudge (default 1e-6)")
-    parser.add_argument("--seed", type=int, default=0)
+    common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
 
@@ -58,7 +59,13 @@ def run(args) -> dict:
     cost().backward()
     backprop_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    numeric = tg.numerical_grad(lambda *_: cost(), list(params.values()), h=args.h)
+    evaluations = 2 * sum(p.numel() for p in params.values())  # C(w + h) and C(w − h) for every weight
+    with tqdm(total=evaluations, desc="finite differences", unit="eval", leave=False, disable=args.quiet) as bar:
+        def counted_cost(*_):
+            bar.update()
+            return cost()
+
+        numeric = tg.numerical_grad(counted_cost, list(params.values()), h=args.h)
     numeric_seconds = time.perf_counter() - start
     print(f"  backprop's  ∂C/∂w                      = {weight.grad.data[0, pixel]:.8f}")
 
@@ -69,6 +76,5 @@ def run(args) -> dict:
         largest = max(largest, difference)
         print(f"{name:<10} {str(p.shape):<11} {difference:>40.2e}")
     print(f"\nlargest difference {largest:.2e}; backprop took {backprop_seconds * 1e3:.1f} ms, "
-          f"finite differences {numeric_seconds:.1f} s ({2 * sum(p.numel() for p in params.values())} "
-          "evaluations of the cost)")
+          f"finite differences {numeric_seconds:.1f} s ({evaluations} evaluations of the cost)")
     return {"estimate": estimate, "backprop": float(weight.grad.data[0, pixel]), "largest_difference": largest}
