@@ -202,15 +202,24 @@ def test_download_from_a_good_mirror(tmp_path, serve, monkeypatch):
     assert sorted(p.name for p in stored.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
 
+def damaged_test_files(folder: Path, damage) -> Path:
+    """A folder holding MNIST's test-set files, each passed through ``damage(bytes) -> bytes``."""
+    folder.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        folder.joinpath(name).write_bytes(damage((DATA / "mnist" / name).read_bytes()))
+    return folder
+
+
+def flip_middle_byte(data: bytes) -> bytes:
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0xFF
+    return bytes(damaged)
+
+
 @needs_data
 def test_a_corrupt_mirror_is_rejected_and_the_next_one_tried(tmp_path, serve, monkeypatch):
     monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
-    corrupt = tmp_path / "corrupt"
-    corrupt.mkdir()
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        data = bytearray((DATA / "mnist" / name).read_bytes())
-        data[len(data) // 2] ^= 0xFF  # one flipped byte
-        (corrupt / name).write_bytes(bytes(data))
+    corrupt = damaged_test_files(tmp_path / "corrupt", flip_middle_byte)
     missing = tmp_path / "empty"
     missing.mkdir()
     good = serve(DATA / "mnist")
@@ -221,10 +230,7 @@ def test_a_corrupt_mirror_is_rejected_and_the_next_one_tried(tmp_path, serve, mo
 @needs_data
 def test_a_failed_download_leaves_no_file_behind(tmp_path, serve, monkeypatch):
     monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
-    corrupt = tmp_path / "corrupt"
-    corrupt.mkdir()
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        (corrupt / name).write_bytes((DATA / "mnist" / name).read_bytes()[:-100])
+    corrupt = damaged_test_files(tmp_path / "corrupt", lambda data: data[:-100])
     with pytest.raises(DataError, match="could not download.*SHA-256"):
         load_mnist(train=False, download=True, mirrors=[serve(corrupt)])
     stored = tmp_path / "cache" / "tinygrad-edu" / "mnist"
