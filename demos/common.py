@@ -153,9 +153,8 @@ def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, l
         optimizer.lr = initial_lr * lr_decay**epoch
         # Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
         # comes from (seed, epoch) alone, so a resumed run draws exactly what an unbroken run would.
-        shuffle_seed, mask_seed = np.random.SeedSequence([seed, epoch]).spawn(2)
-        rng = np.random.default_rng(shuffle_seed)
-        tg.manual_seed(mask_seed)
+        rng = np.random.default_rng([seed, epoch])
+        tg.manual_seed([seed, epoch, 1])  # a stream of its own, independent of the shuffle's
         loss = train_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, rng, targets,
                            quiet=quiet, desc=f"epoch {epoch + 1}/{epochs}")
         seconds = time.perf_counter() - start
