@@ -24,8 +24,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="adam",
                         help="sgd: with momentum 0.9 (default adam)")
     parser.add_argument("--lr", type=common.positive_float, default=1e-3, help="learning rate (default 1e-3)")
-    parser.add_argument("--lr-decay", type=common.positive_float, default=1.0, metavar="GAMMA",
-                        help="multiply the learning rate by GAMMA after every epoch (default 1.0)")
+    parser.add_argument("--patience", type=common.positive_int, default=5, metavar="N",
+                        help="halve the learning rate when training accuracy has not beaten its best for N "
+                             "epochs (default 5)")
     parser.add_argument("--batch-size", type=common.positive_int, default=128, help="(default 128)")
     parser.add_argument("--epochs", type=common.positive_int, default=600,
                         help="at most this many epochs on random labels; training stops at 100%% training "
@@ -38,7 +39,7 @@ def add_arguments(parser) -> None:
 
 
 def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict:
-    """Train with Adam and cross-entropy until training accuracy is 100% or ``epochs`` run out."""
+    """Train with cross-entropy until training accuracy is 100% or ``epochs`` run out; return the curves."""
     model = common.mlp(args.sizes, "relu", init="pytorch", seed=args.seed)
     if args.optimizer == "sgd":
         optimizer = nn.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
@@ -47,8 +48,8 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
     loss_fn = nn.CrossEntropyLoss()
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
+    best, stalled = 0.0, 0
     for epoch in range(epochs):
-        optimizer.lr = args.lr * args.lr_decay**epoch
         common.train_epoch(model, loss_fn, optimizer, X, y, args.batch_size, np.random.default_rng([args.seed, epoch]),
                            lambda labels: labels, quiet=args.quiet, desc=f"{labels_name} labels, epoch {epoch + 1}")
         curve["epoch"].append(epoch + 1)
@@ -58,8 +59,19 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
         if not args.quiet:
             print(f"{labels_name} labels, epoch {epoch + 1:>3}: train accuracy {curve['train_accuracy'][-1]:.2%}, "
                   f"test accuracy {curve['test_accuracy'][-1]:.2%}")
-        if curve["train_accuracy"][-1] == 1.0:
+        accuracy = curve["train_accuracy"][-1]
+        if accuracy == 1.0:
             break
+        # Near the end, the steps' noise undoes about as many memorised labels as it adds, and the
+        # accuracy stalls (near 97% with Adam at 1e-3 on all 60,000 digits); smaller steps let it go on.
+        if accuracy > best:
+            best, stalled = accuracy, 0
+        else:
+            stalled += 1
+        if stalled == args.patience:
+            optimizer.lr, stalled = optimizer.lr / 2, 0
+            if not args.quiet:
+                print(f"  no new best for {args.patience} epochs: learning rate halved to {optimizer.lr:.2e}")
     return curve
 
 
