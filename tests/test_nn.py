@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -213,6 +214,13 @@ def test_a_crash_mid_save_leaves_the_previous_file_intact(tmp_path, monkeypatch)
         TwoLayer().save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["weights.npz"]  # no temporary file left behind
+
+
+def test_saved_files_get_the_permissions_a_plain_open_would_give(tmp_path):
+    TwoLayer().save(tmp_path / "weights.npz")
+    with open(tmp_path / "plain", "wb"):
+        pass
+    assert stat.S_IMODE((tmp_path / "weights.npz").stat().st_mode) == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
 
 
 # ------------------------------------------------------------------------------ errors
