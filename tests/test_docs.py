@@ -1,15 +1,16 @@
-"""The tutorials in docs/ are run, block by block, so their code never goes stale."""
+"""The tutorials in docs/ and the README's examples are run, block by block, so their code never goes stale."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
-@pytest.mark.parametrize("page", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_code_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # anything a page writes lands in a temporary folder
     blocks = CODE_BLOCK.findall(page.read_text(encoding="utf-8"))
