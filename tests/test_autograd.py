@@ -164,6 +164,11 @@ def test_detect_anomaly_names_the_op_that_made_a_nan():
         y = x.log().sum()  # ∂/∂x log x = 1/x is infinite at 0
         with pytest.raises(FloatingPointError, match="Log"):
             y.backward()
+    k = leaf([1.0, 2.0])
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = (leaf([0.0, 1.0]).log() * k).sum()  # ∂y/∂k = log x = −inf at 0: the second input's gradient
+        with pytest.raises(FloatingPointError, match=r"Mul.*input 1 of shape \(2,\)"):
+            y.backward()
     with np.errstate(divide="ignore"):
         z = leaf([0.0, 1.0])
         z.log().sum().backward()  # outside detect_anomaly: no check

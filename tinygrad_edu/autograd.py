@@ -171,7 +171,7 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
         input_grads = fn.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        for parent, parent_grad in zip(fn.parents, input_grads):
+        for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
             data = parent.data
@@ -182,7 +182,7 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
             if anomaly and not np.isfinite(parent_grad).all():
                 raise FloatingPointError(
                     f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
-                    f"for its input {fn.parents.index(parent)} of shape {parent.shape}"
+                    f"for its input {i} of shape {parent.shape}"
                 )
             key = id(parent)
             previous = grads.get(key)
