@@ -25,7 +25,7 @@ def add_arguments(parser) -> None:
                         help="sgd: with momentum 0.9 (default adam)")
     parser.add_argument("--lr", type=common.positive_float, default=1e-3, help="learning rate (default 1e-3)")
     parser.add_argument("--patience", type=common.positive_int, default=5, metavar="N",
-                        help="halve the learning rate when training accuracy has not beaten its best for N "
+                        help="halve the learning rate when the training loss has not beaten its best for N "
                              "epochs (default 5)")
     parser.add_argument("--batch-size", type=common.positive_int, default=128, help="(default 128)")
     parser.add_argument("--epochs", type=common.positive_int, default=600,
@@ -48,10 +48,11 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
     loss_fn = nn.CrossEntropyLoss()
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
-    best, stalled = 0.0, 0
+    best, stalled = float("inf"), 0
     for epoch in range(epochs):
-        common.train_epoch(model, loss_fn, optimizer, X, y, args.batch_size, np.random.default_rng([args.seed, epoch]),
-                           lambda labels: labels, quiet=args.quiet, desc=f"{labels_name} labels, epoch {epoch + 1}")
+        loss = common.train_epoch(model, loss_fn, optimizer, X, y, args.batch_size,
+                                  np.random.default_rng([args.seed, epoch]), lambda labels: labels,
+                                  quiet=args.quiet, desc=f"{labels_name} labels, epoch {epoch + 1}")
         curve["epoch"].append(epoch + 1)
         curve["train_accuracy"].append(common.accuracy(model, X, y))
         curve["test_accuracy"].append(common.accuracy(model, X_test, y_test))
@@ -59,19 +60,21 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
         if not args.quiet:
             print(f"{labels_name} labels, epoch {epoch + 1:>3}: train accuracy {curve['train_accuracy'][-1]:.2%}, "
                   f"test accuracy {curve['test_accuracy'][-1]:.2%}")
-        accuracy = curve["train_accuracy"][-1]
-        if accuracy == 1.0:
+        if curve["train_accuracy"][-1] == 1.0:
             break
         # Near the end, the steps' noise undoes about as many memorised labels as it adds, and the
-        # accuracy stalls (near 97% with Adam at 1e-3 on all 60,000 digits); smaller steps let it go on.
-        if accuracy > best:
-            best, stalled = accuracy, 0
+        # loss stalls (the accuracy near 97% with Adam at 1e-3 on all 60,000 digits); smaller steps
+        # let it go on. The loss, not the accuracy, decides: with a few dozen labels left to learn,
+        # the accuracy rarely sets a new best, and halving on that shrank the steps to nothing.
+        if loss < best:
+            best, stalled = loss, 0
         else:
             stalled += 1
         if stalled == args.patience:
             optimizer.lr, stalled = optimizer.lr / 2, 0
             if not args.quiet:
-                print(f"  no new best for {args.patience} epochs: learning rate halved to {optimizer.lr:.2e}")
+                print(f"  training loss not below its best for {args.patience} epochs: learning rate halved to "
+                      f"{optimizer.lr:.2e}")
     return curve
 
 
