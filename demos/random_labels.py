@@ -58,8 +58,9 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
         curve["test_accuracy"].append(common.accuracy(model, X_test, y_test))
         curve["seconds"].append(time.perf_counter() - start)
         if not args.quiet:
-            print(f"{labels_name} labels, epoch {epoch + 1:>3}: train accuracy {curve['train_accuracy'][-1]:.2%}, "
-                  f"test accuracy {curve['test_accuracy'][-1]:.2%}")
+            wrong = round((1 - curve["train_accuracy"][-1]) * len(y))  # "100.00%" can hide a few
+            print(f"{labels_name} labels, epoch {epoch + 1:>3}: train accuracy {curve['train_accuracy'][-1]:.2%} "
+                  f"({wrong} wrong), test accuracy {curve['test_accuracy'][-1]:.2%}")
         if curve["train_accuracy"][-1] == 1.0:
             break
         # Near the end, the steps' noise undoes about as many memorised labels as it adds, and the
