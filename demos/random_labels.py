@@ -21,9 +21,7 @@ from tinygrad_edu.data import random_labels
 def add_arguments(parser) -> None:
     parser.add_argument("--sizes", type=common.layer_sizes, default=[784, 512, 512, 10], metavar="N,N,...",
                         help="layer sizes, ReLU between them (default 784,512,512,10)")
-    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="adam",
-                        help="sgd: with momentum 0.9 (default adam)")
-    parser.add_argument("--lr", type=common.positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    parser.add_argument("--lr", type=common.positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
     parser.add_argument("--patience", type=common.positive_int, default=5, metavar="N",
                         help="halve the learning rate when the training loss has not beaten its best for N "
                              "epochs (default 5)")
@@ -39,12 +37,9 @@ def add_arguments(parser) -> None:
 
 
 def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict:
-    """Train with cross-entropy until training accuracy is 100% or ``epochs`` run out; return the curves."""
+    """Train with Adam and cross-entropy until training accuracy is 100% or ``epochs`` run out; return the curves."""
     model = common.mlp(args.sizes, "relu", init="pytorch", seed=args.seed)
-    if args.optimizer == "sgd":
-        optimizer = nn.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    else:
-        optimizer = nn.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = nn.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
