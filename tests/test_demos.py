@@ -128,8 +128,8 @@ def test_cli_errors_are_one_line_not_a_traceback(argv, message, capsys, monkeypa
 
 
 def test_console_script_runs(tmp_path):
-    """The installed `tinygrad-edu` command and `python -m tinygrad_edu` answer --help."""
-    for command in (["tinygrad-edu", "--help"], [sys.executable, "-m", "tinygrad_edu", "--help"]):
+    """The installed `tinygrad-edu` command and `python -m demos` answer --help."""
+    for command in (["tinygrad-edu", "--help"], [sys.executable, "-m", "demos", "--help"]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert "random-labels" in done.stdout

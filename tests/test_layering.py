@@ -21,8 +21,7 @@ def imported_packages(path: Path) -> set[str]:
     return names
 
 
-# folder -> packages its files may not import. The engine's __main__.py is a launcher for the demos
-# that nothing imports, so it is the one file allowed to reach up.
+# folder -> packages its files may not import.
 RULES = {
     "tinygrad_edu": {"nn", "demos"},
     "nn": {"demos"},
@@ -32,8 +31,6 @@ RULES = {
 @pytest.mark.parametrize("folder", sorted(RULES))
 def test_no_layer_imports_from_a_layer_above(folder):
     for path in sorted((ROOT / folder).rglob("*.py")):
-        if path.relative_to(ROOT).as_posix() == "tinygrad_edu/__main__.py":
-            continue
         forbidden = imported_packages(path) & RULES[folder]
         assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
 

@@ -7,7 +7,6 @@
     graph.py      render_graph and to_dot: look at a computation graph
     files.py      atomic_file: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
-    __main__.py   `python -m tinygrad_edu`: starts the demos' command line (never imported)
 """
 
 from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
