@@ -25,6 +25,31 @@ def test_a_value_used_twice_gets_both_gradients():
     np.testing.assert_array_equal(x.grad.numpy(), 2 * x.numpy() + 1)
 
 
+def test_a_tensor_used_early_and_late_waits_for_every_share_of_its_gradient():
+    """Backward visits ops newest first: `a` feeds the first op of a long chain and also the last op,
+    so its gradient is complete only after the whole chain has been walked back."""
+
+    def f(x):
+        a = x.exp()
+        unrelated_but_older = x * 3.0  # recorded before the chain, used only at the very end
+        b = a * 2.0
+        for _ in range(5):
+            b = b.tanh()
+        return (b * a + unrelated_but_older).sum()
+
+    x = leaf([0.3, -0.2, 0.1])
+    assert tg.gradcheck(f, [x])
+    f(x).backward()
+    a = np.exp(x.numpy())
+    b = 2 * a
+    inner = [b]
+    for _ in range(5):
+        inner.append(np.tanh(inner[-1]))
+    db_da = 2 * np.prod([1 - np.tanh(v) ** 2 for v in inner[:-1]], axis=0)  # d tanh⁵(2a)/da, chain rule
+    expected = (db_da * a + inner[-1]) * a + 3.0
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
 def test_gradients_accumulate_across_backward_calls_until_cleared():
     x = leaf([1.0, 2.0])
     (x * 3.0).sum().backward()

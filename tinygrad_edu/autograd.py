@@ -1,16 +1,19 @@
 """The autograd machinery: `Function` (the one way every op is written), grad modes, and backward.
 
 Reverse-mode differentiation in three sentences. Every op applied to tensors that require gradients
-records a `Function` node holding its inputs (`parents`) and whatever its backward needs. Calling
-`loss.backward()` orders the recorded graph so that every node comes after all the nodes that use
-it, then walks it once, handing each node ∂loss/∂output and asking it for ∂loss/∂input (the chain
-rule). Gradients that reach the same tensor along several paths are added, because ∂loss/∂x sums
-over every way x influences the loss.
+records a `Function` node holding its inputs (`parents`), whatever its backward needs, and a
+sequence number saying when it ran. Calling `loss.backward()` visits the recorded ops from the
+newest to the oldest, handing each one ∂loss/∂output and asking it for ∂loss/∂input (the chain rule):
+an op always runs after the ops that made its inputs, so by the time the walk reaches a tensor,
+every op that used it has already handed back its share. Those shares are added, because
+∂loss/∂x sums over every way x influences the loss.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import threading
 
 import numpy as np
@@ -22,6 +25,7 @@ class _GradMode(threading.local):
 
 
 _mode = _GradMode()
+_op_counter = itertools.count()  # hands out the sequence numbers of recorded ops
 
 
 def is_grad_enabled() -> bool:
@@ -77,7 +81,8 @@ class Function:
     Every built-in op in ``tinygrad_edu/ops.py`` is written this way.
     """
 
-    parents: tuple | None
+    parents: tuple | None  # the input tensors; None once backward has freed the node
+    sequence_number: int  # when it ran: higher is newer
 
     def forward(self, *arrays, **kwargs):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
@@ -96,7 +101,7 @@ class Function:
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise ValueError(f"{cls.__name__}: cannot apply to shape(s) {shapes}: {err}") from None
         if _mode.enabled and True in fn.needs_input_grad:
-            fn.parents = inputs
+            fn.parents, fn.sequence_number = inputs, next(_op_counter)
             return Tensor._make(out, True, fn)
         return Tensor._make(out, False, None)
 
@@ -107,36 +112,6 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
-
-
-def topological_order(root, include_leaves: bool = True) -> list:
-    """``root`` and every tensor it was computed from, each after its inputs.
-
-    Backward needs only the op results (``include_leaves=False``): leaves have nothing to pass on.
-    Written with an explicit stack instead of recursion so that a chain of 100,000 ops does not
-    hit Python's recursion limit; each node is expanded once, so the cost is linear in graph size.
-    """
-    order, seen = [], {id(root)}
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        fn = node._ctx
-        if fn is None:
-            continue
-        if fn.parents is None:
-            raise RuntimeError(
-                f"backward through {fn!r} a second time: its saved values were freed by the first "
-                "backward. Call backward(retain_graph=True) the first time to keep them."
-            )
-        for parent in reversed(fn.parents):  # reversed: the first input is expanded first
-            if id(parent) not in seen and (include_leaves or parent._ctx is not None):
-                seen.add(id(parent))
-                stack.append((parent, False))
-    return order
 
 
 def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -156,15 +131,15 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
     given = set()  # ids of arrays already stored in some .grad
     if root._ctx is None:
         return _give(root, gradient, given)
-    grads = {id(root): gradient}  # ∂root/∂t for every tensor t reached so far, by id(t)
-    leaves = {}  # leaves reached; their gradients are complete only once the walk is over
+    grads = {root: gradient}  # ∂root/∂t for every tensor t reached so far (tensors hash by identity)
+    waiting = [_newest_first(root)]  # op results reached but not yet visited, as a heap: newest on top
+    leaves = []  # leaves reached; their gradients are complete only once the walk is over
     anomaly = _mode.detect_anomaly
     # This loop runs once per op per training step, so it reads fields directly and does no more
     # than the chain rule needs: on small networks its cost is a visible part of a step.
-    for node in reversed(topological_order(root, include_leaves=False)):
-        grad = grads.pop(id(node), None)
-        if grad is None:  # every path to it carried no gradient
-            continue
+    while waiting:
+        node = heapq.heappop(waiting)[1]
+        grad = grads.pop(node)  # complete: every newer op that used node has been visited
         if node._retains_grad:
             _give(node, grad, given)
         fn = node._ctx
@@ -184,15 +159,29 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
                     f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
                     f"for its input {i} of shape {parent.shape}"
                 )
-            key = id(parent)
-            previous = grads.get(key)
-            grads[key] = parent_grad if previous is None else previous + parent_grad
+            if parent in grads:  # reached before, along another path
+                grads[parent] = grads[parent] + parent_grad
+                continue
+            grads[parent] = parent_grad
             if parent._ctx is None:
-                leaves[key] = parent
+                leaves.append(parent)
+            else:
+                heapq.heappush(waiting, _newest_first(parent))
         if not retain_graph:
             fn.release()
-    for key, leaf in leaves.items():
-        _give(leaf, grads[key], given)
+    for leaf in leaves:
+        _give(leaf, grads[leaf], given)
+
+
+def _newest_first(tensor) -> tuple:
+    """A heap entry for an op result: heapq pops the smallest, so the newest op must compare smallest."""
+    fn = tensor._ctx
+    if fn.parents is None:
+        raise RuntimeError(
+            f"backward through {fn!r} a second time: its saved values were freed by the first "
+            "backward. Call backward(retain_graph=True) the first time to keep them."
+        )
+    return (-fn.sequence_number, tensor)
 
 
 def _give(tensor, grad, given: set) -> None:
