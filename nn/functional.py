@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import tinygrad_edu as tg
@@ -54,7 +56,7 @@ class ScaledSquaredError(tg.Function):
         return np.asarray(scale * np.vdot(self.diff, self.diff), dtype=self.diff.dtype)
 
     def backward(self, g):
-        da = (2 * self.scale * g) * self.diff
+        da = (2 * self.scale * float(g)) * self.diff  # g is a scalar: multiply the array once
         return da, (-da if self.needs_input_grad[1] else None)
 
 
@@ -76,7 +78,7 @@ def cross_entropy(logits: tg.Tensor, labels) -> tg.Tensor:
 
 def _finite(loss: tg.Tensor, name: str) -> tg.Tensor:
     """Refuse to train on a NaN or infinite loss: it would silently destroy every weight."""
-    if not np.isfinite(loss.data):
+    if not math.isfinite(loss.data):
         raise FloatingPointError(f"{name} is {loss.item()}: the network's outputs have diverged "
                                  "(try a smaller learning rate)")
     return loss

@@ -50,7 +50,8 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self._requires_grad = False
-        self.requires_grad = requires_grad
+        if requires_grad:
+            self.requires_grad = True  # through the setter, which checks the dtype
 
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: bool, ctx) -> "Tensor":
@@ -159,7 +160,7 @@ class Tensor:
                     f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}; "
                     "reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape"
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.array(1, dtype=self.dtype).reshape(self.shape)  # ∂self/∂self = 1
         else:
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
