@@ -1,4 +1,4 @@
-"""`tinygrad-edu COMMAND` (or `python -m demos COMMAND`): the lecture's demos, one subcommand each."""
+"""`tinygrad-edu COMMAND` (or `python -m tinygrad_edu` or `python -m demos`): the lecture's demos, one subcommand each."""
 
 from __future__ import annotations
 

@@ -128,8 +128,17 @@ def test_cli_errors_are_one_line_not_a_traceback(argv, message, capsys, monkeypa
 
 
 def test_console_script_runs(tmp_path):
-    """The installed `tinygrad-edu` command and `python -m demos` answer --help."""
-    for command in (["tinygrad-edu", "--help"], [sys.executable, "-m", "demos", "--help"]):
+    """The installed `tinygrad-edu` command, `python -m tinygrad_edu` and `python -m demos` answer --help."""
+    for command in (["tinygrad-edu", "--help"], [sys.executable, "-m", "tinygrad_edu", "--help"],
+                    [sys.executable, "-m", "demos", "--help"]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert "random-labels" in done.stdout
+
+
+def test_python_m_tinygrad_edu_without_the_command_installed_says_how_to_get_it(monkeypatch, capsys):
+    import tinygrad_edu.__main__ as launcher
+
+    monkeypatch.setattr(launcher, "entry_points", lambda **selection: ())
+    assert launcher.main() == 2
+    assert "pip install -e ." in capsys.readouterr().err
