@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import tracemalloc
 import weakref
@@ -138,6 +139,22 @@ def test_backward_frees_the_graph_and_a_second_backward_says_so():
     assert array() is None  # freed: nothing holds the graph's buffers any more
     with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
         y.backward()
+
+
+def test_copies_of_an_op_result_never_compare_tensors_in_backward():
+    """A deep copy has its own op with the same sequence number; a shallow copy shares the op."""
+    x = tg.Tensor(np.float64(2.0), requires_grad=True)
+    y = x * 3.0
+    (y + copy.deepcopy(y)).backward()  # the copy's graph leads to a copy of x
+    assert x.grad.item() == 3.0
+    x.grad = None
+    y = x * 3.0
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        (y + copy.copy(y)).backward()
+    x.grad = None
+    y = x * 3.0
+    (y + copy.copy(y)).backward(retain_graph=True)
+    assert x.grad.item() == 6.0
 
 
 def test_retain_graph_allows_a_second_backward():

@@ -138,11 +138,13 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
     # This loop runs once per op per training step, so it reads fields directly and does no more
     # than the chain rule needs: on small networks its cost is a visible part of a step.
     while waiting:
-        node = heapq.heappop(waiting)[1]
+        node = heapq.heappop(waiting)[2]
         grad = grads.pop(node)  # complete: every newer op that used node has been visited
+        fn = node._ctx
+        if fn.parents is None:  # visited already, through a copy of node (copy.copy shares the op)
+            raise _freed(fn)
         if node._retains_grad:
             _give(node, grad, given)
-        fn = node._ctx
         input_grads = fn.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
@@ -174,14 +176,22 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
 
 
 def _newest_first(tensor) -> tuple:
-    """A heap entry for an op result: heapq pops the smallest, so the newest op must compare smallest."""
+    """A heap entry for an op result: heapq pops the smallest, so the newest op must compare smallest.
+
+    ``id(tensor)`` breaks ties (copies of one result share its op), so tensors themselves, whose
+    ``<`` is element-wise, are never compared.
+    """
     fn = tensor._ctx
     if fn.parents is None:
-        raise RuntimeError(
-            f"backward through {fn!r} a second time: its saved values were freed by the first "
-            "backward. Call backward(retain_graph=True) the first time to keep them."
-        )
-    return (-fn.sequence_number, tensor)
+        raise _freed(fn)
+    return (-fn.sequence_number, id(tensor), tensor)
+
+
+def _freed(fn) -> RuntimeError:
+    return RuntimeError(
+        f"backward through {fn!r} a second time: backward has already freed its saved values. "
+        "Call backward(retain_graph=True) the first time to keep them."
+    )
 
 
 def _give(tensor, grad, given: set) -> None:
