@@ -140,8 +140,8 @@ class Sequential(Module):
             setattr(self, str(i), layer)
 
     def forward(self, x):
-        for name in self._registered:  # the layers, in order (read directly: this runs every step)
-            x = getattr(self, name)(x)
+        for _, layer in self.named_children():
+            x = layer(x)
         return x
 
     def __getitem__(self, index: int) -> Module:
