@@ -106,9 +106,12 @@ class Function:
         return Tensor._make(out, False, None)
 
     def release(self):
-        """Drop the saved arrays and the links to the inputs, so their memory can be freed."""
-        self.__dict__.clear()
-        self.parents = None
+        """Drop the saved arrays and the links to the inputs, so their memory can be freed.
+
+        The sequence number stays, so that a later backward can still order the node and then say
+        clearly that it was freed.
+        """
+        self.__dict__ = {"parents": None, "sequence_number": self.sequence_number}
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
@@ -141,8 +144,11 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
         node = heapq.heappop(waiting)[2]
         grad = grads.pop(node)  # complete: every newer op that used node has been visited
         fn = node._ctx
-        if fn.parents is None:  # visited already, through a copy of node (copy.copy shares the op)
-            raise _freed(fn)
+        if fn.parents is None:  # freed by an earlier backward, or by this one through a copy of node
+            raise RuntimeError(
+                f"backward through {fn!r} a second time: backward has already freed its saved values. "
+                "Call backward(retain_graph=True) the first time to keep them."
+            )
         if node._retains_grad:
             _give(node, grad, given)
         input_grads = fn.backward(grad)
@@ -181,17 +187,7 @@ def _newest_first(tensor) -> tuple:
     ``id(tensor)`` breaks ties (copies of one result share its op), so tensors themselves, whose
     ``<`` is element-wise, are never compared.
     """
-    fn = tensor._ctx
-    if fn.parents is None:
-        raise _freed(fn)
-    return (-fn.sequence_number, id(tensor), tensor)
-
-
-def _freed(fn) -> RuntimeError:
-    return RuntimeError(
-        f"backward through {fn!r} a second time: backward has already freed its saved values. "
-        "Call backward(retain_graph=True) the first time to keep them."
-    )
+    return (-tensor._ctx.sequence_number, id(tensor), tensor)
 
 
 def _give(tensor, grad, given: set) -> None:
