@@ -76,6 +76,7 @@ def cross_entropy(logits: tg.Tensor, labels) -> tg.Tensor:
     return _finite(total, "cross_entropy")
 
 
+@tg.jit.live  # a jitted training step checks every replayed loss too
 def _finite(loss: tg.Tensor, name: str) -> tg.Tensor:
     """Refuse to train on a NaN or infinite loss: it would silently destroy every weight."""
     if not math.isfinite(loss.data):

@@ -82,6 +82,7 @@ class Module:
     def parameters(self):
         return (p for _, p in self.named_parameters())
 
+    @tg.jit.live  # a jitted training step calls it for real on every replay
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import tinygrad_edu as tg
+
 
 class Optimizer:
     """Holds the parameters and their per-parameter state; subclasses define ``update``.
@@ -27,11 +29,13 @@ class Optimizer:
         self.lr = lr
         self.state = [{} for _ in self.params]  # e.g. momentum buffers, one dict per parameter
 
+    @tg.jit.live  # a jitted training step calls it for real on every replay
     def zero_grad(self) -> None:
         """Forget the gradients (``grad = None``), so the next backward starts from zero."""
         for p in self.params:
             p.grad = None
 
+    @tg.jit.live  # a jitted step calls it for real every time: current lr, momentum, Adam's state
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         for p, state in zip(self.params, self.state):

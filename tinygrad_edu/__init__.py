@@ -5,6 +5,7 @@
     tensor.py     Tensor, its methods, and the constructors
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
+    jit.py        jit: record a training step once, replay it as one generated function
     files.py      atomic_file: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
 """
@@ -13,6 +14,7 @@ from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # firs
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
+from .jit import JitError, jit  # after tensor.py: the jit reads tensors and replays ops
 from .tensor import (
     Tensor,
     arange,
@@ -29,7 +31,7 @@ from .tensor import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "cat", "detect_anomaly", "gradcheck",
-    "is_grad_enabled", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
+    "Function", "GradcheckError", "JitError", "Tensor", "arange", "cat", "detect_anomaly", "gradcheck",
+    "is_grad_enabled", "jit", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
     "data", "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
 ]

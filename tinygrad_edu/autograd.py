@@ -22,6 +22,7 @@ import numpy as np
 class _GradMode(threading.local):
     enabled = True
     detect_anomaly = False
+    recorder = None  # set by tinygrad_edu.jit while it records a step; the engine only reports to it
 
 
 _mode = _GradMode()
@@ -102,8 +103,12 @@ class Function:
             raise ValueError(f"{cls.__name__}: cannot apply to shape(s) {shapes}: {err}") from None
         if _mode.enabled and True in fn.needs_input_grad:
             fn.parents, fn.sequence_number = inputs, next(_op_counter)
-            return Tensor._make(out, True, fn)
-        return Tensor._make(out, False, None)
+            result = Tensor._make(out, True, fn)
+        else:
+            result = Tensor._make(out, False, None)
+        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit is recording a step
+            _mode.recorder.op(fn, inputs, kwargs, result)
+        return result
 
     def release(self):
         """Drop the saved arrays and the links to the inputs, so their memory can be freed.

@@ -11,7 +11,7 @@ from numbers import Number
 
 import numpy as np
 
-from .autograd import Function, is_grad_enabled, run_backward
+from .autograd import Function, _mode, is_grad_enabled, run_backward
 
 # `max(dim=...)` returns both the maxima and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -109,15 +109,21 @@ class Tensor:
         return len(self.data)
 
     def item(self):
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, "item()")
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, "numpy()")
         return self.data
 
     def tolist(self):
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, "tolist()")
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -165,6 +171,8 @@ class Tensor:
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
+        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
+            return _mode.recorder.backward(self, gradient, retain_graph)
         run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:

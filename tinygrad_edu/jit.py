@@ -1,0 +1,657 @@
+"""`jit`: record a training step once, then replay it as one straight-line Python function.
+
+Eager execution pays Python bookkeeping for every op of every step: a `Function` object, a
+`Tensor`, a graph node, and a backward walk that discovers the graph again. A training step does
+the same ops in the same order on every call, only on new numbers. So the first calls run eagerly
+while the engine reports to a recorder what happens (every op with its inputs, every backward and
+the order in which it visits the ops, every call that must stay live such as ``optimizer.step()``);
+from then on the step is replaced by a generated function that calls the same ops' ``forward`` and
+``backward`` on plain arrays, in the recorded order, routing each gradient by position. The
+results are the eager results bit for bit: the same NumPy calls run on the same arrays in the same
+order. This is how tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
+
+    @tg.jit
+    def train_step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for x, y in batches:
+        loss = train_step(x, y)       # calls 1 and 2 record, later calls replay
+    print(train_step.source())         # the generated replay, to read
+
+What a replay cannot do, and what happens instead:
+
+- Python code between ops does not run in a replay: a ``print`` or a counter inside the step runs
+  only on the recording calls (the first two for each input signature). Put it outside the step.
+- Values are not read inside the step: ``.item()``, ``.numpy()``, ``.tolist()`` on a computed
+  tensor raise `JitError` while recording (their value would be frozen). Return the tensor and
+  read it after the call.
+- Tensors made outside any op (``tg.Tensor(...)`` of a NumPy array, a dropout mask drawn in
+  NumPy, one-hot targets) are replayed as constants. A constant whose values differ between the
+  two recordings raises `JitError` naming the op that used it; pass such arrays as arguments
+  (an array handed to the step, or wrapped in ``tg.Tensor`` inside it, is read afresh each call).
+  Numbers used inside the step are frozen too: pass a changing number as a tensor argument.
+- The two recordings must apply the same ops (Python ``if`` on tensor values changes them), or
+  `JitError` names the first difference. The step must return tensors (or a tuple/list of them,
+  or None).
+- Calls marked `live` (an optimizer's ``step`` and ``zero_grad``, a loss's finiteness check) run
+  for real in every replay, so momentum, Adam's state and a learning rate changed by a scheduler
+  are honoured, and a non-finite loss still raises FloatingPointError.
+
+Guards, checked on every call: the arguments' shapes and dtypes (and whether they require grad),
+grad mode and anomaly mode, the ``training`` flag of every module the step can reach (modules
+found in the function's closure, the globals it names, and its arguments, or given as
+``jit(fn, modules=[...])``), and the shapes of the tensors the step reads. A call that matches no
+recording runs eagerly and is recorded for its own signature; the last, smaller batch of an epoch
+gets a replay of its own after two epochs.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+from .autograd import _mode, _sum_to_shape, run_backward
+from .tensor import Tensor
+
+__all__ = ["JitError", "jit", "live"]
+
+RECORDINGS = 2  # calls recorded (eagerly) before the replay takes over; their comparison finds changing values
+
+
+class JitError(RuntimeError):
+    """A step that a replay would get wrong; the message names the op and the way out."""
+
+
+def live(method):
+    """Mark a function or method that a jitted step must really call on every replay.
+
+    ``nn.optim``'s ``step`` and ``zero_grad`` are marked, so an optimizer's state (momentum,
+    Adam's moments and step count) and its current learning rate are used on every call. Outside
+    a recording the marker costs one attribute check.
+    """
+
+    @functools.wraps(method)
+    def call_live(*args, **kwargs):
+        recorder = _mode.recorder
+        if recorder is None:
+            return method(*args, **kwargs)
+        return recorder.live(method, args, kwargs)
+
+    return call_live
+
+
+def _wrap(array: np.ndarray) -> Tensor:
+    return Tensor._make(array, False, None)
+
+
+def _same_value(a, b) -> bool:
+    """Equal as the replay would use them: same object, or arrays with the same dtype, shape and bits."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and a.tobytes() == b.tobytes())
+    if isinstance(a, (tuple, list)) and type(a) is type(b):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # objects whose == is not a truth value
+        return False
+
+
+# ---------------------------------------------------------------------------------- recording
+class _Recording:
+    """What one eager call of the step did, as a list of events, with every tensor named by where it came from.
+
+    A tensor an op reads is one of: ``("out", k)`` the result of the step's op k; ``("arg", i)``
+    the step's i-th argument (or the array inside it); ``("ext", tensor)`` anything else, which
+    the comparison of two recordings sorts into persistent state (the same tensor object both
+    times, read live: parameters) and constants (a new object each time: must hold equal values).
+    """
+
+    def __init__(self, args: tuple, previous: "_Recording | None"):
+        self.arg_objects = args
+        self.events = []  # ("op", ...), ("backward", ...), ("live", ...), in order
+        self.outputs = []  # the tensor each op made, kept alive so that identities stay unique
+        self.slot = {}  # id(tensor made by op k) -> k
+        self.op_names = []
+        self.args = {}  # id(argument, or the array inside a Tensor argument) -> position
+        for i, arg in enumerate(args):
+            self.args[id(arg)] = i
+            if isinstance(arg, Tensor):
+                self.args.setdefault(id(arg.data), i)
+        self.watched = {}  # id -> [tensor, copy of its data, its grad]: outside tensors, checked for changes
+        if previous is not None:  # watch the first recording's outside tensors from the start
+            for kind, t in (ref for event in previous.events for ref in _refs(event)):
+                if kind == "ext":
+                    self._watch(t)
+        self.visits = None  # during a backward: the ops it visits, in order
+        self.result = None
+
+    # --- what the engine reports
+    def op(self, fn, inputs, kwargs, result):
+        k = len(self.outputs)
+        refs = tuple(self.ref(t) for t in inputs)
+        self.events.append(("op", type(fn), kwargs, refs, fn.needs_input_grad,
+                            result._ctx is fn, result.shape, result.dtype))
+        self.outputs.append(result)
+        self.op_names.append(type(fn).__name__)
+        self.slot[id(result)] = k
+        if result._ctx is fn:  # observe this op's backward: which ops a backward visits, in which order
+            fn.backward = functools.partial(self._visit, k, fn.backward)
+
+    def _visit(self, k, backward, grad):
+        grads = backward(grad)
+        if _mode.recorder is not self:  # this graph's backward runs after the recorded call
+            return grads
+        returned = grads if type(grads) is tuple else (grads,)
+        self.visits.append((k, type(grads) is tuple,
+                            tuple(None if g is None else (g.shape, g.dtype, id(g), g is grad) for g in returned)))
+        return grads
+
+    def backward(self, root, gradient, retain_graph):
+        if root._ctx is None:
+            raise JitError("tg.jit: backward() on a leaf tensor inside a jitted step; call it on a computed loss")
+        self._check_unchanged("backward()")
+        for out in self.outputs:
+            if out._retains_grad:
+                raise JitError(f"tg.jit: retain_grad() on a tensor of shape {out.shape} inside a jitted step is not "
+                               "supported; a replay sets .grad on leaves only")
+        self.visits = []
+        self.events.append(("backward", self.ref(root), gradient.copy(), self.visits))
+        run_backward(root, gradient, retain_graph)
+        self._refresh()  # backward may set .grad of the tensors watched
+
+    def live(self, method, args, kwargs):
+        self._check_unchanged(f"{method.__qualname__}()")
+        refs = tuple(self.ref(a) if isinstance(a, Tensor) else ("value", a) for a in args)
+        kwrefs = {name: self.ref(a) if isinstance(a, Tensor) else ("value", a) for name, a in kwargs.items()}
+        self.events.append(("live", method, refs, kwrefs))
+        recorder, _mode.recorder = _mode.recorder, None  # a live call is not part of the recording
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _mode.recorder = recorder
+            self._refresh()
+
+    def read(self, tensor, what):
+        k = self.slot.get(id(tensor))
+        if k is not None:
+            raise JitError(f"tg.jit: Tensor.{what} inside a jitted step reads the value of op {k} "
+                           f"({self.op_names[k]}); a replay runs no Python between ops, so that value "
+                           "would be frozen. Return the tensor from the step and read it after the call.")
+
+    # --- naming tensors
+    def ref(self, t):
+        k = self.slot.get(id(t))
+        if k is not None:
+            return ("out", k)
+        i = self.args.get(id(t), self.args.get(id(t.data)))
+        if i is not None:
+            return ("arg", i)
+        self._watch(t)
+        return ("ext", t)
+
+    # --- changes a replay could not repeat
+    def _watch(self, t):
+        if id(t) not in self.watched:
+            self.watched[id(t)] = [t, t.data.copy(), t.grad]
+
+    def _refresh(self):
+        for entry in self.watched.values():
+            entry[1], entry[2] = entry[0].data.copy(), entry[0].grad
+
+    def _check_unchanged(self, where):
+        for t, data, grad in self.watched.values():
+            if t.grad is not grad:
+                raise JitError(
+                    f"tg.jit: the .grad of a tensor of shape {t.shape} was set inside the step before {where} "
+                    "by code that a replay does not run (e.g. `p.grad = None`). Clear gradients with "
+                    "optimizer.zero_grad() or model.zero_grad(), which run live in every replay.")
+            if not _same_value(t.data, data):
+                raise JitError(
+                    f"tg.jit: a tensor of shape {t.shape} that the step reads was changed in place before {where} "
+                    "outside any op (e.g. through .data); a replay would not repeat that. Change parameters "
+                    "in an optimizer's step(), or mark the function doing it with tg.jit.live.")
+
+    def finish(self, result):
+        self._check_unchanged("the end of the step")
+        self.result = self._template(result)
+
+    def _template(self, value):
+        if value is None:
+            return None
+        if isinstance(value, Tensor):
+            return self.ref(value)
+        if isinstance(value, (tuple, list)):
+            return (type(value), tuple(self._template(v) for v in value))
+        raise JitError(f"tg.jit: the step returned a {type(value).__name__}; return tensors (a Tensor, a tuple or "
+                       "list of them, or None) and read their values after the call")
+
+
+def _refs(event):
+    """The tensor references an event reads."""
+    if event[0] == "op":
+        return event[3]
+    if event[0] == "backward":
+        return (event[1],)
+    if event[0] == "live":
+        return tuple(r for r in event[2] + tuple(event[3].values()) if r[0] != "value")
+    return ()
+
+
+# ------------------------------------------------------------------------------- comparing
+def _describe(event, k=None) -> str:
+    if event[0] == "op":
+        return f"op {k} ({event[1].__name__})" if k is not None else event[1].__name__
+    if event[0] == "live":
+        return f"a live call of {event[1].__qualname__}"
+    return "backward()"
+
+
+def _compare(first: _Recording, second: _Recording) -> dict:
+    """Check that two recordings did the same thing; return how each outside tensor is replayed.
+
+    The result maps id(tensor) of the second recording's outside tensors to ("state", tensor) or
+    ("const", array).
+    """
+    if len(first.events) != len(second.events):
+        raise JitError(f"tg.jit: the step did {len(first.events)} things on one call and {len(second.events)} on the "
+                       "next (ops, backward() calls and live calls); a replay repeats one fixed sequence. Python "
+                       "control flow on tensor values (e.g. `if loss.item() > 1`) is the usual cause; run such a "
+                       "step without tg.jit.")
+    externals = {}
+    op_index = -1
+    for a, b in zip(first.events, second.events):
+        op_index += a[0] == "op"
+        where = _describe(b, op_index)
+        if a[0] != b[0] or (a[0] in ("op", "live") and a[1] is not b[1]):
+            raise JitError(f"tg.jit: the step's recordings differ at {where}: one call did {_describe(a)} where the "
+                           f"next did {_describe(b)}. A replay repeats one fixed sequence of ops; Python control flow "
+                           "on tensor values is the usual cause; run such a step without tg.jit.")
+        if a[0] == "op":
+            _, _, kwargs_a, refs_a, nig_a, _, shape_a, _ = a
+            _, _, kwargs_b, refs_b, nig_b, _, shape_b, _ = b
+            for name in kwargs_b:
+                if name not in kwargs_a or not _same_value(kwargs_a[name], kwargs_b[name]):
+                    raise JitError(
+                        f"tg.jit: keyword argument {name}= of {where} changed between calls; a replay would freeze "
+                        "it. Compute it with ops on the step's arguments, or pass it as an argument and use it "
+                        "through an op.")
+            if nig_a != nig_b or shape_a != shape_b:
+                raise JitError(f"tg.jit: {where} had different inputs on two calls; a replay repeats one fixed graph")
+        elif a[0] == "backward":
+            if [(k, t, tuple(None if g is None else g[:2] + g[3:] for g in gs)) for k, t, gs in a[3]] != \
+                    [(k, t, tuple(None if g is None else g[:2] + g[3:] for g in gs)) for k, t, gs in b[3]]:
+                raise JitError("tg.jit: backward() visited different ops on two calls; a replay repeats one fixed graph")
+        elif a[0] == "live":
+            for ra, rb in zip(a[2] + tuple(a[3].values()), b[2] + tuple(b[3].values())):
+                if ra[0] == "value" and not _same_value(ra[1], rb[1]):
+                    raise JitError(f"tg.jit: an argument of {where} changed between calls ({ra[1]!r}, then "
+                                   f"{rb[1]!r}); a replay would freeze it")
+            if a[3].keys() != b[3].keys():
+                raise JitError(f"tg.jit: {where} got different keyword arguments on two calls")
+        for position, (ra, rb) in enumerate(zip(_refs(a), _refs(b))):
+            _classify(ra, rb, f"input {position} of {where}", externals)
+    if _shape_of(first.result) != _shape_of(second.result):
+        raise JitError("tg.jit: the step returned different things on two calls; a replay returns one fixed structure")
+    for ra, rb in zip(_template_refs(first.result), _template_refs(second.result)):
+        _classify(ra, rb, "a tensor the step returned", externals)
+    return externals
+
+
+def _classify(ra, rb, what: str, externals: dict) -> None:
+    """Sort a tensor reference of two recordings into externals: persistent state or a constant."""
+    if ra[0] != rb[0] or (ra[0] != "ext" and ra[1] != rb[1]):
+        raise JitError(f"tg.jit: {what} came from different places on two calls; a replay repeats one fixed graph")
+    if ra[0] != "ext":
+        return
+    if ra[1] is rb[1]:
+        externals[id(rb[1])] = ("state", rb[1])
+    elif _same_value(ra[1].data, rb[1].data):
+        externals.setdefault(id(rb[1]), ("const", rb[1].data.copy()))
+    else:
+        raise JitError(
+            f"tg.jit: {what} is a tensor made outside any op (with tg.Tensor or NumPy: a dropout mask, one-hot "
+            "targets, ...) whose values changed between calls; a replay would freeze it. Pass it to the step "
+            "as an argument, or make it with ops.")
+
+
+def _template_refs(template):
+    """The tensor references in a returned value's template, in order."""
+    if template is None:
+        return
+    if isinstance(template[0], str):
+        yield template
+    else:
+        for item in template[1]:
+            yield from _template_refs(item)
+
+
+def _shape_of(template):
+    """A returned value's structure, with outside tensors not told apart (the comparison sorts those)."""
+    if template is None or isinstance(template[0], str):
+        return template if template is None or template[0] != "ext" else "ext"
+    return (template[0], tuple(_shape_of(t) for t in template[1]))
+
+
+# -------------------------------------------------------------------------------- code generation
+_VARIABLE = re.compile(r"\b(?:[vfgd]\d+(?:_\d+)?|gl\d+)\b")  # the replay's local arrays and op objects
+
+
+class _Writer:
+    """Builds the replay's source: names for every object it uses, and ``del`` after each local's last use."""
+
+    def __init__(self):
+        self.namespace = {"_wrap": _wrap, "_sum_to_shape": _sum_to_shape, "np": np,
+                          "_check_finite": _check_finite, "_own": _own}
+        self.names = {}  # id(object) -> its name in the namespace
+        self.lines = []
+
+    def name(self, obj, prefix: str) -> str:
+        if id(obj) not in self.names:
+            base = prefix
+            if prefix == "":  # classes and functions keep their own names, for reading
+                base = getattr(obj, "__qualname__", type(obj).__name__).replace(".", "_").replace("<", "").replace(">", "")
+            name, n = base if prefix == "" else f"{prefix}0", 0
+            while name in self.namespace:
+                n += 1
+                name = f"{base}_{n}" if prefix == "" else f"{prefix}{n}"
+            self.namespace[name] = obj
+            self.names[id(obj)] = name
+        return self.names[id(obj)]
+
+    def literal(self, value) -> str:
+        """Source for a value: a literal when it reads back exactly the same, else a name in the namespace."""
+        if value is None or isinstance(value, (bool, int, str)) or (
+                isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value)):
+            return repr(value)
+        if isinstance(value, float) and float(repr(value)) == value:
+            return repr(value)
+        return self.name(value, type(value).__name__.lower())
+
+    def emit(self, text: str):
+        self.lines.append(text)
+
+    def source(self, header: str, params: list[str]) -> str:
+        uses = [set(_VARIABLE.findall(line.split("  #")[0])) for line in self.lines]
+        last = {}
+        for i, names in enumerate(uses):
+            for name in names:
+                last[name] = i
+        body = []
+        for i, line in enumerate(self.lines):
+            dead = sorted(name for name in uses[i] if last[name] == i and not line.startswith("return"))
+            if dead:  # free arrays as soon as nothing needs them (eager frees the graph the same way)
+                code, _, comment = line.partition("  #")
+                line = f"{code}; del {', '.join(dead)}" + (f"  #{comment}" if comment else "")
+            body.append(line)
+        return f"def replay({', '.join(params)}):\n    # {header}\n" + "".join(f"    {line}\n" for line in body)
+
+
+def _own(grad):
+    """A leaf's .grad gets its own array, never a view into another (as eager backward does)."""
+    return grad if grad.base is None else grad.copy()
+
+
+def _check_finite(grad, op, i, shape):
+    """detect_anomaly's check, in a replay made under detect_anomaly."""
+    if not np.isfinite(grad).all():
+        raise FloatingPointError(f"{op}.backward produced a non-finite gradient (NaN or inf) for its input {i} "
+                                 f"of shape {shape}")
+
+
+def _generate(recording: _Recording, externals: dict, header: str):
+    """The replay of ``recording``: Python source, and the namespace it runs in."""
+    w = _Writer()
+    args = recording.arg_objects
+    ops = [e for e in recording.events if e[0] == "op"]
+
+    def array(ref) -> str:
+        kind, what = ref
+        if kind == "out":
+            return f"v{what}"
+        if kind == "arg":
+            return f"a{what}.data" if isinstance(args[what], Tensor) else f"a{what}"
+        how, obj = externals[id(what)]
+        return f"{w.name(obj, 's')}.data" if how == "state" else w.name(obj, "c")
+
+    def tensor(ref) -> str:
+        kind, what = ref
+        if kind == "arg" and isinstance(args[what], Tensor):
+            return f"a{what}"
+        if kind == "ext" and externals[id(what)][0] == "state":
+            return w.name(what, "s")
+        return f"_wrap({array(ref)})"
+
+    def value(ref) -> str:
+        return w.literal(ref[1]) if ref[0] == "value" else tensor(ref)
+
+    k = 0
+    for event in recording.events:
+        if event[0] == "op":
+            _, cls, kwargs, refs, needs, _, shape, dtype = event
+            kw = "".join(f", {name}={w.literal(v)}" for name, v in kwargs.items())
+            w.emit(f"f{k} = {w.name(cls, '')}(); f{k}.needs_input_grad = {needs!r}")
+            w.emit(f"v{k} = f{k}.forward({', '.join(array(r) for r in refs)}{kw})  # {shape} {dtype}")
+            k += 1
+        elif event[0] == "live":
+            _, method, refs, kwrefs = event
+            call = [value(r) for r in refs] + [f"{n}={value(r)}" for n, r in kwrefs.items()]
+            w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
+        else:
+            _emit_backward(w, event, ops, externals, args)
+    w.emit(f"return {_return_source(recording.result, tensor)}")
+    params = [f"a{i}" for i in range(len(args))]
+    for how, obj in externals.values():  # say what the names of tensors read live and of constants hold
+        if how == "state":
+            header += f"\n    # {w.name(obj, 's')}: {'parameter' if obj._requires_grad else 'tensor'} {obj.shape} {obj.dtype}, read live"
+    return w.source(header, params), w.namespace
+
+
+def _return_source(template, tensor) -> str:
+    if template is None:
+        return "None"
+    if isinstance(template[0], str):
+        return tensor(template)
+    kind, items = template
+    inner = ", ".join(_return_source(t, tensor) for t in items)
+    return f"({inner},)" if kind is tuple else f"[{inner}]"
+
+
+def _emit_backward(w, event, ops, externals, args):
+    """One backward as straight-line code: each op's backward in the order eager visited them, each
+    gradient summed to its input's shape and cast to its dtype, then added to what that input has
+    so far (in visit order, as eager adds them); last, every leaf's .grad, as eager sets it."""
+    _, root, seed, visits = event
+    anomaly = _mode.detect_anomaly
+    grads = {}  # a tensor reference -> the local holding its gradient so far
+    same = {}  # local -> a token shared by locals holding the very same array
+    leaves = []
+    g = f"g{root[1]}"
+    w.emit(f"{g} = {w.name(seed, 'seed')}.copy()  # ∂loss/∂loss")
+    grads[root], same[g] = g, g
+    for k, is_tuple, returned in visits:
+        _, cls, _, refs, _, _, _, _ = ops[k]
+        g = grads.pop(("out", k))
+        names, steps, by_id = [], [], {}
+        for i, (r, ref) in enumerate(zip(returned, refs)):
+            parent = None if r is None else _parent(ref, ops, externals, args)
+            if parent is None:  # no gradient returned, or this input requires none
+                names.append("_")
+                continue
+            shape, dtype, array_id, is_incoming = r
+            key, p_shape, p_dtype = parent
+            first = key not in grads
+            if first:  # the first gradient to reach this input goes straight into its local
+                d = grads[key] = f"g{key[1]}" if key[0] == "out" else f"gl{len(leaves)}"
+                if key[0] != "out":
+                    leaves.append(key)
+            else:
+                d = f"d{k}_{i}"
+            names.append(d)
+            same[d] = same[g] if is_incoming else by_id.setdefault(array_id, d)
+            if shape != p_shape:
+                steps.append(f"{d} = _sum_to_shape({d}, {p_shape!r})")
+                same[d] = d
+            if dtype != p_dtype:
+                steps.append(f"{d} = {d}.astype(np.{p_dtype})")
+                same[d] = d
+            if anomaly:
+                steps.append(f"_check_finite({d}, {cls.__name__!r}, {i}, {p_shape!r})")
+            if not first:  # reached before, along another path: add, as eager does
+                acc = grads[key]
+                steps.append(f"{acc} = {acc} + {d}")
+                same[acc] = acc
+        target = (", ".join(names) + ("," if len(names) == 1 else "")) if is_tuple else names[0]
+        w.emit(f"{target} = f{k}.backward({g})  # {cls.__name__}")
+        for line in steps:
+            w.emit(line)
+    given = set()
+    for key in leaves:
+        acc = grads[key]
+        t = f"a{key[1]}" if key[0] == "arg" else w.name(key[1], "s")
+        own = f"{acc}.copy()" if same[acc] in given else f"_own({acc})"  # one array, two leaves: copy
+        given.add(same[acc])
+        w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
+
+
+def _parent(ref, ops, externals, args):
+    """(reference, shape, dtype) of an op input that takes a gradient, or None when it requires none.
+
+    A tensor made inside the step outside any op that requires grad takes none here: nothing
+    outside the step can see it.
+    """
+    kind, what = ref
+    if kind == "out":
+        _, _, _, _, _, recorded, shape, dtype = ops[what]
+        return (ref, shape, dtype) if recorded else None
+    t = args[what] if kind == "arg" else what
+    if not (isinstance(t, Tensor) and t._requires_grad):
+        return None
+    if kind == "ext" and externals[id(t)][0] == "const":
+        return None
+    return (ref, t.shape, t.dtype)
+
+
+# ------------------------------------------------------------------------------------- the decorator
+class _Entry:
+    """The recordings and, once two agree, the replay for one signature of the step."""
+
+    def __init__(self):
+        self.recordings = []
+        self.replay = self.source = None
+        self.state = ()  # the tensors the replay reads live (parameters), and their shapes and dtypes
+        self.state_signature = ()
+
+
+class jit:
+    """Record a training step on its first calls, then replay it: ``@tg.jit`` or ``step = tg.jit(step)``.
+
+    See the module docstring for what a replay repeats and what it refuses. ``modules`` lists
+    modules whose train/eval flag the guard must watch when the step reaches them in a way the
+    jit cannot see (as an attribute of another object, in a dict); modules in the step's closure,
+    in the globals it names and among its arguments are found without it.
+    """
+
+    live = staticmethod(live)
+    Error = JitError
+
+    def __init__(self, fn, *, modules=None):
+        self.fn = fn
+        self._entries = {}  # signature -> _Entry
+        self._modules = None if modules is None else _all_modules(modules)
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        if _mode.recorder is not None:  # inside another step being recorded: that recording sees our ops
+            return self.fn(*args)
+        if self._modules is None:
+            self._modules = _all_modules(_reachable(self.fn, args))
+        key = self._signature(args)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        if entry.replay is not None:
+            if tuple([(t.data.shape, t.data.dtype) for t in entry.state]) == entry.state_signature:
+                return entry.replay(*args)
+            entry = self._entries[key] = _Entry()  # a parameter changed shape: record again
+        return self._record(entry, args)
+
+    def _signature(self, args) -> tuple:
+        """What a replay is only valid for: grad and anomaly mode, argument shapes and dtypes, train/eval flags."""
+        parts = [_mode.enabled, _mode.detect_anomaly]
+        for a in args:
+            if isinstance(a, Tensor):
+                parts.append((a.data.shape, a.data.dtype, a._requires_grad))
+            elif isinstance(a, np.ndarray):
+                parts.append((a.shape, a.dtype))
+            else:
+                raise TypeError(f"tg.jit: a jitted step takes tensors and NumPy arrays, got a {type(a).__name__}; "
+                                "a replay would freeze any other value (pass it as a tensor, or use no tg.jit)")
+        parts.append(tuple([m.training for m in self._modules]))
+        return tuple(parts)
+
+    def _record(self, entry, args):
+        recording = _Recording(args, entry.recordings[-1] if entry.recordings else None)
+        _mode.recorder = recording
+        try:
+            result = self.fn(*args)
+            recording.finish(result)
+        finally:
+            _mode.recorder = None
+        entry.recordings.append(recording)
+        if len(entry.recordings) == RECORDINGS:
+            self._build(entry)
+        return result
+
+    def _build(self, entry):
+        first, second = entry.recordings
+        externals = _compare(first, second)
+        header = ", ".join(f"a{i}: {type(a).__name__} {a.shape} {a.dtype}" for i, a in enumerate(second.arg_objects))
+        source, namespace = _generate(second, externals, header or "no arguments")
+        exec(compile(source, f"<tg.jit replay of {getattr(self.fn, '__qualname__', 'step')}>", "exec"), namespace)
+        entry.state = tuple(obj for how, obj in externals.values() if how == "state")
+        entry.state_signature = tuple((t.data.shape, t.data.dtype) for t in entry.state)
+        entry.replay, entry.source = namespace["replay"], source
+        entry.recordings = []  # let the recorded tensors and graphs go
+
+    def source(self) -> str:
+        """The generated replay functions, one per signature replayed so far, as Python source to read."""
+        sources = [e.source for e in self._entries.values() if e.source is not None]
+        return "\n".join(sources) if sources else "# nothing replayed yet: the first calls record the step\n"
+
+
+def _reachable(fn, args) -> list:
+    """Objects a step can reach without the jit being told: its arguments, closure, defaults and named globals."""
+    found = list(args)
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        for cell in fn.__closure__ or ():
+            try:
+                found.append(cell.cell_contents)
+            except ValueError:  # a cell not filled yet
+                pass
+        found += [fn.__globals__[name] for name in code.co_names if name in fn.__globals__]
+        found += list(fn.__defaults__ or ())
+    return found
+
+
+def _all_modules(objects) -> list:
+    """Every module inside the given objects (anything with ``modules()`` and ``training``, as nn.Module has)."""
+    found, seen = [], set()
+    for obj in objects:
+        if callable(getattr(obj, "modules", None)) and hasattr(obj, "training"):
+            for m in obj.modules():
+                if id(m) not in seen:
+                    seen.add(id(m))
+                    found.append(m)
+    return found
