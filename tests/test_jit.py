@@ -100,7 +100,7 @@ def test_shared_layers_and_gradient_accumulation_over_two_backwards():
     data = batches(100)
     assert_bitwise_equal(train(True, ADAM, data, shared=True), train(False, ADAM, data, shared=True))
     jitted = train(True, SGD_MOMENTUM, data, accumulate=True)
-    assert jitted[2].source().count("backward(") >= 8  # both backwards are replayed
+    assert jitted[2].source().count("∂loss/∂loss") == 2  # both backwards are replayed
     assert_bitwise_equal(jitted, train(False, SGD_MOMENTUM, data, accumulate=True))
 
 
@@ -301,5 +301,5 @@ def test_the_replay_source_shows_the_ops_and_live_calls():
     for x, t in batches(3):
         step(x, t)
     source = step.source()
-    for piece in ("Linear()", "Sigmoid()", "ScaledSquaredError()", ".backward(", "zero_grad(", "step(", "def replay"):
+    for piece in ("Linear", "Sigmoid", "ScaledSquaredError", "backward", "zero_grad(", "step(", "def replay"):
         assert piece in source

@@ -56,12 +56,14 @@ import re
 
 import numpy as np
 
+from . import ops
 from .autograd import _mode, _sum_to_shape, run_backward
 from .tensor import Tensor
 
 __all__ = ["JitError", "jit", "live"]
 
 RECORDINGS = 2  # calls recorded (eagerly) before the replay takes over; their comparison finds changing values
+MISS = object()  # what a replay returns when its guard finds the call is not the recorded one
 
 
 class JitError(RuntimeError):
@@ -84,6 +86,16 @@ def live(method):
         return recorder.live(method, args, kwargs)
 
     return call_live
+
+
+class _Argument:
+    """An op's keyword argument that is one of the step's argument arrays: replayed as that argument."""
+
+    def __init__(self, position: int, in_tensor: bool):
+        self.position, self.in_tensor = position, in_tensor
+
+    def __eq__(self, other):
+        return type(other) is _Argument and other.position == self.position
 
 
 def _wrap(array: np.ndarray) -> Tensor:
@@ -140,8 +152,10 @@ class _Recording:
     def op(self, fn, inputs, kwargs, result):
         k = len(self.outputs)
         refs = tuple(self.ref(t) for t in inputs)
-        self.events.append(("op", type(fn), kwargs, refs, fn.needs_input_grad,
-                            result._ctx is fn, result.shape, result.dtype))
+        kwargs = {name: _Argument(self.args[id(v)], isinstance(self.arg_objects[self.args[id(v)]], Tensor)) if isinstance(v, np.ndarray) and id(v) in self.args else v
+                  for name, v in kwargs.items()}
+        self.events.append(("op", type(fn), kwargs, refs, fn.needs_input_grad, result._ctx is fn,
+                            result.shape, result.dtype, tuple((t.shape, t.dtype) for t in inputs)))
         self.outputs.append(result)
         self.op_names.append(type(fn).__name__)
         self.slot[id(result)] = k
@@ -278,15 +292,15 @@ def _compare(first: _Recording, second: _Recording) -> dict:
                            f"next did {_describe(b)}. A replay repeats one fixed sequence of ops; Python control flow "
                            "on tensor values is the usual cause; run such a step without tg.jit.")
         if a[0] == "op":
-            _, _, kwargs_a, refs_a, nig_a, _, shape_a, _ = a
-            _, _, kwargs_b, refs_b, nig_b, _, shape_b, _ = b
+            _, _, kwargs_a, refs_a, nig_a, _, shape_a, _, types_a = a
+            _, _, kwargs_b, refs_b, nig_b, _, shape_b, _, types_b = b
             for name in kwargs_b:
                 if name not in kwargs_a or not _same_value(kwargs_a[name], kwargs_b[name]):
                     raise JitError(
                         f"tg.jit: keyword argument {name}= of {where} changed between calls; a replay would freeze "
                         "it. Compute it with ops on the step's arguments, or pass it as an argument and use it "
                         "through an op.")
-            if nig_a != nig_b or shape_a != shape_b:
+            if nig_a != nig_b or shape_a != shape_b or types_a != types_b:
                 raise JitError(f"tg.jit: {where} had different inputs on two calls; a replay repeats one fixed graph")
         elif a[0] == "backward":
             if [(k, t, tuple(None if g is None else g[:2] + g[3:] for g in gs)) for k, t, gs in a[3]] != \
@@ -355,22 +369,39 @@ class _Writer:
                           "_check_finite": _check_finite, "_own": _own}
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
+        self.kernels = {}  # op index -> (kernel, its input expressions, their shapes and dtypes)
+        self.buffers = []
+        self.masks = {}  # ReLU output -> the buffer holding its mask z > 0
+
+    def buffer(self, shape, dtype) -> str:
+        """A new array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
+        name = f"b{len(self.buffers)}"
+        self.buffers.append(name)
+        self.namespace[name] = np.empty(shape, dtype)
+        return name
 
     def name(self, obj, prefix: str) -> str:
+        """The namespace name of ``obj``: prefix + number, or with prefix "" its own name (classes,
+        functions) or its class's (modules), so that the source reads well."""
         if id(obj) not in self.names:
-            base = prefix
-            if prefix == "":  # classes and functions keep their own names, for reading
-                base = getattr(obj, "__qualname__", type(obj).__name__).replace(".", "_").replace("<", "").replace(">", "")
-            name, n = base if prefix == "" else f"{prefix}0", 0
-            while name in self.namespace:
-                n += 1
-                name = f"{base}_{n}" if prefix == "" else f"{prefix}{n}"
+            if isinstance(obj, np.dtype) or prefix == "":
+                base = str(obj) if isinstance(obj, np.dtype) else getattr(obj, "__qualname__", type(obj).__name__)
+                base = base.replace(".", "_").replace("<", "").replace(">", "")
+                name, n = base, 0
+                while name in self.namespace:
+                    n += 1
+                    name = f"{base}_{n}"
+            else:
+                numbered = re.compile(prefix + r"\d+")
+                name = f"{prefix}{sum(1 for key in self.namespace if numbered.fullmatch(key))}"
             self.namespace[name] = obj
             self.names[id(obj)] = name
         return self.names[id(obj)]
 
     def literal(self, value) -> str:
         """Source for a value: a literal when it reads back exactly the same, else a name in the namespace."""
+        if isinstance(value, _Argument):
+            return f"a{value.position}.data" if value.in_tensor else f"a{value.position}"
         if value is None or isinstance(value, (bool, int, str)) or (
                 isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value)):
             return repr(value)
@@ -409,11 +440,12 @@ def _check_finite(grad, op, i, shape):
                                  f"of shape {shape}")
 
 
-def _generate(recording: _Recording, externals: dict, header: str):
+def _generate(recording: _Recording, externals: dict, header: str, modules: list):
     """The replay of ``recording``: Python source, and the namespace it runs in."""
     w = _Writer()
     args = recording.arg_objects
     ops = [e for e in recording.events if e[0] == "op"]
+    _emit_guard(w, args, modules, [obj for how, obj in externals.values() if how == "state"])
 
     def array(ref) -> str:
         kind, what = ref
@@ -424,8 +456,10 @@ def _generate(recording: _Recording, externals: dict, header: str):
         how, obj = externals[id(what)]
         return f"{w.name(obj, 's')}.data" if how == "state" else w.name(obj, "c")
 
-    def tensor(ref) -> str:
+    def tensor(ref, returned=False) -> str:
         kind, what = ref
+        if returned and kind == "out" and what in w.kernels:  # its buffer is overwritten by the next replay
+            return f"_wrap(v{what}.copy())"
         if kind == "arg" and isinstance(args[what], Tensor):
             return f"a{what}"
         if kind == "ext" and externals[id(what)][0] == "state":
@@ -438,10 +472,19 @@ def _generate(recording: _Recording, externals: dict, header: str):
     k = 0
     for event in recording.events:
         if event[0] == "op":
-            _, cls, kwargs, refs, needs, _, shape, dtype = event
-            kw = "".join(f", {name}={w.literal(v)}" for name, v in kwargs.items())
-            w.emit(f"f{k} = {w.name(cls, '')}(); f{k}.needs_input_grad = {needs!r}")
-            w.emit(f"v{k} = f{k}.forward({', '.join(array(r) for r in refs)}{kw})  # {shape} {dtype}")
+            _, cls, kwargs, refs, needs, _, shape, dtype, in_types = event
+            kernel = _KERNELS.get(cls)
+            ins = [array(r) for r in refs]
+            if kernel is not None and kernel.fits(in_types, kwargs):
+                w.kernels[k] = (kernel, ins, in_types)
+                first, *more = kernel.forward(w, f"v{k}", ins, shape, dtype)
+                w.emit(f"{first}  # {cls.__name__} -> {shape} {dtype}")
+                for line in more:
+                    w.emit(line)
+            else:
+                kw = "".join(f", {name}={w.literal(v)}" for name, v in kwargs.items())
+                w.emit(f"f{k} = {w.name(cls, '')}(); f{k}.needs_input_grad = {needs!r}")
+                w.emit(f"v{k} = f{k}.forward({', '.join(ins)}{kw})  # {shape} {dtype}")
             k += 1
         elif event[0] == "live":
             _, method, refs, kwrefs = event
@@ -449,12 +492,33 @@ def _generate(recording: _Recording, externals: dict, header: str):
             w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
         else:
             _emit_backward(w, event, ops, externals, args)
-    w.emit(f"return {_return_source(recording.result, tensor)}")
+    w.emit(f"return {_return_source(recording.result, functools.partial(tensor, returned=True))}")
     params = [f"a{i}" for i in range(len(args))]
     for how, obj in externals.values():  # say what the names of tensors read live and of constants hold
         if how == "state":
             header += f"\n    # {w.name(obj, 's')}: {'parameter' if obj._requires_grad else 'tensor'} {obj.shape} {obj.dtype}, read live"
     return w.source(header, params), w.namespace
+
+
+def _emit_guard(w, args, modules, state):
+    """The replay's first lines: return MISS unless this call matches the recorded one in everything
+    the replay takes for granted (the caller then runs the step eagerly and records it)."""
+    w.namespace.update(_mode=_mode, MISS=MISS)
+    checks = ["not _mode.enabled" if _mode.enabled else "_mode.enabled",
+              "_mode.detect_anomaly" if not _mode.detect_anomaly else "not _mode.detect_anomaly"]
+    for i, a in enumerate(args):
+        array = f"a{i}.data" if isinstance(a, Tensor) else f"a{i}"
+        checks.append(f"type(a{i}) is not {w.name(type(a), '')}")
+        checks.append(f"{array}.shape != {a.shape!r} or {array}.dtype != {w.name(a.dtype, '')}")
+        if isinstance(a, Tensor):
+            checks.append(f"{'not ' if a._requires_grad else ''}a{i}._requires_grad")
+    for m in modules:
+        checks.append(f"{w.name(m, '')}.training is not {m.training}")
+    for t in state:
+        s = w.name(t, "s")
+        checks.append(f"{s}.data.shape != {t.shape!r} or {s}.data.dtype != {w.name(t.dtype, '')}")
+    w.emit("if (" + "\n            or ".join(checks) + "):")
+    w.emit("    return MISS  # the guard: not the call that was recorded")
 
 
 def _return_source(template, tensor) -> str:
@@ -480,7 +544,7 @@ def _emit_backward(w, event, ops, externals, args):
     w.emit(f"{g} = {w.name(seed, 'seed')}.copy()  # ∂loss/∂loss")
     grads[root], same[g] = g, g
     for k, is_tuple, returned in visits:
-        _, cls, _, refs, _, _, _, _ = ops[k]
+        cls, refs = ops[k][1], ops[k][3]
         g = grads.pop(("out", k))
         names, steps, by_id = [], [], {}
         for i, (r, ref) in enumerate(zip(returned, refs)):
@@ -499,6 +563,8 @@ def _emit_backward(w, event, ops, externals, args):
                 d = f"d{k}_{i}"
             names.append(d)
             same[d] = same[g] if is_incoming else by_id.setdefault(array_id, d)
+            if k in w.kernels:  # a kernel's gradient for the op's first input is written into a buffer
+                same[d] = f"buffer {d}" if i == 0 else d
             if shape != p_shape:
                 steps.append(f"{d} = _sum_to_shape({d}, {p_shape!r})")
                 same[d] = d
@@ -511,15 +577,23 @@ def _emit_backward(w, event, ops, externals, args):
                 acc = grads[key]
                 steps.append(f"{acc} = {acc} + {d}")
                 same[acc] = acc
-        target = (", ".join(names) + ("," if len(names) == 1 else "")) if is_tuple else names[0]
-        w.emit(f"{target} = f{k}.backward({g})  # {cls.__name__}")
+        if k in w.kernels:
+            kernel, ins, in_types = w.kernels[k]
+            first, *more = kernel.backward(w, g, names, ins, in_types, f"v{k}", *ops[k][6:8])
+            w.emit(f"{first}  # {cls.__name__} backward")
+            for line in more:
+                w.emit(line)
+        else:
+            target = (", ".join(names) + ("," if len(names) == 1 else "")) if is_tuple else names[0]
+            w.emit(f"{target} = f{k}.backward({g})  # {cls.__name__}")
         for line in steps:
             w.emit(line)
     given = set()
     for key in leaves:
         acc = grads[key]
         t = f"a{key[1]}" if key[0] == "arg" else w.name(key[1], "s")
-        own = f"{acc}.copy()" if same[acc] in given else f"_own({acc})"  # one array, two leaves: copy
+        # A leaf's .grad is its own array: copy one that another leaf has or a buffer the next replay reuses.
+        own = f"{acc}.copy()" if same[acc] in given or same[acc].startswith("buffer") else f"_own({acc})"
         given.add(same[acc])
         w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
 
@@ -532,7 +606,7 @@ def _parent(ref, ops, externals, args):
     """
     kind, what = ref
     if kind == "out":
-        _, _, _, _, _, recorded, shape, dtype = ops[what]
+        recorded, shape, dtype = ops[what][5:8]
         return (ref, shape, dtype) if recorded else None
     t = args[what] if kind == "arg" else what
     if not (isinstance(t, Tensor) and t._requires_grad):
@@ -542,6 +616,85 @@ def _parent(ref, ops, externals, args):
     return (ref, t.shape, t.dtype)
 
 
+# ---------------------------------------------------------------------------------------- kernels
+# The hottest ops, written out with buffers the replay owns (``out=``) instead of calling the op:
+# no Function object and no new arrays on each step. Each is the op's own arithmetic, NumPy call
+# for NumPy call, so the bits are the eager ones (tests/test_jit.py checks it); an op used in a
+# way a kernel does not cover (mixed dtypes, 0-d arrays) is replayed through its Function.
+# forward(w, out, inputs, shape, dtype) and backward(w, g, names, inputs, their types, out, shape,
+# dtype) return source lines; backward writes the gradient of input i into names[i] ("_" when none is needed),
+# the first input's into a buffer, the others into new arrays.
+
+
+def _one_dtype(in_types) -> bool:
+    return len({dtype for _, dtype in in_types}) == 1 and in_types[0][1].kind == "f" and len(in_types[0][0]) >= 1
+
+
+class _LinearKernel:
+    """ops.Linear: out = x Wᵀ (+ b) into a buffer; ∂x = g W into a buffer, ∂W = gᵀ x, ∂b = Σ g."""
+
+    @staticmethod
+    def fits(in_types, kwargs):
+        return _one_dtype(in_types) and len(in_types[0][0]) == 2
+
+    @staticmethod
+    def forward(w, out, ins, shape, dtype):
+        lines = [f"{out} = np.matmul({ins[0]}, {ins[1]}.T, out={w.buffer(shape, dtype)})"]
+        return lines + [f"{out} += {ins[2]}"] if len(ins) == 3 else lines
+
+    @staticmethod
+    def backward(w, g, names, ins, in_types, out, shape, dtype):
+        lines = []
+        if names[0] != "_":
+            lines.append(f"{names[0]} = np.matmul({g}, {ins[1]}, out={w.buffer(*in_types[0])})")
+        if names[1] != "_":
+            lines.append(f"{names[1]} = {g}.T @ {ins[0]}")
+        if len(names) == 3 and names[2] != "_":
+            lines.append(f"{names[2]} = {g}.sum(axis=0)")
+        return lines
+
+
+class _SigmoidKernel:
+    """ops.Sigmoid: σ(z) = ½ tanh(z/2) + ½ in place in a buffer; ∂z = g σ (1 − σ)."""
+
+    @staticmethod
+    def fits(in_types, kwargs):
+        return _one_dtype(in_types)
+
+    @staticmethod
+    def forward(w, out, ins, shape, dtype):
+        return [f"{out} = np.multiply({ins[0]}, 0.5, out={w.buffer(shape, dtype)})",
+                f"np.tanh({out}, out={out}); {out} *= 0.5; {out} += 0.5"]
+
+    @staticmethod
+    def backward(w, g, names, ins, in_types, out, shape, dtype):
+        d = names[0]
+        return [f"{d} = np.multiply({g}, {out}, out={w.buffer(shape, dtype)})",
+                f"{d} *= np.subtract(1, {out}, out={w.buffer(shape, dtype)})"]
+
+
+class _ReLUKernel:
+    """ops.ReLU: out = z · [z > 0] with the mask in a buffer; ∂z = g · [z > 0]."""
+
+    @staticmethod
+    def fits(in_types, kwargs):
+        return _one_dtype(in_types)
+
+    @staticmethod
+    def forward(w, out, ins, shape, dtype):
+        mask = w.buffer(shape, np.dtype(bool))
+        w.masks[out] = mask
+        return [f"np.greater({ins[0]}, 0, out={mask})",
+                f"{out} = np.multiply({ins[0]}, {mask}, out={w.buffer(shape, dtype)})"]
+
+    @staticmethod
+    def backward(w, g, names, ins, in_types, out, shape, dtype):
+        return [f"{names[0]} = np.multiply({g}, {w.masks[out]}, out={w.buffer(shape, dtype)})"]
+
+
+_KERNELS = {ops.Linear: _LinearKernel, ops.Sigmoid: _SigmoidKernel, ops.ReLU: _ReLUKernel}
+
+
 # ------------------------------------------------------------------------------------- the decorator
 class _Entry:
     """The recordings and, once two agree, the replay for one signature of the step."""
@@ -549,8 +702,6 @@ class _Entry:
     def __init__(self):
         self.recordings = []
         self.replay = self.source = None
-        self.state = ()  # the tensors the replay reads live (parameters), and their shapes and dtypes
-        self.state_signature = ()
 
 
 class jit:
@@ -568,12 +719,17 @@ class jit:
     def __init__(self, fn, *, modules=None):
         self.fn = fn
         self._entries = {}  # signature -> _Entry
+        self._last = None  # the replay used last, tried first
         self._modules = None if modules is None else _all_modules(modules)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args):
         if _mode.recorder is not None:  # inside another step being recorded: that recording sees our ops
             return self.fn(*args)
+        if self._last is not None:  # the common case: the same signature as the last call
+            result = self._last(*args)
+            if result is not MISS:
+                return result
         if self._modules is None:
             self._modules = _all_modules(_reachable(self.fn, args))
         key = self._signature(args)
@@ -581,9 +737,11 @@ class jit:
         if entry is None:
             entry = self._entries[key] = _Entry()
         if entry.replay is not None:
-            if tuple([(t.data.shape, t.data.dtype) for t in entry.state]) == entry.state_signature:
-                return entry.replay(*args)
-            entry = self._entries[key] = _Entry()  # a parameter changed shape: record again
+            result = entry.replay(*args)
+            if result is not MISS:
+                self._last = entry.replay
+                return result
+            entry = self._entries[key] = _Entry()  # a tensor the step reads changed shape: record again
         return self._record(entry, args)
 
     def _signature(self, args) -> tuple:
@@ -591,9 +749,9 @@ class jit:
         parts = [_mode.enabled, _mode.detect_anomaly]
         for a in args:
             if isinstance(a, Tensor):
-                parts.append((a.data.shape, a.data.dtype, a._requires_grad))
+                parts.append((type(a), a.data.shape, a.data.dtype, a._requires_grad))
             elif isinstance(a, np.ndarray):
-                parts.append((a.shape, a.dtype))
+                parts.append((type(a), a.shape, a.dtype))
             else:
                 raise TypeError(f"tg.jit: a jitted step takes tensors and NumPy arrays, got a {type(a).__name__}; "
                                 "a replay would freeze any other value (pass it as a tensor, or use no tg.jit)")
@@ -617,10 +775,8 @@ class jit:
         first, second = entry.recordings
         externals = _compare(first, second)
         header = ", ".join(f"a{i}: {type(a).__name__} {a.shape} {a.dtype}" for i, a in enumerate(second.arg_objects))
-        source, namespace = _generate(second, externals, header or "no arguments")
+        source, namespace = _generate(second, externals, header or "no arguments", self._modules)
         exec(compile(source, f"<tg.jit replay of {getattr(self.fn, '__qualname__', 'step')}>", "exec"), namespace)
-        entry.state = tuple(obj for how, obj in externals.values() if how == "state")
-        entry.state_signature = tuple((t.data.shape, t.data.dtype) for t in entry.state)
         entry.replay, entry.source = namespace["replay"], source
         entry.recordings = []  # let the recorded tensors and graphs go
 
