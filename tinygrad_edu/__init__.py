@@ -11,6 +11,7 @@
 """
 
 from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
+from .files import atomic_file
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
@@ -31,7 +32,8 @@ from .tensor import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "JitError", "Tensor", "arange", "cat", "detect_anomaly", "gradcheck",
-    "is_grad_enabled", "jit", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
+    "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "cat", "detect_anomaly",
+    "gradcheck", "is_grad_enabled", "jit", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand",
+    "randn",
     "data", "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
 ]
