@@ -227,7 +227,11 @@ def _read_member(path, name, info, member, file_size, check) -> np.ndarray:
     read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     if version not in read_header:
         raise CheckpointError(f"{path}: {name} is in .npy format {version}, which checkpoints do not use")
-    shape, fortran_order, dtype = read_header[version](member)
+    try:
+        shape, fortran_order, dtype = read_header[version](member)
+    except Exception as err:  # NumPy parses the header with Python's own tokenizer: any error may come out
+        raise CheckpointError(f"{path}: damaged or not a checkpoint ({name} has an unreadable .npy header: "
+                              f"{type(err).__name__})") from None
     check(name, shape, dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if info.file_size != member.tell() + nbytes or info.compress_size > file_size:
