@@ -5,13 +5,16 @@ the lecture's reduction ``"lecture"``, C = 1/(2n) Σₓ ‖y(x) − a‖², whic
 module ``nn.MSELoss``. The function ``mse_loss`` keeps PyTorch's default ``"mean"``, so code copied
 from PyTorch computes what it computed there.
 
-Each loss is one op (a `tg.Function`, written the way docs/extending.md shows): forward computes the
-per-element losses ℓ and reduces them, backward hands ∂L/∂ℓ through ∂ℓ/∂input. Everything that
+Each loss ends in one op (a `tg.Function`, written the way docs/extending.md shows; cross_entropy is
+log_softmax followed by the negative log-likelihood op): forward computes the per-element losses ℓ
+and reduces them, backward hands ∂L/∂ℓ through ∂ℓ/∂input. Everything that
 changes from call to call (labels, dropout masks, the check for a diverged loss) happens inside an
 op, from the op's tensor inputs, so that a recorded step (`tinygrad_edu.jit`) can replay it.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -99,7 +102,7 @@ class OneHot(tg.Function):
     def forward(self, labels, num_classes, dtype):
         if num_classes < 0:
             num_classes = int(labels.max()) + 1 if labels.size else 0
-        _check_labels(labels, num_classes, np.ones(labels.shape, dtype=bool), "one_hot")
+        _check_labels(labels, num_classes, True, "one_hot")
         return np.eye(num_classes, dtype=dtype)[labels]
 
 
@@ -130,21 +133,28 @@ class _Loss(tg.Function):
 
     def reduce(self, losses, reduction, total=None):
         if reduction == "none":
-            self.scale, out = None, losses
+            self.scale = None
+            if not np.isfinite(losses).all():
+                self.diverged("not finite in some elements")
+            return losses
+        if reduction == "sum":
+            divisor = 1
+        elif reduction == "lecture":
+            divisor = 2 * (losses.shape[0] if losses.ndim else 1)
         else:
-            if reduction == "mean":
-                total = losses.size if total is None else total
-                if total == 0:
-                    raise ValueError(f"{self.name}: the mean over no examples is undefined (PyTorch gives nan): "
-                                     "every target is ignore_index or has weight 0")
-            divisor = {"sum": 1, "mean": total, "lecture": 2 * (losses.shape[0] if losses.ndim else 1)}[reduction]
-            self.scale = 1 / divisor
-            out = np.asarray(losses.sum() * self.scale, dtype=losses.dtype)
-        if not np.isfinite(out).all():
-            value = out.item() if out.size == 1 else "not finite in some elements"
-            raise FloatingPointError(f"{self.name} is {value}: the network's outputs have diverged "
-                                     "(try a smaller learning rate), or the inputs hold NaN or infinity")
+            divisor = losses.size if total is None else total
+            if divisor == 0:
+                raise ValueError(f"{self.name}: the mean over no examples is undefined (PyTorch gives nan): "
+                                 "every target is ignore_index or has weight 0")
+        self.scale = 1 / divisor
+        out = np.asarray(losses.sum() * self.scale, dtype=losses.dtype)
+        if not math.isfinite(out):
+            self.diverged(out.item())
         return out
+
+    def diverged(self, value):
+        raise FloatingPointError(f"{self.name} is {value}: the network's outputs have diverged "
+                                 "(try a smaller learning rate), or the inputs hold NaN or infinity")
 
     def loss_grad(self, g):
         """∂L/∂ℓ for every element (a scalar to broadcast, unless the reduction is "none")."""
@@ -152,33 +162,39 @@ class _Loss(tg.Function):
 
 
 class _Pointwise(_Loss):
-    """A loss of the difference d = a − y, element by element: ∂ℓ/∂a = ℓ'(d) and ∂ℓ/∂y = −ℓ'(d)."""
+    """A loss ℓ(d) of the difference d = a − y, element by element: ∂ℓ/∂a = ℓ'(d) and ∂ℓ/∂y = −ℓ'(d)."""
 
     def forward(self, a, y, reduction, **options):
-        losses, self.slope = self.pointwise(a - _as_float(y, a), **options)
-        return self.reduce(losses, reduction)
+        self.d, self.options = a - _as_float(y, a), options
+        return self.reduce(self.loss(self.d, **options), reduction)
 
     def backward(self, g):
-        da = self.loss_grad(g) * self.slope
+        da = self.loss_grad(g) * self.derivative(self.d, **self.options)
         return da, (-da if self.needs_input_grad[1] else None)
 
 
 class SquaredError(_Pointwise):
-    """ℓ = (a − y)²,  ℓ' = 2(a − y)."""
+    """ℓ = d²,  ℓ' = 2d."""
 
     name = "mse_loss"
 
-    def pointwise(self, d):
-        return d * d, 2 * d
+    def loss(self, d):
+        return d * d
+
+    def derivative(self, d):
+        return 2 * d
 
 
 class AbsoluteError(_Pointwise):
-    """ℓ = |a − y|,  ℓ' = sign(a − y) (0 at a = y, as in PyTorch)."""
+    """ℓ = |d|,  ℓ' = sign(d) (0 at d = 0, as in PyTorch)."""
 
     name = "l1_loss"
 
-    def pointwise(self, d):
-        return np.abs(d), np.sign(d)
+    def loss(self, d):
+        return np.abs(d)
+
+    def derivative(self, d):
+        return np.sign(d)
 
 
 class Huber(_Pointwise):
@@ -186,9 +202,12 @@ class Huber(_Pointwise):
 
     name = "huber_loss"
 
-    def pointwise(self, d, delta):
+    def loss(self, d, delta):
         size = np.abs(d)
-        return np.where(size < delta, 0.5 * d * d, delta * (size - 0.5 * delta)), np.clip(d, -delta, delta)
+        return np.where(size < delta, 0.5 * d * d, delta * (size - 0.5 * delta))
+
+    def derivative(self, d, delta):
+        return np.clip(d, -delta, delta)
 
 
 def mse_loss(input: tg.Tensor, target, reduction: str = "mean") -> tg.Tensor:
