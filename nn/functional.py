@@ -250,11 +250,10 @@ class BinaryCrossEntropy(_Loss):
         if ((a < 0) | (a > 1)).any():
             raise ValueError("binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, "
                              "or give the raw scores to binary_cross_entropy_with_logits)")
-        self.w = weight[0] if weight else 1
-        with np.errstate(divide="ignore"):
+        y = _as_float(y, a)
+        self.a, self.y, self.w = a, y, (weight[0] if weight else 1)
+        with np.errstate(divide="ignore"):  # ln 0 = −∞, clamped just below
             self.log_a, self.log_not_a = np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
-        self.a, self.y = a, _as_float(y, a)
-        y = self.y
         return self.reduce(-self.w * (y * self.log_a + (1 - y) * self.log_not_a), reduction)
 
     def backward(self, g):
@@ -276,8 +275,8 @@ class BinaryCrossEntropyWithLogits(_Loss):
     def forward(self, z, y, *weights, reduction, names):
         given = dict(zip(names, weights))
         self.w, self.p = given.get("weight", 1), given.get("pos_weight", 1)
-        self.z, self.y = z, _as_float(y, z)
-        y = self.y
+        y = _as_float(y, z)
+        self.z, self.y = z, y
         self.softplus = np.logaddexp(0, -z)  # ln(1 + e⁻ᶻ)
         return self.reduce(self.w * ((1 - y) * z + (1 + (self.p - 1) * y) * self.softplus), reduction)
 
