@@ -9,7 +9,6 @@ alone therefore says nothing about whether a network has learned anything that g
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
@@ -33,6 +32,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--true-epochs", type=common.positive_int, default=30,
                         help="at most this many epochs on the true labels, for comparison (default 30)")
     parser.add_argument("--png", metavar="PATH", default="random-labels.png", help="where to save the plot")
+    train.add_jit_argument(parser)
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
@@ -41,7 +41,7 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
     """Train with Adam and cross-entropy until training accuracy is 100% or ``epochs`` run out; return the curves."""
     model = common.mlp(args.sizes, "relu", init="pytorch", seed=args.seed)
     optimizer = nn.optim.Adam(model.parameters(), lr=args.lr)
-    step = functools.partial(train.train_step, model, nn.CrossEntropyLoss(), optimizer)
+    step = train.make_step(model, nn.CrossEntropyLoss(), optimizer, args.jit)
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
     best, stalled = float("inf"), 0

@@ -787,8 +787,12 @@ class jit:
 
 
 def _reachable(fn, args) -> list:
-    """Objects a step can reach without the jit being told: its arguments, closure, defaults and named globals."""
+    """Objects a step can reach without the jit being told: its arguments, closure, defaults and named
+    globals, and those of the function a ``functools.partial`` wraps together with its bound arguments."""
     found = list(args)
+    while isinstance(fn, functools.partial):
+        found += list(fn.args) + list(fn.keywords.values())
+        fn = fn.func
     code = getattr(fn, "__code__", None)
     if code is not None:
         for cell in fn.__closure__ or ():
