@@ -53,6 +53,8 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
+import zlib
 
 import numpy as np
 
@@ -132,15 +134,15 @@ class _Recording:
     def __init__(self, args: tuple, previous: "_Recording | None"):
         self.arg_objects = args
         self.events = []  # ("op", ...), ("backward", ...), ("live", ...), in order
-        self.outputs = []  # the tensor each op made, kept alive so that identities stay unique
-        self.slot = {}  # id(tensor made by op k) -> k
+        self.outputs = []  # a weak reference to the tensor each op made: eager frees them as usual
+        self.slot = {}  # id(tensor made by op k) -> k (checked against outputs[k]: ids are reused)
         self.op_names = []
         self.args = {}  # id(argument, or the array inside a Tensor argument) -> position
         for i, arg in enumerate(args):
             self.args[id(arg)] = i
             if isinstance(arg, Tensor):
                 self.args.setdefault(id(arg.data), i)
-        self.watched = {}  # id -> [tensor, copy of its data, its grad]: outside tensors, checked for changes
+        self.watched = {}  # id -> [tensor, fingerprint of its data, its grad]: outside tensors, checked for changes
         if previous is not None:  # watch the first recording's outside tensors from the start
             for kind, t in (ref for event in previous.events for ref in _refs(event)):
                 if kind == "ext":
@@ -156,7 +158,7 @@ class _Recording:
                   for name, v in kwargs.items()}
         self.events.append(("op", type(fn), kwargs, refs, fn.needs_input_grad, result._ctx is fn,
                             result.shape, result.dtype, tuple((t.shape, t.dtype) for t in inputs)))
-        self.outputs.append(result)
+        self.outputs.append(weakref.ref(result))
         self.op_names.append(type(fn).__name__)
         self.slot[id(result)] = k
         if result._ctx is fn:  # observe this op's backward: which ops a backward visits, in which order
@@ -175,8 +177,8 @@ class _Recording:
         if root._ctx is None:
             raise JitError("tg.jit: backward() on a leaf tensor inside a jitted step; call it on a computed loss")
         self._check_unchanged("backward()")
-        for out in self.outputs:
-            if out._retains_grad:
+        for out in (ref() for ref in self.outputs):
+            if out is not None and out._retains_grad:
                 raise JitError(f"tg.jit: retain_grad() on a tensor of shape {out.shape} inside a jitted step is not "
                                "supported; a replay sets .grad on leaves only")
         self.visits = []
@@ -197,7 +199,7 @@ class _Recording:
             self._refresh()
 
     def read(self, tensor, what):
-        k = self.slot.get(id(tensor))
+        k = self._slot(tensor)
         if k is not None:
             raise JitError(f"tg.jit: Tensor.{what} inside a jitted step reads the value of op {k} "
                            f"({self.op_names[k]}); a replay runs no Python between ops, so that value "
@@ -205,7 +207,7 @@ class _Recording:
 
     # --- naming tensors
     def ref(self, t):
-        k = self.slot.get(id(t))
+        k = self._slot(t)
         if k is not None:
             return ("out", k)
         i = self.args.get(id(t), self.args.get(id(t.data)))
@@ -214,23 +216,28 @@ class _Recording:
         self._watch(t)
         return ("ext", t)
 
+    def _slot(self, t):
+        """Which op made ``t``, if one of the step's ops did."""
+        k = self.slot.get(id(t))
+        return k if k is not None and self.outputs[k]() is t else None
+
     # --- changes a replay could not repeat
     def _watch(self, t):
         if id(t) not in self.watched:
-            self.watched[id(t)] = [t, t.data.copy(), t.grad]
+            self.watched[id(t)] = [t, _fingerprint(t.data), t.grad]
 
     def _refresh(self):
         for entry in self.watched.values():
-            entry[1], entry[2] = entry[0].data.copy(), entry[0].grad
+            entry[1], entry[2] = _fingerprint(entry[0].data), entry[0].grad
 
     def _check_unchanged(self, where):
-        for t, data, grad in self.watched.values():
+        for t, fingerprint, grad in self.watched.values():
             if t.grad is not grad:
                 raise JitError(
                     f"tg.jit: the .grad of a tensor of shape {t.shape} was set inside the step before {where} "
                     "by code that a replay does not run (e.g. `p.grad = None`). Clear gradients with "
                     "optimizer.zero_grad() or model.zero_grad(), which run live in every replay.")
-            if not _same_value(t.data, data):
+            if _fingerprint(t.data) != fingerprint:
                 raise JitError(
                     f"tg.jit: a tensor of shape {t.shape} that the step reads was changed in place before {where} "
                     "outside any op (e.g. through .data); a replay would not repeat that. Change parameters "
@@ -239,6 +246,7 @@ class _Recording:
     def finish(self, result):
         self._check_unchanged("the end of the step")
         self.result = self._template(result)
+        self.outputs = self.slot = self.watched = None  # let go of the step's tensors and gradients now
 
     def _template(self, value):
         if value is None:
@@ -249,6 +257,11 @@ class _Recording:
             return (type(value), tuple(self._template(v) for v in value))
         raise JitError(f"tg.jit: the step returned a {type(value).__name__}; return tensors (a Tensor, a tuple or "
                        "list of them, or None) and read their values after the call")
+
+
+def _fingerprint(array: np.ndarray) -> tuple:
+    """What tells a changed array from an unchanged one without copying it: its shape, dtype and a CRC of its bytes."""
+    return array.shape, array.dtype, zlib.crc32(np.ascontiguousarray(array).view(np.uint8))
 
 
 def _refs(event):
@@ -359,6 +372,9 @@ def _shape_of(template):
 
 # -------------------------------------------------------------------------------- code generation
 _VARIABLE = re.compile(r"\b(?:[vfgd]\d+(?:_\d+)?|gl\d+)\b")  # the replay's local arrays and op objects
+_BUFFER = re.compile(r"\bb\d+\b")  # a buffer, before source() gives it an array
+_STORAGE = re.compile(r"\bbuffer\d+\b")  # an array that buffers share
+_ASSIGNED = re.compile(r"^\s*([\w, ]+?)\s*=(?!=)")  # the names a line assigns (not +=, not ==)
 
 
 class _Writer:
@@ -370,15 +386,13 @@ class _Writer:
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
         self.kernels = {}  # op index -> (kernel, its input expressions, their shapes and dtypes)
-        self.buffers = []
+        self.buffers = []  # (shape, dtype) of each buffer asked for; source() lets some share one array
         self.masks = {}  # ReLU output -> the buffer holding its mask z > 0
 
     def buffer(self, shape, dtype) -> str:
-        """A new array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
-        name = f"b{len(self.buffers)}"
-        self.buffers.append(name)
-        self.namespace[name] = np.empty(shape, dtype)
-        return name
+        """An array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
+        self.buffers.append((tuple(shape), np.dtype(dtype)))
+        return f"b{len(self.buffers) - 1}"
 
     def name(self, obj, prefix: str) -> str:
         """The namespace name of ``obj``: prefix + number, or with prefix "" its own name (classes,
@@ -413,19 +427,66 @@ class _Writer:
         self.lines.append(text)
 
     def source(self, header: str, params: list[str]) -> str:
-        uses = [set(_VARIABLE.findall(line.split("  #")[0])) for line in self.lines]
+        codes = [line.split("  #")[0] for line in self.lines]
+        uses = [set(_VARIABLE.findall(code)) for code in codes]
+        storage = self._share_buffers(codes, uses)
+        lines, allocated = [], set()
+        for line in self.lines:  # each array is allocated before its first use, and freed after its last
+            line = _BUFFER.sub(lambda m: storage[m.group(0)], line)
+            for name in sorted(set(_STORAGE.findall(line.split("  #")[0])) - allocated):
+                allocated.add(name)
+                shape, dtype = self.storage_specs[name]
+                lines.append(f"{name} = np.empty({shape!r}, {str(dtype)!r})")
+            lines.append(line)
+        codes = [line.split("  #")[0] for line in lines]
+        uses = [set(_VARIABLE.findall(code)) | set(_STORAGE.findall(code)) for code in codes]
         last = {}
         for i, names in enumerate(uses):
             for name in names:
                 last[name] = i
         body = []
-        for i, line in enumerate(self.lines):
+        for i, line in enumerate(lines):
             dead = sorted(name for name in uses[i] if last[name] == i and not line.startswith("return"))
             if dead:  # free arrays as soon as nothing needs them (eager frees the graph the same way)
                 code, _, comment = line.partition("  #")
                 line = f"{code}; del {', '.join(dead)}" + (f"  #{comment}" if comment else "")
             body.append(line)
         return f"def replay({', '.join(params)}):\n    # {header}\n" + "".join(f"    {line}\n" for line in body)
+
+    def _share_buffers(self, codes, uses) -> dict:
+        """Give buffers whose uses do not overlap one array; return {buffer: the array's name}.
+
+        A buffer is in use from the first line naming it to the last line naming any local that may
+        hold it: a local assigned from an expression with such a local in it, or an op object
+        (``f3``) given one. That over-approximates, which only keeps arrays a little longer. A
+        returned local that may hold a buffer is copied, since the next replay overwrites it.
+        """
+        holds = {}  # local -> buffers it may hold
+        span = {}  # buffer -> [first line, last line]
+        for i, code in enumerate(codes):
+            mentioned = set(_BUFFER.findall(code)).union(*(holds.get(v, ()) for v in uses[i]))
+            assigned = _ASSIGNED.match(code)
+            written = re.match(r"^\w+ = np\.\w+\(.*out=(b\d+)\)$", code)  # a kernel's x = np.f(..., out=b): x is b
+            for target in (assigned.group(1).replace(",", " ").split() if assigned else []) + \
+                    [v for v in uses[i] if v.startswith("f")]:
+                holds[target] = {written.group(1)} if written else holds.get(target, set()) | mentioned
+            for b in mentioned:
+                span.setdefault(b, [i, i])[1] = i
+        if codes and codes[-1].startswith("return"):
+            self.lines[-1] = re.sub(r"_wrap\((\w+)\)", lambda m: f"_wrap({m.group(1)}.copy())"
+                                    if holds.get(m.group(1)) else m.group(0), self.lines[-1])
+        storage, free, self.storage_specs = {}, [], {}  # free: (last line in use, array name)
+        for b in sorted(span, key=lambda b: span[b][0]):
+            start, end = span[b]
+            spec = self.buffers[int(b[1:])]
+            # An array whose last use is this very line can be this line's out=: NumPy handles the overlap.
+            match = next((name for e, name in free if e <= start and self.storage_specs[name] == spec), None)
+            if match is None:
+                match = f"buffer{len(self.storage_specs)}"
+                self.storage_specs[match] = spec
+            free = [(e, name) for e, name in free if name != match] + [(end, match)]
+            storage[b] = match
+        return storage
 
 
 def _own(grad):
@@ -456,10 +517,8 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
         how, obj = externals[id(what)]
         return f"{w.name(obj, 's')}.data" if how == "state" else w.name(obj, "c")
 
-    def tensor(ref, returned=False) -> str:
+    def tensor(ref) -> str:
         kind, what = ref
-        if returned and kind == "out" and what in w.kernels:  # its buffer is overwritten by the next replay
-            return f"_wrap(v{what}.copy())"
         if kind == "arg" and isinstance(args[what], Tensor):
             return f"a{what}"
         if kind == "ext" and externals[id(what)][0] == "state":
@@ -492,7 +551,7 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
         else:
             _emit_backward(w, event, ops, externals, args)
-    w.emit(f"return {_return_source(recording.result, functools.partial(tensor, returned=True))}")
+    w.emit(f"return {_return_source(recording.result, tensor)}")
     params = [f"a{i}" for i in range(len(args))]
     for how, obj in externals.values():  # say what the names of tensors read live and of constants hold
         if how == "state":
