@@ -66,6 +66,7 @@ __all__ = ["JitError", "jit", "live"]
 
 RECORDINGS = 2  # calls recorded (eagerly) before the replay takes over; their comparison finds changing values
 MISS = object()  # what a replay returns when its guard finds the call is not the recorded one
+SMALL = 16384  # bytes: a buffer this small stays with the replay; allocating it would cost more than it holds
 
 
 class JitError(RuntimeError):
@@ -431,15 +432,18 @@ class _Writer:
         uses = [set(_VARIABLE.findall(code)) for code in codes]
         storage = self._share_buffers(codes, uses)
         lines, allocated = [], set()
-        for line in self.lines:  # each array is allocated before its first use, and freed after its last
+        for line in self.lines:
             line = _BUFFER.sub(lambda m: storage[m.group(0)], line)
             for name in sorted(set(_STORAGE.findall(line.split("  #")[0])) - allocated):
                 allocated.add(name)
                 shape, dtype = self.storage_specs[name]
-                lines.append(f"{name} = np.empty({shape!r}, {str(dtype)!r})")
+                if np.dtype(dtype).itemsize * int(np.prod(shape)) <= SMALL:  # kept from call to call
+                    self.namespace[name] = np.empty(shape, dtype)
+                else:  # allocated before its first use and freed after its last, as eager does
+                    lines.append(f"{name} = np.empty({shape!r}, {str(dtype)!r})")
             lines.append(line)
         codes = [line.split("  #")[0] for line in lines]
-        uses = [set(_VARIABLE.findall(code)) | set(_STORAGE.findall(code)) for code in codes]
+        uses = [set(_VARIABLE.findall(code)) | (set(_STORAGE.findall(code)) - self.namespace.keys()) for code in codes]
         last = {}
         for i, names in enumerate(uses):
             for name in names:
