@@ -102,7 +102,7 @@ class _Argument:
 
 
 def _wrap(array: np.ndarray) -> Tensor:
-    return Tensor._make(array, False, None)
+    return Tensor._constant(array)
 
 
 def _same_value(a, b) -> bool:
@@ -138,6 +138,9 @@ class _Recording:
         self.outputs = []  # a weak reference to the tensor each op made: eager frees them as usual
         self.slot = {}  # id(tensor made by op k) -> k (checked against outputs[k]: ids are reused)
         self.op_names = []
+        self.fn_slot = {}  # id(a recorded op's Function) -> its index
+        self.copies = {}  # id(a copy of op k's result the engine made for an in-place change) -> its reference
+        self.grads = {}  # id(a .grad that backward set) -> (weak reference to it, the leaf's reference)
         self.args = {}  # id(argument, or the array inside a Tensor argument) -> position
         for i, arg in enumerate(args):
             self.args[id(arg)] = i
@@ -164,6 +167,7 @@ class _Recording:
         self.slot[id(result)] = k
         if result._ctx is fn:  # observe this op's backward: which ops a backward visits, in which order
             fn.backward = functools.partial(self._visit, k, fn.backward)
+            self.fn_slot[id(fn)] = k
 
     def _visit(self, k, backward, grad):
         grads = backward(grad)
@@ -186,6 +190,9 @@ class _Recording:
         self.events.append(("backward", self.ref(root), gradient.copy(), self.visits))
         run_backward(root, gradient, retain_graph)
         self._refresh()  # backward may set .grad of the tensors watched
+        for t, _, grad in self.watched.values():  # reading a gradient later in the step reads the leaf's .grad
+            if grad is not None:
+                self.grads[id(grad)] = (weakref.ref(grad), self.ref(t))
 
     def live(self, method, args, kwargs):
         self._check_unchanged(f"{method.__qualname__}()")
@@ -199,6 +206,16 @@ class _Recording:
             _mode.recorder = recorder
             self._refresh()
 
+    def in_place(self, tensor, new):
+        """``tensor``'s array was overwritten with ``new``'s values: the replay does the same, and from
+        now on ``tensor`` stands for ``new`` (whose op the backward visits in its place)."""
+        self.events.append(("in place", self.ref(tensor), self.ref(new)))
+        k = self._slot(new)
+        if k is not None:
+            self.slot[id(tensor)], self.outputs[k] = k, weakref.ref(tensor)
+        if id(tensor) in self.watched:  # a change the replay repeats: not one to refuse
+            self.watched[id(tensor)][1] = _fingerprint(tensor.data)
+
     def read(self, tensor, what):
         k = self._slot(tensor)
         if k is not None:
@@ -211,6 +228,16 @@ class _Recording:
         k = self._slot(t)
         if k is not None:
             return ("out", k)
+        grad = self.grads.get(id(t))
+        if grad is not None and grad[0]() is t:
+            return ("grad", grad[1])
+        k = self.fn_slot.get(id(t._ctx))
+        if k is not None:  # not op k's result, but made by it: the copy of its old value an in-place change keeps
+            copy = self.copies.get(id(t))
+            if copy is None or copy[0]() is not t:
+                copy = self.copies[id(t)] = (weakref.ref(t), ("copy", (len(self.copies), k)))
+                self.events.append(copy[1])
+            return copy[1]
         i = self.args.get(id(t), self.args.get(id(t.data)))
         if i is not None:
             return ("arg", i)
@@ -273,11 +300,17 @@ def _refs(event):
         return (event[1],)
     if event[0] == "live":
         return tuple(r for r in event[2] + tuple(event[3].values()) if r[0] != "value")
-    return ()
+    if event[0] == "copy":
+        return (("out", event[1][1]),)
+    return event[1:]  # in place: the tensor changed, the tensor with its new value
 
 
 # ------------------------------------------------------------------------------- comparing
 def _describe(event, k=None) -> str:
+    if event[0] == "in place":
+        return "an in-place change"
+    if event[0] == "copy":
+        return "a copy kept by an in-place change"
     if event[0] == "op":
         return f"op {k} ({event[1].__name__})" if k is not None else event[1].__name__
     if event[0] == "live":
@@ -329,6 +362,10 @@ def _compare(first: _Recording, second: _Recording) -> dict:
                 raise JitError(f"tg.jit: {where} got different keyword arguments on two calls")
         for position, (ra, rb) in enumerate(zip(_refs(a), _refs(b))):
             _classify(ra, rb, f"input {position} of {where}", externals)
+        if b[0] == "in place" and b[1][0] == "ext" and externals[id(b[1][1])][0] == "const":
+            raise JitError(f"tg.jit: {where} changes a tensor of shape {b[1][1].shape} made inside the step outside "
+                           "any op (tg.zeros, tg.tensor, ...); a replay would change its recorded value once "
+                           "for all calls. Compute it out of place (x = x + y) or from the step's arguments.")
     if _shape_of(first.result) != _shape_of(second.result):
         raise JitError("tg.jit: the step returned different things on two calls; a replay returns one fixed structure")
     for ra, rb in zip(_template_refs(first.result), _template_refs(second.result)):
@@ -338,6 +375,8 @@ def _compare(first: _Recording, second: _Recording) -> dict:
 
 def _classify(ra, rb, what: str, externals: dict) -> None:
     """Sort a tensor reference of two recordings into externals: persistent state or a constant."""
+    if ra[0] == "grad" == rb[0]:
+        return _classify(ra[1], rb[1], f"the tensor whose .grad is {what}", externals)
     if ra[0] != rb[0] or (ra[0] != "ext" and ra[1] != rb[1]):
         raise JitError(f"tg.jit: {what} came from different places on two calls; a replay repeats one fixed graph")
     if ra[0] != "ext":
@@ -516,6 +555,10 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
         kind, what = ref
         if kind == "out":
             return f"v{what}"
+        if kind == "copy":
+            return f"v{what[1]}_{what[0]}"
+        if kind == "grad":
+            return f"{tensor(what)}.grad.data"
         if kind == "arg":
             return f"a{what}.data" if isinstance(args[what], Tensor) else f"a{what}"
         how, obj = externals[id(what)]
@@ -523,6 +566,8 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
 
     def tensor(ref) -> str:
         kind, what = ref
+        if kind == "grad":
+            return f"{tensor(what)}.grad"
         if kind == "arg" and isinstance(args[what], Tensor):
             return f"a{what}"
         if kind == "ext" and externals[id(what)][0] == "state":
@@ -553,6 +598,11 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             _, method, refs, kwrefs = event
             call = [value(r) for r in refs] + [f"{n}={value(r)}" for n, r in kwrefs.items()]
             w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
+        elif event[0] == "in place":
+            w.emit(f"{array(event[1])}[...] = {array(event[2])}  # in place")
+        elif event[0] == "copy":
+            n, k_copied = event[1]
+            w.emit(f"v{k_copied}_{n} = v{k_copied}.copy()  # the old value, kept by the in-place change below")
         else:
             _emit_backward(w, event, ops, externals, args)
     w.emit(f"return {_return_source(recording.result, tensor)}")
@@ -668,6 +718,8 @@ def _parent(ref, ops, externals, args):
     outside the step can see it.
     """
     kind, what = ref
+    if kind == "copy":  # eager hands its gradient to the op that made the original
+        kind, what = ref = ("out", what[1])
     if kind == "out":
         recorded, shape, dtype = ops[what][5:8]
         return (ref, shape, dtype) if recorded else None
