@@ -8,7 +8,8 @@ the order in which it visits the ops, every call that must stay live such as ``o
 from then on the step is replaced by a generated function that calls the same ops' ``forward`` and
 ``backward`` on plain arrays, in the recorded order, routing each gradient by position. The
 results are the eager results bit for bit: the same NumPy calls run on the same arrays in the same
-order. This is how tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
+order. The hottest ops (Linear, Sigmoid, ReLU) are written out as those NumPy calls, into buffers
+the replay reuses (``out=``), and every array is freed after its last use. This is how tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
 
     @tg.jit
     def train_step(x, y):
@@ -26,9 +27,9 @@ What a replay cannot do, and what happens instead:
 
 - Python code between ops does not run in a replay: a ``print`` or a counter inside the step runs
   only on the recording calls (the first two for each input signature). Put it outside the step.
-- Values are not read inside the step: ``.item()``, ``.numpy()``, ``.tolist()`` on a computed
-  tensor raise `JitError` while recording (their value would be frozen). Return the tensor and
-  read it after the call.
+- Values are not read inside the step: ``.item()``, ``bool()``, ``float()``, ``.numpy()``,
+  ``.tolist()`` of a computed tensor raise `JitError` while recording (the value would be
+  frozen). Return the tensor and read it after the call.
 - Tensors made outside any op (``tg.Tensor(...)`` of a NumPy array, a dropout mask drawn in
   NumPy, one-hot targets) are replayed as constants. A constant whose values differ between the
   two recordings raises `JitError` naming the op that used it; pass such arrays as arguments
@@ -37,9 +38,12 @@ What a replay cannot do, and what happens instead:
 - The two recordings must apply the same ops (Python ``if`` on tensor values changes them), or
   `JitError` names the first difference. The step must return tensors (or a tuple/list of them,
   or None).
-- Calls marked `live` (an optimizer's ``step`` and ``zero_grad``, a loss's finiteness check) run
-  for real in every replay, so momentum, Adam's state and a learning rate changed by a scheduler
-  are honoured, and a non-finite loss still raises FloatingPointError.
+- Calls marked `live` (an optimizer's ``step`` and ``zero_grad``, ``Module.zero_grad``) run for
+  real in every replay, so momentum, Adam's state and a learning rate changed by a scheduler are
+  honoured. Changes that neither an op nor a live call made (``p.data -= ...``, ``p.grad = None``)
+  raise `JitError`; in-place ops (``p.sub_(...)``, ``h *= 2``) replay, and so does reading a
+  gradient that backward set. The losses check for a non-finite value inside their op, so a
+  replay still raises FloatingPointError.
 
 Guards, checked on every call: the arguments' shapes and dtypes (and whether they require grad),
 grad mode and anomaly mode, the ``training`` flag of every module the step can reach (modules
@@ -219,8 +223,8 @@ class _Recording:
     def read(self, tensor, what):
         k = self._slot(tensor)
         if k is not None:
-            raise JitError(f"tg.jit: Tensor.{what} inside a jitted step reads the value of op {k} "
-                           f"({self.op_names[k]}); a replay runs no Python between ops, so that value "
+            raise JitError(f"tg.jit: Tensor.{what} (which bool(), float() and int() call too) inside a jitted step "
+                           f"reads the value of op {k} ({self.op_names[k]}); a replay runs no Python between ops, so that value "
                            "would be frozen. Return the tensor from the step and read it after the call.")
 
     # --- naming tensors
