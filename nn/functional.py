@@ -55,8 +55,8 @@ class ScaledSquaredError(tg.Function):
         self.diff, self.scale = a - y, scale
         return np.asarray(scale * np.vdot(self.diff, self.diff), dtype=self.diff.dtype)
 
-    def backward(self, g):
-        da = (2 * self.scale * float(g)) * self.diff  # g is a scalar: multiply the array once
+    def backward(self, grad):
+        da = (2 * self.scale * float(grad)) * self.diff  # grad is a scalar: multiply the array once
         return da, (-da if self.needs_input_grad[1] else None)
 
 

@@ -41,3 +41,15 @@ def test_the_data_loaders_use_numpy_and_the_standard_library_only():
     for path in sorted((ROOT / "tinygrad_edu" / "data").glob("*.py")):
         extra = imported_packages(path) - allowed
         assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}"
+
+
+def test_the_engine_files_import_only_files_listed_before_them():
+    """tinygrad_edu/__init__.py lists the engine's files in reading order; each builds only on earlier ones,
+    so the engine's imports go one way (no file imports one listed after it, and no two import each other)."""
+    doc = (ROOT / "tinygrad_edu" / "__init__.py").read_text(encoding="utf-8")
+    order = [line.split()[0][:-3] for line in doc.splitlines() if line.startswith("    ") and line.split()[0].endswith(".py")]
+    assert order[:5] == ["dtypes", "autograd", "ops", "tensor", "creation"]
+    for position, name in enumerate(order):
+        imported = {n.lstrip(".") for n in imported_packages(ROOT / "tinygrad_edu" / f"{name}.py") if n.startswith(".")}
+        later = imported & set(order[position:])
+        assert not later, f"tinygrad_edu/{name}.py imports {sorted(later)}, listed at or after it"

@@ -19,6 +19,8 @@ from numbers import Number
 
 import numpy as np
 
+from .dtypes import result_type
+
 
 class _GradMode(threading.local):
     enabled = True
@@ -124,6 +126,10 @@ class Function:
     parents: tuple | None  # the input tensors; None once backward has freed the node
     sequence_number: int  # when it ran: higher is newer
 
+    # The class of the tensors `apply` makes. tensor.py, the layer above this file, sets it to its
+    # Tensor when it is imported, so that imports go one way: tensor.py → autograd.py, never back.
+    tensor_type: type
+
     def forward(self, *arrays, **kwargs):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
@@ -137,6 +143,7 @@ class Function:
         Inputs that are plain numbers or NumPy arrays become constant tensors (a number takes the
         dtype the tensor inputs promote to, so ``Op.apply(x, 0.1)`` keeps ``x``'s float64).
         """
+        Tensor = cls.tensor_type
         inputs = tuple([x if isinstance(x, Tensor) else _constant_input(cls, x, inputs) for x in inputs])
         fn = cls()
         fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
@@ -173,6 +180,7 @@ class Function:
 
 def _constant_input(op, value, inputs):
     """A number or array given to ``op.apply`` where a tensor belongs, as a constant tensor."""
+    Tensor = op.tensor_type
     if isinstance(value, (Number, np.generic)) and not isinstance(value, bool):
         return Tensor._constant(np.asarray(value, dtype=result_type(*[x for x in inputs if isinstance(x, Tensor)], value)))
     if isinstance(value, (np.ndarray, list, bool)):
@@ -217,6 +225,39 @@ def _keeps(fn, owner) -> bool:
     return False
 
 
+def _checked_gradients(fn, grads) -> tuple:
+    """What ``fn.backward`` returned, as one array (or None) per input, or an error naming the op,
+    the input and the shape its gradient must have (its own, or one that broadcasting made of it)."""
+    name = type(fn).__name__
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) != len(fn.parents):
+        raise TypeError(
+            f"{name}.backward returned {len(grads)} gradient(s) for {len(fn.parents)} input(s); return one "
+            "per input, as a tuple, with None for an input that needs no gradient"
+        )
+    for i, (grad, parent) in enumerate(zip(grads, fn.parents)):
+        if grad is None:
+            continue
+        if not isinstance(grad, (np.ndarray, np.generic)):
+            raise TypeError(
+                f"{name}.backward returned a {type(grad).__name__} as the gradient of input {i}; "
+                f"return a NumPy array of the input's shape {parent.shape}"
+            )
+        if not _broadcasts_to(parent.shape, np.shape(grad)):
+            raise ValueError(
+                f"{name}.backward returned a gradient of shape {np.shape(grad)} for input {i}, which has shape "
+                f"{parent.shape}; the gradient must have the input's shape (or the shape it was broadcast to)"
+            )
+    return grads
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether NumPy broadcasting stretches ``shape`` to ``target``."""
+    if len(shape) > len(target):
+        return False
+    return all(n == m or n == 1 for n, m in zip(shape, target[len(target) - len(shape):]))
+
+
 def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was stretched."""
     if grad.shape == shape:
@@ -252,9 +293,7 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
         _check_unchanged(fn)
         if node._retains_grad:
             _give(node, grad, given)
-        input_grads = fn.backward(grad)
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
+        input_grads = _checked_gradients(fn, fn.backward(grad))
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
@@ -297,7 +336,4 @@ def _give(tensor, grad, given: set) -> None:
     if id(grad) in given or grad.base is not None:
         grad = grad.copy()
     given.add(id(grad))
-    tensor.grad = Tensor._constant(grad if tensor.grad is None else tensor.grad.data + grad)
-
-
-from .tensor import Tensor, result_type  # noqa: E402  (Tensor needs Function, and Function.apply builds Tensors)
+    tensor.grad = Function.tensor_type._constant(grad if tensor.grad is None else tensor.grad.data + grad)
