@@ -51,6 +51,25 @@ def test_a_tensor_used_early_and_late_waits_for_every_share_of_its_gradient():
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
 
 
+def test_topological_order_lists_every_tensor_once_after_its_inputs():
+    """Backward walks this order in reverse: a tensor listed before one of its inputs would hand its
+    gradient on before it is complete. Here x is used at the start, in the middle and at the end."""
+    from tinygrad_edu.graph import topological_order
+
+    x = leaf([0.5, -1.0])
+    a = x * x
+    b = a.exp() + x
+    c = (b * a).tanh() + x * 3.0
+    root = (c + a).sum()
+    order = topological_order(root)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert len(position) == len(order) and order[-1] is root
+    for t in order:
+        if t.grad_fn is not None:
+            assert all(position[id(p)] < position[id(t)] for p in t.grad_fn.parents)
+    assert tg.gradcheck(lambda x: (((x * x).exp() + x) * (x * x)).tanh().sum() + (x * x).sum() + (x * 3.0).sum(), [x])
+
+
 def test_gradients_accumulate_across_backward_calls_until_cleared():
     x = leaf([1.0, 2.0])
     (x * 3.0).sum().backward()

@@ -1,18 +1,16 @@
 """The autograd machinery: `Function` (the one way every op is written), grad modes, and backward.
 
 Reverse-mode differentiation in three sentences. Every op applied to tensors that require gradients
-records a `Function` node holding its inputs (`parents`), whatever its backward needs, and a
-sequence number saying when it ran. Calling `loss.backward()` visits the recorded ops from the
-newest to the oldest, handing each one ∂loss/∂output and asking it for ∂loss/∂input (the chain rule):
-an op always runs after the ops that made its inputs, so by the time the walk reaches a tensor,
-every op that used it has already handed back its share. Those shares are added, because
-∂loss/∂x sums over every way x influences the loss.
+records a `Function` node holding its inputs (`parents`) and whatever its backward needs. Calling
+`loss.backward()` puts the graph's tensors in topological order (each after its inputs) and walks it
+in reverse, handing each op ∂loss/∂output and asking it for ∂loss/∂input (the chain rule): so by
+the time the walk reaches a tensor, every op that used it has already handed back its share. Those
+shares are added, because ∂loss/∂x sums over every way x influences the loss.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import threading
 from numbers import Number
@@ -124,7 +122,7 @@ class Function:
     """
 
     parents: tuple | None  # the input tensors; None once backward has freed the node
-    sequence_number: int  # when it ran: higher is newer
+    sequence_number: int  # when it ran: higher is newer (tells an input changed in place after this op used it)
 
     # The class of the tensors `apply` makes. tensor.py, the layer above this file, sets it to its
     # Tensor when it is imported, so that imports go one way: tensor.py → autograd.py, never back.
@@ -169,8 +167,7 @@ class Function:
     def release(self):
         """Drop the saved arrays and the links to the inputs, so their memory can be freed.
 
-        The sequence number stays, so that a later backward can still order the node and then say
-        clearly that it was freed.
+        The sequence number stays, for the check that an input was not changed in place since.
         """
         self.__dict__ = {"parents": None, "sequence_number": self.sequence_number}
 
@@ -243,9 +240,9 @@ def _checked_gradients(fn, grads) -> tuple:
                 f"{name}.backward returned a {type(grad).__name__} as the gradient of input {i}; "
                 f"return a NumPy array of the input's shape {parent.shape}"
             )
-        if not _broadcasts_to(parent.shape, np.shape(grad)):
+        if grad.shape != parent.shape and not _broadcasts_to(parent.shape, grad.shape):
             raise ValueError(
-                f"{name}.backward returned a gradient of shape {np.shape(grad)} for input {i}, which has shape "
+                f"{name}.backward returned a gradient of shape {grad.shape} for input {i}, which has shape "
                 f"{parent.shape}; the gradient must have the input's shape (or the shape it was broadcast to)"
             )
     return grads
@@ -270,67 +267,92 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def run_backward(root, gradient, retain_graph: bool) -> None:
-    """Accumulate ∂root/∂leaf into ``leaf.grad`` for every leaf that requires grad (see Tensor.backward)."""
-    given = set()  # ids of arrays already stored in some .grad
-    if root._ctx is None:
-        return _give(root, gradient, given)
-    grads = {root: gradient}  # ∂root/∂t for every tensor t reached so far (tensors hash by identity)
-    waiting = [_newest_first(root)]  # op results reached but not yet visited, as a heap: newest on top
-    leaves = []  # leaves reached; their gradients are complete only once the walk is over
-    anomaly = _mode.detect_anomaly
-    # This loop runs once per op per training step, so it reads fields directly and does no more
-    # than the chain rule needs: on small networks its cost is a visible part of a step.
-    while waiting:
-        node = heapq.heappop(waiting)[2]
-        grad = grads.pop(node)  # complete: every newer op that used node has been visited
-        fn = node._ctx
-        if fn.parents is None:  # freed by an earlier backward, or by this one through a copy of node
-            raise RuntimeError(
-                f"backward through {fn!r} a second time: backward has already freed its saved values. "
-                "Call backward(retain_graph=True) the first time to keep them."
-            )
+def backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
+    """Add ∂root/∂t into ``t.grad`` for every leaf t that requires grad (and every t that called
+    ``retain_grad``): the chain rule, applied to the recorded graph from the root down.
+
+    The tensors are visited in reverse topological order, so each one is reached only after every op
+    that used it: by then its ∂root/∂t, the sum of what those ops handed back, is complete. Its own
+    op then turns it into ∂root/∂input for each input.
+    """
+    grads = {root: gradient}  # ∂root/∂t so far, for every tensor t reached (tensors hash by identity)
+    given = set()  # ids of the arrays already stored in some .grad
+    for t in reversed(topological_order(root)):
+        grad = grads.pop(t, None)
+        if grad is None:
+            continue  # no gradient reaches t: a constant, or an input nobody needed a gradient for
+        if t._ctx is None or t._retains_grad:
+            _accumulate(t, grad, given)
+        fn = t._ctx
+        if fn is None:
+            continue
+        _check_not_freed(fn)
         _check_unchanged(fn)
-        if node._retains_grad:
-            _give(node, grad, given)
-        input_grads = _checked_gradients(fn, fn.backward(grad))
+        input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂root/∂input
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
-            data = parent.data
-            if parent_grad.shape != data.shape:
-                parent_grad = _sum_to_shape(parent_grad, data.shape)
-            if parent_grad.dtype != data.dtype:  # e.g. a float32 input of a float64 op
-                parent_grad = parent_grad.astype(data.dtype)
-            if anomaly and not np.isfinite(parent_grad).all():
-                raise FloatingPointError(
-                    f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
-                    f"for its input {i} of shape {parent.shape}"
-                )
-            if parent in grads:  # reached before, along another path
-                grads[parent] = grads[parent] + parent_grad
-                continue
-            grads[parent] = parent_grad
-            if parent._ctx is None:
-                leaves.append(parent)
-            else:
-                heapq.heappush(waiting, _newest_first(parent))
+            parent_grad = _fit(parent_grad, parent)
+            if _mode.detect_anomaly:
+                _check_finite(fn, i, parent, parent_grad)
+            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         if not retain_graph:
             fn.release()
-    for leaf in leaves:
-        _give(leaf, grads[leaf], given)
 
 
-def _newest_first(tensor) -> tuple:
-    """A heap entry for an op result: heapq pops the smallest, so the newest op must compare smallest.
+def topological_order(root) -> list:
+    """``root`` and every tensor it was computed from, each after its inputs (a depth-first search
+    that lists a tensor once all of its inputs are listed).
 
-    ``id(tensor)`` breaks ties (copies of one result share its op), so tensors themselves, whose
-    ``<`` is element-wise, are never compared.
+    Written with an explicit stack instead of recursion, so that a graph 100,000 ops deep does not
+    hit Python's recursion limit; each tensor is expanded once, so the cost is linear in graph size.
     """
-    return (-tensor._ctx.sequence_number, id(tensor), tensor)
+    order, expanded = [], set()  # (tensors hash by identity)
+    stack = [(root, False)]  # (tensor, are its inputs listed already?)
+    while stack:
+        node, inputs_listed = stack.pop()
+        if inputs_listed:
+            order.append(node)
+            continue
+        if node in expanded:  # reached again along another path, and listed already
+            continue
+        expanded.add(node)
+        stack.append((node, True))
+        if node._ctx is not None:
+            _check_not_freed(node._ctx)
+            for parent in reversed(node._ctx.parents):  # reversed: the first input is expanded first
+                if parent not in expanded:
+                    stack.append((parent, False))
+    return order
 
 
-def _give(tensor, grad, given: set) -> None:
+def _check_not_freed(fn) -> None:
+    if fn.parents is None:
+        raise RuntimeError(
+            f"going through {fn!r} a second time: an earlier backward has freed its saved values. Call "
+            "backward(retain_graph=True) the first time to keep them (and draw a graph before its backward)."
+        )
+
+
+def _fit(grad, tensor) -> np.ndarray:
+    """``grad`` as the gradient of ``tensor``: an array of its shape (summed over the dims broadcasting
+    stretched) and its dtype (a float32 input of a float64 op gets a float32 gradient)."""
+    grad = grad if type(grad) is np.ndarray else np.asarray(grad)
+    if grad.shape != tensor.shape:
+        grad = _sum_to_shape(grad, tensor.shape)
+    return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
+
+
+def _check_finite(fn, i: int, tensor, grad: np.ndarray) -> None:
+    """detect_anomaly's check: name the op whose backward produced a NaN or infinity."""
+    if not np.isfinite(grad).all():
+        raise FloatingPointError(
+            f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
+            f"for its input {i} of shape {tensor.shape}"
+        )
+
+
+def _accumulate(tensor, grad: np.ndarray, given: set) -> None:
     """Add ``grad`` into ``tensor.grad``. The same array may have reached several tensors (``a + b``
     hands its gradient to both), so a tensor gets its own copy of any array already given or viewed."""
     if id(grad) in given or grad.base is not None:
