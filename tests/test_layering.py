@@ -53,3 +53,13 @@ def test_the_engine_files_import_only_files_listed_before_them():
         imported = {n.lstrip(".") for n in imported_packages(ROOT / "tinygrad_edu" / f"{name}.py") if n.startswith(".")}
         later = imported & set(order[position:])
         assert not later, f"tinygrad_edu/{name}.py imports {sorted(later)}, listed at or after it"
+
+
+def test_nn_uses_only_the_engines_public_api():
+    """nn imports the engine as a whole (`import tinygrad_edu as tg`), never one of its inner modules."""
+    for path in sorted((ROOT / "nn").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            inner = [m for m in modules if m.startswith("tinygrad_edu.")]
+            assert not inner, f"{path.relative_to(ROOT)} imports {inner}: use what `tinygrad_edu` exports"

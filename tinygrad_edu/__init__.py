@@ -9,7 +9,7 @@ The engine's files, each importing only the ones listed before it:
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
-    files.py      atomic_file: files are replaced whole or not at all
+    files.py      atomic_file, check_writable: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
 """
 
@@ -21,6 +21,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .files import atomic_file, check_writable
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
@@ -49,8 +50,8 @@ from .creation import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "bool", "cat", "data", "detect_anomaly", "enable_grad",
-    "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
+    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
+    "detect_anomaly", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
     "is_grad_enabled", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
