@@ -186,10 +186,8 @@ def test_mse_reductions_on_a_non_square_batch():
     assert nn.MSELoss()(t(a), t(y)).item() == pytest.approx(squared / (2 * 5), rel=1e-12)
     assert nn.MSELoss("mean")(t(a), t(y)).item() == pytest.approx(squared / 15, rel=1e-12)
     assert nn.MSELoss("sum")(t(a), t(y)).item() == pytest.approx(squared, rel=1e-12)
-    column_a, column_y = a[:, 0], y[:, 0]  # a 1-D prediction is n = 5 examples of one output (issue 12)
-    assert nn.MSELoss()(t(column_a), t(column_y)).item() == pytest.approx(((column_y - column_a) ** 2).sum() / (2 * 5))
-    first_a, first_y = a[:1], y[:1]  # one example of three outputs: n = 1
-    assert nn.MSELoss()(t(first_a), t(first_y)).item() == pytest.approx(((first_y - first_a) ** 2).sum() / 2)
+    vector_a, vector_y = a[0], y[0]  # 1-D, as in PyTorch: n = 3 examples of one output each
+    assert nn.MSELoss()(t(vector_a), t(vector_y)).item() == pytest.approx(((vector_y - vector_a) ** 2).sum() / (2 * 3))
 
 
 @pytest.mark.parametrize("reduction", ["lecture", "mean", "sum"])
