@@ -457,14 +457,15 @@ def _constant(value, name, what) -> tg.Tensor:
 
 
 def _pair(name, input, target, reduction, allowed=REDUCTIONS):
-    """Check a prediction and a target of the same shape; integer targets become the prediction's float type."""
+    """Check a prediction and a target of the same shape (the op takes integer targets in the prediction's float type)."""
     _check_reduction(name, reduction, allowed)
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
     if input.shape != target.shape:
-        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ "
-                         "(reshape one of them; PyTorch would broadcast them, with a warning)")
+        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
+                         "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
+                         "(n,) becomes an (n, n) table, usually by mistake)")
     if input.dtype.kind != "f":
         raise TypeError(f"{name}: predictions must be float, got {input.dtype}")
     if reduction in ("mean", "lecture") and input.numel() == 0:
