@@ -27,6 +27,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -137,20 +144,18 @@ def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, targets, quiet
     return total / count
 
 
-def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, lr_decay=1.0, quiet=False,
+def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, scheduler=None, quiet=False,
         checkpoint_path=None, resume_path=None) -> list[dict]:
     """Train for ``epochs`` epochs, printing test accuracy after each; return the per-epoch history.
 
-    The learning rate of epoch e (from 0) is η·decayᵉ. With ``checkpoint_path`` the model, optimizer
-    and history are saved after every epoch; ``resume_path`` continues from such a file, and the
-    result is the same as never stopping.
+    ``scheduler`` (from ``nn.optim.lr_scheduler``), if given, steps after every epoch. With
+    ``checkpoint_path`` the model, optimizer, scheduler and history are saved after every epoch;
+    ``resume_path`` continues from such a file, and the result is the same as never stopping.
     """
     X_train, y_train, X_test, y_test = data
-    initial_lr = optimizer.lr
-    history = load_checkpoint(resume_path, model, optimizer) if resume_path is not None else []
+    history = load_checkpoint(resume_path, model, optimizer, scheduler) if resume_path is not None else []
     for epoch in range(len(history), epochs):
         start = time.perf_counter()
-        optimizer.lr = initial_lr * lr_decay**epoch
         # Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
         # comes from (seed, epoch) alone, so a resumed run draws exactly what an unbroken run would.
         rng = np.random.default_rng([seed, epoch])
@@ -160,10 +165,12 @@ def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, l
         seconds = time.perf_counter() - start
         test_accuracy = accuracy(model, X_test, y_test)
         history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
+        if scheduler is not None:
+            scheduler.step()
         if not quiet:
             print(f"epoch {epoch + 1:>3}/{epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} ({seconds:.1f} s)")
         if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, model, optimizer, history)
+            save_checkpoint(checkpoint_path, model, optimizer, history, scheduler)
     return history
 
 
@@ -171,24 +178,34 @@ def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, l
 HISTORY_KEYS = ("epoch", "loss", "test_accuracy", "seconds")
 
 
-def save_checkpoint(path, model, optimizer, history) -> None:
-    """Everything needed to continue training exactly, in one .npz (no pickle), written atomically."""
+def save_checkpoint(path, model, optimizer, history, scheduler=None) -> None:
+    """Everything needed to continue training exactly, in one .npz (no pickle), written atomically.
+
+    The model's parameters and buffers as they are named in its state_dict; the optimizer's and
+    the scheduler's nested state dicts flattened into arrays by `nn.utils.flatten_state_dict`.
+    """
     arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
-    arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
+    arrays.update(nn.utils.flatten_state_dict(optimizer.state_dict(), "optim"))
+    if scheduler is not None:
+        arrays.update(nn.utils.flatten_state_dict(scheduler.state_dict(), "scheduler"))
     arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
     with atomic_file(path) as file:
         np.savez(file, **arrays)
 
 
-def load_checkpoint(path, model, optimizer) -> list[dict]:
-    """Restore what `save_checkpoint` wrote into ``model`` and ``optimizer``; return the history."""
+def load_checkpoint(path, model, optimizer, scheduler=None) -> list[dict]:
+    """Restore what `save_checkpoint` wrote into ``model``, ``optimizer`` and ``scheduler``; return the history."""
     with np.load(path, allow_pickle=False) as archive:
-        model.load_state_dict({k[len("model."):]: archive[k] for k in archive.files if k.startswith("model.")})
-        optimizer.load_state_dict({k[len("optim."):]: archive[k] for k in archive.files if k.startswith("optim.")})
+        def section(name: str) -> dict:
+            return {k[len(name) + 1:]: archive[k] for k in archive.files if k.startswith(name + ".")}
+
+        model.load_state_dict(section("model"))
+        optimizer.load_state_dict(nn.utils.unflatten_state_dict(section("optim")))
+        if scheduler is not None:
+            scheduler.load_state_dict(nn.utils.unflatten_state_dict(section("scheduler")))
         columns = {k: archive[f"history.{k}"] for k in HISTORY_KEYS}
     return [{k: (int(v[i]) if k == "epoch" else float(v[i])) for k, v in columns.items()}
             for i in range(len(columns["epoch"]))]
-
 
 
 # ------------------------------------------------------------------------------------- files

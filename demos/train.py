@@ -59,6 +59,7 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
     mse = args.loss == "mse"
     model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
     optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
+    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)  # η·γᵉ in epoch e
     if mse:
         loss_fn, targets = nn.MSELoss(), lambda labels: nn.functional.one_hot(labels, 10)
     else:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
     if not args.quiet:
         print(model)
     history = common.fit(model, loss_fn, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                         seed=args.seed, targets=targets, lr_decay=args.lr_decay, quiet=args.quiet,
+                         seed=args.seed, targets=targets, scheduler=scheduler, quiet=args.quiet,
                          checkpoint_path=args.save, resume_path=args.resume)
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")

@@ -1,19 +1,24 @@
 """nn: layers, losses and optimizers, built only on the public API of the `tinygrad_edu` engine.
 
-    module.py      Module (registers parameters and sub-modules), Parameter, save/load
-    layers.py      Linear, Sigmoid, Step, ReLU, Tanh, Dropout, Flatten, Sequential
+    module.py      Module (registers parameters, buffers and sub-modules), Parameter, save/load
+    layers.py      Linear, the activations, Softmax, BatchNorm1d, LayerNorm, Dropout, Flatten,
+                   and the containers Sequential, ModuleList, ModuleDict
+    init.py        initialising weights in place: uniform_, normal_, xavier_*, kaiming_*, ...
     functional.py  mse_loss (the lecture's quadratic cost), cross_entropy, one_hot
     losses.py      MSELoss, CrossEntropyLoss
-    optim.py       SGD, Adam
+    optim/         Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad; lr_scheduler
+    utils.py       clip_grad_norm_, clip_grad_value_, flat (.npz) forms of nested state dicts
 """
 
-from . import functional, optim
+from . import functional, init, optim, utils
 from .functional import one_hot
-from .layers import Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Step, Tanh
+from .layers import (BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ModuleDict,
+                     ModuleList, ReLU, Sequential, Sigmoid, Softmax, Step, Tanh)
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 
 __all__ = [
-    "CrossEntropyLoss", "Dropout", "Flatten", "Linear", "MSELoss", "Module", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "Step", "Tanh", "functional", "one_hot", "optim",
+    "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear",
+    "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "Softmax", "Step", "Tanh", "functional", "init", "one_hot", "optim", "utils",
 ]
