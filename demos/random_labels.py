@@ -9,12 +9,13 @@ alone therefore says nothing about whether a network has learned anything that g
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
 
 import nn
-from demos import common
+from demos import common, train
 from tinygrad_edu.data import random_labels
 
 
@@ -45,14 +46,11 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
     # let it go on. The loss, not the accuracy, decides: with a few dozen labels left to learn,
     # the accuracy rarely sets a new best, and halving on that shrank the steps to nothing.
     scheduler = nn.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=args.patience, threshold=0)
-    loss_fn = nn.CrossEntropyLoss()
+    step = functools.partial(train.train_step, model, nn.CrossEntropyLoss(), optimizer)
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
-    for epoch in range(epochs):
-        lrs = scheduler.get_last_lr()
-        loss = common.train_epoch(model, loss_fn, optimizer, X, y, args.batch_size,
-                                  np.random.default_rng([args.seed, epoch]), lambda labels: labels,
-                                  quiet=args.quiet, desc=f"{labels_name} labels, epoch {epoch + 1}")
+    for epoch, loss in common.train_epochs(model, step, X, y, epochs=epochs, batch_size=args.batch_size, seed=args.seed,
+                                           quiet=args.quiet, desc=f"{labels_name} labels, "):
         curve["epoch"].append(epoch + 1)
         curve["train_accuracy"].append(common.accuracy(model, X, y))
         curve["test_accuracy"].append(common.accuracy(model, X_test, y_test))
@@ -63,8 +61,9 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
                   f"({wrong} wrong), test accuracy {curve['test_accuracy'][-1]:.2%}")
         if curve["train_accuracy"][-1] == 1.0:
             break
+        lr = scheduler.get_last_lr()
         scheduler.step(loss)
-        if scheduler.get_last_lr() != lrs and not args.quiet:
+        if scheduler.get_last_lr() != lr and not args.quiet:
             print(f"  training loss not below its best for {args.patience + 1} epochs: learning rate halved to "
                   f"{scheduler.get_last_lr()[0]:.2e}")
     return curve

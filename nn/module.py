@@ -7,7 +7,6 @@ from collections import namedtuple
 import numpy as np
 
 import tinygrad_edu as tg
-from tinygrad_edu.files import atomic_file
 
 
 class Parameter(tg.Tensor):
@@ -229,7 +228,7 @@ class Module:
 
     def save(self, path) -> None:
         """Save the parameters and buffers to an .npz file (plain arrays, no pickle), replacing it atomically."""
-        with atomic_file(path) as file:
+        with tg.atomic_file(path) as file:
             np.savez(file, **self.state_dict())
 
     def load(self, path) -> None:

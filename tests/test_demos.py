@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import nn
-from demos import cli
+from demos import cli, train
 from demos import common as common_demo
 
 DATA = os.environ.get("TINYGRAD_EDU_DATA")
@@ -103,8 +104,7 @@ def test_resuming_gives_the_same_result_as_not_stopping(flags, tmp_path):
 def test_checkpoints_hold_buffers_momentum_and_the_schedule_and_resume_bit_for_bit(tmp_path):
     """Without the digits: a BatchNorm network (buffers), SGD with momentum, a StepLR schedule."""
     rng = np.random.default_rng(0)
-    data = (rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60), rng.random((12, 784), dtype=np.float32),
-            rng.integers(0, 10, 12))
+    X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
 
     def setup():
         model = nn.Sequential(nn.Linear(784, 8, generator=np.random.default_rng(1)), nn.BatchNorm1d(8), nn.ReLU(),
@@ -112,16 +112,23 @@ def test_checkpoints_hold_buffers_momentum_and_the_schedule_and_resume_bit_for_b
         optimizer = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         return model, optimizer, nn.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
 
-    def fit(model, optimizer, scheduler, epochs, **files):
-        return common_demo.fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs, batch_size=8, seed=3,
-                               targets=lambda labels: labels, scheduler=scheduler, quiet=True, **files)
+    def fit(model, optimizer, scheduler, epochs, save=None, resume=None):
+        history = common_demo.load_checkpoint(resume, model, optimizer, scheduler) if resume else []
+        step = functools.partial(train.train_step, model, nn.CrossEntropyLoss(), optimizer)
+        for epoch, loss in common_demo.train_epochs(model, step, X, y, epochs=epochs, batch_size=8, seed=3,
+                                                    start=len(history), quiet=True):
+            history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": 0.0, "seconds": 0.0})
+            scheduler.step()
+            if save:
+                common_demo.save_checkpoint(save, model, optimizer, history, scheduler)
+        return history
 
     straight = setup()
     fit(*straight, 3)
     first = setup()
-    fit(*first, 1, checkpoint_path=tmp_path / "ckpt.npz")
+    fit(*first, 1, save=tmp_path / "ckpt.npz")
     resumed = setup()
-    fit(*resumed, 3, resume_path=tmp_path / "ckpt.npz")
+    assert len(fit(*resumed, 3, resume=tmp_path / "ckpt.npz")) == 3
     for name, value in straight[0].state_dict().items():  # parameters and BatchNorm's running statistics
         np.testing.assert_array_equal(resumed[0].state_dict()[name], value, err_msg=name)
     assert resumed[2].get_last_lr() == straight[2].get_last_lr() == [0.1 * 0.5]
@@ -179,3 +186,41 @@ def test_python_m_tinygrad_edu_without_the_command_installed_says_how_to_get_it(
     monkeypatch.setattr(launcher, "entry_points", lambda **selection: ())
     assert launcher.main() == 2
     assert "pip install -e ." in capsys.readouterr().err
+
+
+def test_train_step_is_one_gradient_descent_update_of_the_quadratic_cost():
+    import nn
+    import tinygrad_edu as tg
+    from demos import train
+
+    rng = np.random.default_rng(0)
+    model = nn.Linear(4, 3, dtype=np.float64)
+    W, b = model.weight.numpy().copy(), model.bias.numpy().copy()
+    x, t = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    loss = train.train_step(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.7), tg.Tensor(x), tg.Tensor(t))
+    a = x @ W.T + b
+    assert loss == pytest.approx(((t - a) ** 2).sum() / (2 * len(x)))  # C = 1/(2n) Σ‖y − a‖²
+    delta = (a - t) / len(x)  # ∂C/∂a
+    np.testing.assert_allclose(model.weight.numpy(), W - 0.7 * delta.T @ x)
+    np.testing.assert_allclose(model.bias.numpy(), b - 0.7 * delta.sum(axis=0))
+
+
+def test_train_epochs_visits_every_example_once_per_epoch_and_reports_the_mean_loss():
+    import nn
+    from demos import common
+
+    X, T = np.arange(14, dtype=np.float32).reshape(7, 2), np.arange(7)
+    seen = []
+
+    def step(images, targets):  # a "loss" that is the batch's mean target, to check the weighting
+        seen.append(targets.numpy().copy())
+        return float(targets.numpy().mean())
+
+    model = nn.Linear(2, 1)
+    done = list(common.train_epochs(model, step, X, T, epochs=3, batch_size=3, seed=0, start=1, quiet=True))
+    assert [epoch for epoch, _ in done] == [1, 2]
+    assert [loss for _, loss in done] == pytest.approx([3.0, 3.0])  # mean of 0..6, whatever the batches
+    assert [len(batch) for batch in seen] == [3, 3, 1, 3, 3, 1]
+    for epoch in range(2):
+        assert sorted(np.concatenate(seen[3 * epoch:3 * epoch + 3]).tolist()) == list(range(7))
+    assert not np.array_equal(np.concatenate(seen[:3]), np.concatenate(seen[3:]))  # reshuffled per epoch
