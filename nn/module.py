@@ -48,8 +48,11 @@ class Module:
             registered[name] = "parameter"
         elif isinstance(value, Module):
             registered[name] = "module"
-        elif registered.get(name) == "buffer" and (value is None or isinstance(value, tg.Tensor)):
-            pass  # a new value for a buffer stays a buffer, as in PyTorch
+        elif registered.get(name) == "buffer":
+            if value is not None and not isinstance(value, tg.Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r}: a Tensor (or None) is "
+                                "expected; del the attribute first to store something else")
+            # a new tensor for a buffer stays a buffer, as in PyTorch
         else:
             registered.pop(name, None)
         object.__setattr__(self, name, value)
@@ -82,6 +85,8 @@ class Module:
                 raise TypeError(f"register_buffer: {name!r} must be a Tensor that is not a Parameter (or None), "
                                 f"got {type(tensor).__name__}")
         self._check_new_name(name)
+        if self._registered.get(name, "buffer") != "buffer":
+            raise KeyError(f"{name!r} is already a {self._registered[name]} of {type(self).__name__}")
         self._registered[name] = "buffer"
         object.__setattr__(self, name, tensor)
 

@@ -144,6 +144,20 @@ def test_buffers_are_saved_but_not_learned(tmp_path):
     assert restored.body[1].num_batches_tracked.item() == 1
     with pytest.raises(TypeError, match="must be a Tensor"):
         net.register_buffer("bad", np.zeros(2))
+    with pytest.raises(TypeError, match="cannot assign ndarray to buffer 'scale'"):
+        net.scale = np.zeros(1)  # would silently stop being saved
+    with pytest.raises(KeyError, match="'weight' is already a parameter"):
+        net.head.register_buffer("weight", tg.zeros(2))
+
+
+def test_module_zero_grad_sets_to_none_or_zeroes_in_place():
+    net = Net()
+    net(tg.randn(4, 3, generator=rng())).sum().backward()
+    grad = net.head.weight.grad
+    net.zero_grad(set_to_none=False)
+    assert net.head.weight.grad is grad and not grad.numpy().any()
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
 
 
 def test_requires_grad_freezes_and_unfreezes_every_parameter():

@@ -6,7 +6,7 @@
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
     files.py      atomic_file: files are replaced whole or not at all
-    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
+    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
 
 from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
