@@ -4,8 +4,9 @@
     layers.py      Linear, the activations, Softmax, BatchNorm1d, LayerNorm, Dropout, Flatten,
                    and the containers Sequential, ModuleList, ModuleDict
     init.py        initialising weights in place: uniform_, normal_, xavier_*, kaiming_*, ...
-    functional.py  mse_loss (the lecture's quadratic cost), cross_entropy, one_hot
-    losses.py      MSELoss, CrossEntropyLoss
+    functional.py  PyTorch's nn.functional: activations, linear, dropout, one_hot, and every loss as a function
+    losses.py      MSELoss (the lecture's quadratic cost by default), L1Loss, HuberLoss, BCELoss,
+                   BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss
     optim/         Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad; lr_scheduler
     utils.py       clip_grad_norm_, clip_grad_value_, flat (.npz) forms of nested state dicts
 """
@@ -14,11 +15,12 @@ from . import functional, init, optim, utils
 from .functional import one_hot
 from .layers import (BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ModuleDict,
                      ModuleList, ReLU, Sequential, Sigmoid, Softmax, Step, Tanh)
-from .losses import CrossEntropyLoss, MSELoss
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
 
 __all__ = [
-    "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear",
-    "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "Step", "Tanh", "functional", "init", "one_hot", "optim", "utils",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "HuberLoss", "Identity",
+    "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Step", "Tanh", "functional", "init",
+    "one_hot", "optim", "utils",
 ]

@@ -8,6 +8,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 
+from . import functional as F
 from . import init as nn_init
 from .module import Module, Parameter
 
@@ -92,7 +93,7 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, z):
-        return tg.where(z.numpy() > 0, z, z * self.negative_slope)  # at z = 0 the slope side, as PyTorch
+        return F.leaky_relu(z, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -106,7 +107,7 @@ class Softmax(Module):
         self.dim = _required_dim(dim, "Softmax")
 
     def forward(self, z):
-        return z.softmax(dim=self.dim)
+        return F.softmax(z, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -120,7 +121,7 @@ class LogSoftmax(Module):
         self.dim = _required_dim(dim, "LogSoftmax")
 
     def forward(self, z):
-        return z.log_softmax(dim=self.dim)
+        return F.log_softmax(z, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -283,10 +284,7 @@ class Dropout(Module):
         self.p, self.generator = p, generator
 
     def forward(self, x):
-        if not self.training or self.p == 0:
-            return x
-        keep = tg.rand(*x.shape, generator=self.generator, dtype=x.dtype).numpy() >= self.p
-        return x * tg.Tensor(keep / np.asarray(1 - self.p, dtype=x.dtype))
+        return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
