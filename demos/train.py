@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 import nn
-from demos import common
+from demos import common, seeds
 
 NIELSEN = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, lr_decay=1.0,
                batch_size=10, epochs=30, init="normal", dropout=0.0)
@@ -47,10 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--resume", metavar="PATH", default=None,
                         help="continue from a checkpoint written by --save; same result as not stopping")
     common.add_output_arguments(parser)
+    seeds.add_argument(parser)
     common.add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
+    if args.seeds is None:
+        return train_once(args, dataset)
+    if args.save is not None or args.resume is not None:
+        raise ValueError("--seeds trains one network per seed, --save and --resume follow one: "
+                         "use --seed with them")
+    return seeds.over_seeds(lambda one: train_once(one, dataset), args)
+
+
+def train_once(args: argparse.Namespace, dataset: str) -> dict:
     if args.sizes[0] != 784:
         raise ValueError(f"--sizes must start with 784, the number of pixels, not {args.sizes[0]}")
     if args.sizes[-1] != 10:
@@ -70,4 +80,5 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
                          checkpoint_path=args.save, resume_path=args.resume)
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
-    return {"model": model, "history": history, "test_accuracy": final}
+    return {"model": model, "history": history, "test_accuracy": final,
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, data[2])}
