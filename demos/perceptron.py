@@ -63,4 +63,4 @@ def train_once(args) -> dict:
           f"the largest z is unit {int(z.numpy()[0].argmax())}")
     print(f"test accuracy: {100 * history[-1]['test_accuracy']:.2f}%")
     return {"history": history, "test_accuracy": history[-1]["test_accuracy"],
-            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(units, X_test)}
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(units, X_test), "labels": y_test}

@@ -33,9 +33,18 @@ def add_argument(parser: argparse.ArgumentParser) -> None:
                              "(replaces --seed)")
 
 
-def never_predicted(predictions: np.ndarray, classes: int = 10) -> list[int]:
-    """The classes that no test example is assigned to: the sign of a stuck output neuron."""
-    return np.flatnonzero(np.bincount(predictions, minlength=classes) == 0).tolist()
+STUCK = 0.1  # a class recognised less often than a random guess would
+
+
+def recognised(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    """For each class, the fraction of its test examples that are assigned to it (its recall)."""
+    right = np.bincount(labels[predictions == labels], minlength=classes)
+    return right / np.maximum(np.bincount(labels, minlength=classes), 1)
+
+
+def stuck_classes(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) -> list[int]:
+    """The classes the network recognises less often than chance: the sign of a stuck output neuron."""
+    return np.flatnonzero(recognised(predictions, labels, classes) < STUCK).tolist()
 
 
 def summary(accuracies: list[float]) -> dict:
@@ -48,8 +57,8 @@ def summary(accuracies: list[float]) -> dict:
 def over_seeds(run_once, args: argparse.Namespace) -> dict:
     """Call ``run_once(args)`` with ``args.seed`` set to each of ``args.seeds``; print and return the spread.
 
-    ``run_once`` returns a dict with "test_accuracy" and "predictions" (the class of each test
-    example), and "best_accuracy" when there is a best epoch to report.
+    ``run_once`` returns a dict with "test_accuracy", "predictions" and "labels" (the class given to
+    each test example, and the right one), and "best_accuracy" when there is a best epoch to report.
     """
     runs = []
     for seed in args.seeds:
@@ -61,9 +70,11 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
     print(f"\nover {len(runs)} seeds:")
     for seed, result in zip(args.seeds, runs):
         best = f" (best epoch {100 * result['best_accuracy']:.2f}%)" if "best_accuracy" in result else ""
-        missing = never_predicted(result["predictions"])
-        stuck = f"  STUCK: never predicts {', '.join(map(str, missing))}" if missing else ""
-        print(f"seed {seed}: test accuracy {100 * result['test_accuracy']:.2f}%{best}{stuck}")
+        recall = recognised(result["predictions"], result["labels"])
+        stuck = stuck_classes(result["predictions"], result["labels"])
+        worst = f", worst class {recall.argmin()}: {100 * recall.min():.1f}% recognised"
+        flag = f"  STUCK on {', '.join(f'{k} ({100 * recall[k]:.1f}%)' for k in stuck)}" if stuck else ""
+        print(f"seed {seed}: test accuracy {100 * result['test_accuracy']:.2f}%{best}{worst}{flag}")
     final = summary([r["test_accuracy"] for r in runs])
     print(f"test accuracy {100 * final['mean']:.2f}% ± {100 * final['sd']:.2f}% (mean ± sd), "
           f"min {100 * final['min']:.2f}%, max {100 * final['max']:.2f}%")
@@ -72,9 +83,9 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
         result["best_accuracy"] = best = summary([r["best_accuracy"] for r in runs])
         print(f"best epoch    {100 * best['mean']:.2f}% ± {100 * best['sd']:.2f}% (mean ± sd), "
               f"min {100 * best['min']:.2f}%, max {100 * best['max']:.2f}%")
-    stuck_seeds = [seed for seed, r in zip(args.seeds, runs) if never_predicted(r["predictions"])]
+    stuck_seeds = [seed for seed, r in zip(args.seeds, runs) if stuck_classes(r["predictions"], r["labels"])]
     if stuck_seeds:
-        print(f"stuck (a class never predicted) with seed{'s' if len(stuck_seeds) > 1 else ''} "
+        print(f"stuck (a class recognised less often than chance) with seed{'s' if len(stuck_seeds) > 1 else ''} "
               f"{', '.join(map(str, stuck_seeds))}")
     result["stuck_seeds"] = stuck_seeds
     return result

@@ -81,4 +81,4 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
     return {"model": model, "history": history, "test_accuracy": final,
-            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, data[2])}
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, data[2]), "labels": data[3]}
