@@ -1,11 +1,10 @@
-"""What the demos share: finding the data, building a network, the training loop, checkpoints."""
+"""What the demos share: flags, finding the data, building a network, the epoch loop, checkpoints, files."""
 
 from __future__ import annotations
 
 import argparse
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -14,7 +13,6 @@ from tqdm import tqdm
 import nn
 import tinygrad_edu as tg
 from tinygrad_edu.data import batches, load_fashion_mnist, load_mnist
-from tinygrad_edu.files import atomic_file
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -117,57 +115,27 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------- training
-def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, targets, quiet=False, desc="",
-                on_step=None) -> float:
-    """One pass over the training set in shuffled mini-batches; returns the mean loss.
+def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=False, desc=""):
+    """The loop over epochs that every demo shares; yields ``(epoch, mean loss)`` after each one.
 
-    ``targets`` turns a batch of labels into what ``loss_fn`` compares with (e.g. one-hot vectors);
-    ``on_step(examples)``, if given, is called after every update with the batch's size.
+    An epoch is one pass over the examples ``X`` with their targets ``T`` (one-hot rows or labels),
+    in shuffled batches of ``batch_size``; ``step(images, targets)`` makes one update from a batch
+    and returns its loss (`demos.train.train_step`). Epochs count from 0. After each one, the demo
+    evaluates, prints, saves, changes the learning rate or stops (``break``) as it needs.
+
+    Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
+    comes from (seed, epoch) alone, so a run resumed at epoch ``start`` draws exactly what an
+    unbroken run would.
     """
-    model.train()
-    total, count = 0.0, 0
-    steps = batches(X, y, batch_size, shuffle=True, seed=rng)
-    for X_batch, y_batch in tqdm(steps, total=-(-len(X) // batch_size), desc=desc, leave=False,
-                                 disable=quiet, unit="batch"):
-        optimizer.zero_grad()
-        loss = loss_fn(model(tg.Tensor(X_batch)), targets(y_batch))
-        loss.backward()
-        optimizer.step()
-        total += loss.item() * len(X_batch)
-        count += len(X_batch)
-        if on_step is not None:
-            on_step(len(X_batch))
-    return total / count
-
-
-def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, lr_decay=1.0, quiet=False,
-        checkpoint_path=None, resume_path=None) -> list[dict]:
-    """Train for ``epochs`` epochs, printing test accuracy after each; return the per-epoch history.
-
-    The learning rate of epoch e (from 0) is η·decayᵉ. With ``checkpoint_path`` the model, optimizer
-    and history are saved after every epoch; ``resume_path`` continues from such a file, and the
-    result is the same as never stopping.
-    """
-    X_train, y_train, X_test, y_test = data
-    initial_lr = optimizer.lr
-    history = load_checkpoint(resume_path, model, optimizer) if resume_path is not None else []
-    for epoch in range(len(history), epochs):
-        start = time.perf_counter()
-        optimizer.lr = initial_lr * lr_decay**epoch
-        # Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
-        # comes from (seed, epoch) alone, so a resumed run draws exactly what an unbroken run would.
+    for epoch in range(start, epochs):
+        model.train()
         rng = np.random.default_rng([seed, epoch])
         tg.manual_seed([seed, epoch, 1])  # a stream of its own, independent of the shuffle's
-        loss = train_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, rng, targets,
-                           quiet=quiet, desc=f"epoch {epoch + 1}/{epochs}")
-        seconds = time.perf_counter() - start
-        test_accuracy = accuracy(model, X_test, y_test)
-        history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
-        if not quiet:
-            print(f"epoch {epoch + 1:>3}/{epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} ({seconds:.1f} s)")
-        if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, model, optimizer, history)
-    return history
+        total = 0.0
+        for X_batch, T_batch in tqdm(batches(X, T, batch_size, shuffle=True, seed=rng), desc=f"{desc}epoch {epoch + 1}/{epochs}",
+                                     total=-(-len(X) // batch_size), leave=False, disable=quiet, unit="batch"):
+            total += step(tg.Tensor(X_batch), tg.Tensor(T_batch)) * len(X_batch)
+        yield epoch, total / len(X)
 
 
 # ------------------------------------------------------------------------------- checkpoints
@@ -179,7 +147,7 @@ def save_checkpoint(path, model, optimizer, history) -> None:
     arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
     arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
     arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
-    with atomic_file(path) as file:
+    with tg.atomic_file(path) as file:
         np.savez(file, **arrays)
 
 
@@ -204,7 +172,7 @@ def write_png(path, image: np.ndarray) -> None:
 
     rows = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(image, dtype=np.uint8))  # 0: no filter
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit depth, color type 0: gray
-    with atomic_file(path) as file:
+    with tg.atomic_file(path) as file:
         file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
@@ -226,7 +194,7 @@ def save_figure(plt, fig, path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
-    with atomic_file(path) as file:
+    with tg.atomic_file(path) as file:
         file.write(buffer.getvalue())
     print(f"saved {path}")
 

@@ -19,7 +19,7 @@ import numpy as np
 
 import nn
 import tinygrad_edu as tg
-from demos import common
+from demos import common, train
 from tinygrad_edu.data import batches
 from tinygrad_edu.data.view import SHADES
 
@@ -94,20 +94,18 @@ def descend(s, y, start, batch_size, lr, target, max_updates, seed) -> dict:
         with tg.no_grad():
             return cost(model(S), Y).item()
 
-    path, costs, seen, epoch = [tuple(start)], [full_cost()], 0, 0
-    while costs[-1] > target and len(path) <= max_updates:
+    # Its own loop rather than common.train_epochs: it stops at the update that reaches the target.
+    path, now, seen, epoch = [tuple(start)], full_cost(), 0, 0
+    while now > target and len(path) <= max_updates:
         for s_batch, y_batch in batches(s, y, batch_size, shuffle=True, seed=np.random.default_rng([seed, epoch])):
-            optimizer.zero_grad()
-            cost(model(tg.Tensor(s_batch)), tg.Tensor(y_batch)).backward()
-            optimizer.step()
+            train.train_step(model, cost, optimizer, tg.Tensor(s_batch), tg.Tensor(y_batch))
             seen += len(s_batch)
             path.append((neuron.weight.item(), neuron.bias.item()))
-            costs.append(full_cost())
-            if costs[-1] <= target or len(path) > max_updates:
+            now = full_cost()
+            if now <= target or len(path) > max_updates:
                 break
         epoch += 1
-    return {"path": np.array(path), "cost": costs[-1], "updates": len(path) - 1, "examples": seen,
-            "reached": costs[-1] <= target}
+    return {"path": np.array(path), "cost": now, "updates": len(path) - 1, "examples": seen, "reached": now <= target}
 
 
 def ascii_map(C, ws, bs, results, width=64, height=24) -> str:

@@ -11,11 +11,13 @@ shifted and scaled by the training set's mean and standard deviation).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import nn
 import tinygrad_edu as tg
-from demos import common
+from demos import common, train
 
 SCALINGS = {"raw 0–255": {"raw": True}, "[0, 1]": {}, "standardised": {"standardize": True}}
 SATURATED = 5.0  # |z| beyond which σ'(z) < 0.0067
@@ -49,10 +51,11 @@ def run(args) -> dict:
         if not args.quiet:
             print(f"{name}: pixels from {X_train.min():.2f} to {X_train.max():.2f}, "
                   f"{saturated:.1%} of hidden sigmoids saturated at the start")
-        history = common.fit(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=args.lr),
-                             (X_train, y_train, X_test, y_test), epochs=args.epochs, batch_size=10, seed=args.seed,
-                             targets=lambda labels: nn.functional.one_hot(labels, 10), quiet=args.quiet)
-        results[name] = {"saturated": saturated, "accuracies": [h["test_accuracy"] for h in history],
+        step = functools.partial(train.train_step, model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=args.lr))
+        epochs = common.train_epochs(model, step, X_train, nn.one_hot(y_train, 10).numpy(), epochs=args.epochs,
+                                     batch_size=10, seed=args.seed, quiet=args.quiet, desc=f"{name}, ")
+        accuracies = [common.accuracy(model, X_test, y_test) for _ in epochs]
+        results[name] = {"saturated": saturated, "accuracies": accuracies,
                          "range": (float(X_train.min()), float(X_train.max()))}
 
     print(f"\n784-30-10 sigmoid, quadratic cost, {args.init} init, η = {args.lr:g}, m = 10, {args.epochs} epochs\n")

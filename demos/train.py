@@ -10,6 +10,8 @@ Every flag changes one of those choices, so the same command also trains the oth
 from __future__ import annotations
 
 import argparse
+import functools
+import time
 
 import nn
 from demos import common, seeds
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--loss", choices=["mse", "cross-entropy"], default=defaults["loss"],
                         help="mse: the quadratic cost on sigmoid outputs; cross-entropy: on raw scores "
                              f"(default {defaults['loss']})")
-    parser.add_argument("--init", choices=["pytorch", "normal", "zeros"], default=defaults["init"],
+    parser.add_argument("--init", choices=nn.layers.INITS, default=defaults["init"],
                         help=f"initial weights: PyTorch's uniform, N(0, 1) as in Nielsen's code, or zeros "
                              f"(default {defaults['init']})")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults["optimizer"],
@@ -51,6 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     common.add_data_arguments(parser)
 
 
+def train_step(model, loss_fn, optimizer, images, targets) -> float:
+    """One update of the weights from one batch: the lecture's central five lines, as in PyTorch."""
+    optimizer.zero_grad()                   # forget the previous batch's gradients
+    loss = loss_fn(model(images), targets)  # forward: the outputs a, then the cost C of the batch
+    loss.backward()                         # backprop: ∂C/∂w for every weight and bias
+    optimizer.step()                        # w ← w − η ∂C/∂w
+    return loss.item()
+
+
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
     if args.seeds is None:
         return train_once(args, dataset)
@@ -65,20 +76,33 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
         raise ValueError(f"--sizes must start with 784, the number of pixels, not {args.sizes[0]}")
     if args.sizes[-1] != 10:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
-    data = common.load_data(args, dataset)
+    X_train, y_train, X_test, y_test = common.load_data(args, dataset)
     mse = args.loss == "mse"
     model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
     optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
-    if mse:
-        loss_fn, targets = nn.MSELoss(), lambda labels: nn.functional.one_hot(labels, 10)
-    else:
-        loss_fn, targets = nn.CrossEntropyLoss(), lambda labels: labels
+    loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
+    # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
+    T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train
     if not args.quiet:
         print(model)
-    history = common.fit(model, loss_fn, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                         seed=args.seed, targets=targets, lr_decay=args.lr_decay, quiet=args.quiet,
-                         checkpoint_path=args.save, resume_path=args.resume)
+    # A checkpoint holds the model, the optimizer and the epochs done: continuing from it gives
+    # the same result as never stopping.
+    history = common.load_checkpoint(args.resume, model, optimizer) if args.resume is not None else []
+    step = functools.partial(train_step, model, loss_fn, optimizer)
+    optimizer.lr = args.lr * args.lr_decay ** len(history)  # epoch e (from 0) uses η·decayᵉ
+    start = time.perf_counter()
+    for epoch, loss in common.train_epochs(model, step, X_train, T_train, epochs=args.epochs, batch_size=args.batch_size,
+                                           seed=args.seed, start=len(history), quiet=args.quiet):
+        seconds = time.perf_counter() - start
+        test_accuracy = common.accuracy(model, X_test, y_test)
+        history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
+        if not args.quiet:
+            print(f"epoch {epoch + 1:>3}/{args.epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} ({seconds:.1f} s)")
+        if args.save is not None:
+            common.save_checkpoint(args.save, model, optimizer, history)
+        optimizer.lr = args.lr * args.lr_decay ** (epoch + 1)
+        start = time.perf_counter()
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
     return {"model": model, "history": history, "test_accuracy": final,
-            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, data[2]), "labels": data[3]}
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, X_test), "labels": y_test}

@@ -10,6 +10,7 @@
 """
 
 from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
+from .files import atomic_file
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
@@ -29,7 +30,7 @@ from .tensor import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "cat", "detect_anomaly", "gradcheck",
+    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "cat", "detect_anomaly", "gradcheck",
     "is_grad_enabled", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
     "data", "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
 ]

@@ -50,8 +50,9 @@ def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
 
     ``inputs`` must be float64 (float32 rounding swamps a finite difference). A non-scalar output
     y is checked through L = Σ u·y with a fixed random u, which tests the whole vector-Jacobian
-    product backward computes. Returns True, or raises `GradcheckError` naming the input, the
-    element, and the two values.
+    product backward computes. Every input that requires grad is checked, each against its own
+    finite differences. Returns True, or raises `GradcheckError` naming the input, the element,
+    the input's value there and the two gradients, and saying so when the element sits on a kink.
     """
     for i, x in enumerate(inputs):
         if x.dtype != np.float64:
@@ -81,8 +82,33 @@ def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
         if bad.any():
             idx = tuple(int(k) for k in np.argwhere(bad)[0])
             raise GradcheckError(
-                f"gradient of input {i} (shape {inputs[i].shape}) is wrong at index {idx}: "
-                f"backward gives {analytic[i][idx]:.8g}, finite differences give {numeric[i][idx]:.8g} "
+                f"gradient of input {i} (shape {inputs[i].shape}) is wrong at index {idx}, "
+                f"where the input is {inputs[i].data[idx]:.8g}: backward gives {analytic[i][idx]:.8g}, "
+                f"finite differences give {numeric[i][idx]:.8g} "
                 f"({int(bad.sum())} of {bad.size} elements differ by more than atol={atol}, rtol={rtol})"
+                + _kink_note(loss, inputs, i, idx, h, atol, rtol)
             )
     return True
+
+
+def _kink_note(loss, inputs, i, idx, h, atol, rtol) -> str:
+    """A sentence for the error message if the loss has a kink or a jump at that element (ReLU, abs or a step at z = 0).
+
+    Where the slope jumps, the slope just to the left and the slope just to the right differ by far
+    more than a smooth function's curvature could make them, and the central difference is their
+    average: it is no derivative at all, and the fault lies with the point chosen, not with backward.
+    """
+    x = inputs[i]
+    original = x.data[idx]
+    with no_grad():
+        centre = _scalar(loss(*inputs))
+        x.data[idx] = original + h
+        right = (_scalar(loss(*inputs)) - centre) / h
+        x.data[idx] = original - h
+        left = (centre - _scalar(loss(*inputs))) / h
+        x.data[idx] = original
+    if abs(right - left) <= atol + rtol * max(abs(left), abs(right)):
+        return ""
+    return (f". The function is not differentiable there: its slope is {left:.8g} just left of this input "
+            f"and {right:.8g} just right of it (a kink or a jump, like ReLU, abs or a step at z = 0), so "
+            "finite differences cannot give its derivative; choose inputs away from such points")
