@@ -33,7 +33,10 @@ def add_arguments(parser) -> None:
 
 
 def input_gradient(model, loss, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """∂C/∂x for every digit: the input is the tensor that requires a gradient, the weights are fixed."""
+    """∂C/∂x for every digit: the input is the tensor that requires a gradient.
+
+    The weights stay as they are, so this switches off their gradients (backward need not compute them).
+    """
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     gradients = []

@@ -22,8 +22,8 @@ DEMOS = {
     "train": train,
     "hidden-units": hidden_units,
     "errors": errors,
-    "adversarial": adversarial,
     "deep": deep,
+    "adversarial": adversarial,
     "random-labels": random_labels,
     "fashion": fashion,
 }
