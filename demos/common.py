@@ -190,10 +190,13 @@ def pyplot(path):
 
 
 def save_figure(plt, fig, path) -> None:
-    """Write a matplotlib figure to ``path`` as a PNG, atomically, and close it."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
+    """Write a matplotlib figure to ``path`` as a PNG of 256 colours (a third of the bytes), atomically; close it."""
+    from PIL import Image  # installed with matplotlib
+
+    drawn, buffer = io.BytesIO(), io.BytesIO()
+    fig.savefig(drawn, format="png", bbox_inches="tight")
     plt.close(fig)
+    Image.open(drawn).convert("RGB").quantize(colors=256).save(buffer, format="png", optimize=True)
     with tg.atomic_file(path) as file:
         file.write(buffer.getvalue())
     print(f"saved {path}")

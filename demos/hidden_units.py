@@ -46,19 +46,20 @@ def run(args) -> dict:
     index = int(np.flatnonzero(y_test == args.digit)[0])
     first, activation, second = _layers(model)
     with tg.no_grad():
-        h = activation(first(tg.Tensor(X_test[index:index + 1]))).numpy()[0]
+        weighted = first(tg.Tensor(X_test[index:index + 1]))
+        u, h = weighted.numpy()[0], activation(weighted).numpy()[0]
     W, V, c = first.weight.numpy(), second.weight.numpy(), second.bias.numpy()
     contributions = V * h  # (10, N): vⱼᵢ hᵢ
     z = contributions.sum(axis=1) + c
     predicted = int(common.predict(model, X_test[index:index + 1])[0])
-    top = np.argsort(-h)[: args.top]
+    top = np.argsort(-u)[: args.top]  # by weighted input: many saturated neurons share h = 1.000
 
     print(f"test digit {index}, a {args.digit}; the network says {predicted}")
     print(render_digit(X_test[index], "shade"))
     print(f"\nthe {len(top)} hidden neurons that fire most, and what each adds to output {predicted}:")
-    print(f"{'neuron':>6} {'h':>6} {'v (weight to ' + str(predicted) + ')':>18} {'v·h':>7}")
+    print(f"{'neuron':>6} {'weighted input':>15} {'h':>6} {'v (weight to ' + str(predicted) + ')':>18} {'v·h':>7}")
     for i in top:
-        print(f"{i:>6} {h[i]:>6.3f} {V[predicted, i]:>18.3f} {contributions[predicted, i]:>7.3f}")
+        print(f"{i:>6} {u[i]:>15.2f} {h[i]:>6.3f} {V[predicted, i]:>18.3f} {contributions[predicted, i]:>7.3f}")
     print("\nz for every output, Σᵢ vⱼᵢ hᵢ + cⱼ, and its largest contributions:")
     for j in np.argsort(-z):
         best = np.argsort(-contributions[j])[:3]
@@ -67,7 +68,7 @@ def run(args) -> dict:
     print(f"\nincoming weights of neuron {top[0]} ('#' raises h where there is ink, '=' lowers it):")
     print(render_weights(W[top[0]]))
     draw(args.png, W, X_test[index], contributions, z, top, args.digit, predicted)
-    return {"index": index, "hidden": h, "contributions": contributions, "z": z, "top": top,
+    return {"index": index, "weighted": u, "hidden": h, "contributions": contributions, "z": z, "top": top,
             "predicted": predicted, "weights": W}
 
 
@@ -83,9 +84,9 @@ def draw(path, W, digit, contributions, z, top, label, predicted) -> None:
         return
     hidden = len(W)
     columns, rows = min(hidden, 10), -(-hidden // 10)
-    fig = plt.figure(figsize=(12, 1.3 * rows + 3.6), dpi=80)
+    fig = plt.figure(figsize=(12, 1.3 * rows + 3.6), dpi=64)
     grid = fig.add_gridspec(rows + 3, columns)
-    limit = np.abs(W).max()
+    limit = np.percentile(np.abs(W), 99)  # a few large weights would wash out the others
     for i in range(hidden):
         ax = fig.add_subplot(grid[i // columns, i % columns])
         ax.imshow(W[i].reshape(28, 28), cmap="RdBu", vmin=-limit, vmax=limit)
@@ -101,5 +102,6 @@ def draw(path, W, digit, contributions, z, top, label, predicted) -> None:
     ax.set(xlabel="hidden neuron i", ylabel="output j", yticks=range(10),
            yticklabels=[f"{j} (z={z[j]:+.1f})" for j in range(10)], title="contribution vⱼᵢ·hᵢ to output j")
     fig.colorbar(image, ax=ax)
-    fig.suptitle("Incoming weights of every hidden neuron (red: negative, blue: positive; the most active in red)")
+    fig.suptitle(f"Incoming weights of every hidden neuron (blue: ink there raises its h, red: lowers it); "
+                 f"red titles: the {len(top)} most active for this digit")
     common.save_figure(plt, fig, path)

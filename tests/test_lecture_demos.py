@@ -217,13 +217,16 @@ def test_hidden_units_contributions_add_up_to_the_outputs(tmp_path, capsys):
     trained = run_demo("train", "--subset", "3000", "--epochs", "2", "--quiet")["model"]  # the same seed: the same net
     b = trained[0].bias.numpy().astype(np.float64)
     np.testing.assert_allclose(W, trained[0].weight.numpy())
-    h = 1 / (1 + np.exp(-(W @ X[index].astype(np.float64) + b)))
+    u = W @ X[index].astype(np.float64) + b
+    h = 1 / (1 + np.exp(-u))
+    np.testing.assert_allclose(result["weighted"], u, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(result["hidden"], h, rtol=1e-4, atol=1e-6)
     V, c = trained[2].weight.numpy().astype(np.float64), trained[2].bias.numpy().astype(np.float64)
     np.testing.assert_allclose(result["contributions"], V * h, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(result["z"], V @ h + c, rtol=1e-4, atol=1e-5)
     assert result["predicted"] == int(np.argmax(V @ h + c)) == int(common.predict(trained, X[index:index + 1])[0])
-    assert list(result["top"]) == list(np.argsort(-result["hidden"])[:5])
+    assert list(result["top"]) == list(np.argsort(-result["weighted"])[:5])
+    assert np.all(np.diff(result["hidden"][result["top"]]) <= 0)  # the ones that fire most
     assert f"test digit {index}, a 3" in out and png_size(png)[0] > 0
 
 
