@@ -1,9 +1,11 @@
-"""What the demos share: flags, finding the data, building a network, the epoch loop, checkpoints, files."""
+"""What the demos share: flags, finding the data, building a network, the epoch loop, files."""
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
+import os
 import struct
 import zlib
 
@@ -25,10 +27,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
     return value
 
 
@@ -50,6 +59,19 @@ def layer_sizes(text: str) -> list[int]:
     return sizes
 
 
+class StoreGiven(argparse.Action):
+    """argparse's plain store, which also adds the flag to ``args.given``: the flags typed, not defaulted.
+
+    A resumed run tells the settings given on its command line (which must agree with the
+    checkpoint's) from those left out (taken from the checkpoint). Install it for a parser with
+    ``parser.register("action", None, StoreGiven)`` and ``parser.set_defaults(given=frozenset())``.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = namespace.given | {self.dest}
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("--data", metavar="DIR", default=None,
@@ -62,7 +84,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for initialisation and shuffling (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 
@@ -115,6 +137,10 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------- training
+class Diverged(ArithmeticError):
+    """Training produced a NaN or infinite loss or weight: its epoch and step are in the message."""
+
+
 def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=False, desc=""):
     """The loop over epochs that every demo shares; yields ``(epoch, mean loss)`` after each one.
 
@@ -125,41 +151,47 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
 
     Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
     comes from (seed, epoch) alone, so a run resumed at epoch ``start`` draws exactly what an
-    unbroken run would.
+    unbroken run would. A step whose loss is not finite, or an epoch that leaves a weight that is
+    not, raises `Diverged`: nothing is evaluated or saved from a network that has blown up.
     """
     for epoch in range(start, epochs):
         model.train()
         rng = np.random.default_rng([seed, epoch])
         tg.manual_seed([seed, epoch, 1])  # a stream of its own, independent of the shuffle's
+        shuffled = batches(X, T, batch_size, shuffle=True, seed=rng)
+        progress = tqdm(shuffled, desc=f"{desc}epoch {epoch + 1}/{epochs}", total=-(-len(X) // batch_size),
+                        leave=False, disable=quiet, unit="batch")
         total = 0.0
-        for X_batch, T_batch in tqdm(batches(X, T, batch_size, shuffle=True, seed=rng), desc=f"{desc}epoch {epoch + 1}/{epochs}",
-                                     total=-(-len(X) // batch_size), leave=False, disable=quiet, unit="batch"):
-            total += step(tg.Tensor(X_batch), tg.Tensor(T_batch)) * len(X_batch)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # NaN and inf are checked for here
+            for number, (X_batch, T_batch) in enumerate(progress, 1):
+                try:
+                    loss = step(tg.Tensor(X_batch), tg.Tensor(T_batch))
+                except FloatingPointError as err:  # the losses refuse a NaN or infinite value
+                    raise Diverged(f"training diverged in epoch {epoch + 1}, step {number}: {err}") from None
+                if not math.isfinite(loss):
+                    raise Diverged(f"training diverged in epoch {epoch + 1}, step {number}: the loss is {loss} "
+                                   "(try a smaller learning rate)")
+                total += loss * len(X_batch)
+        blown = [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+        if blown:
+            raise Diverged(f"training diverged in epoch {epoch + 1}: after its last step ({number}) "
+                           f"{', '.join(blown)} hold NaN or infinite numbers (try a smaller learning rate)")
         yield epoch, total / len(X)
 
 
-# ------------------------------------------------------------------------------- checkpoints
-HISTORY_KEYS = ("epoch", "loss", "test_accuracy", "seconds")
-
-
-def save_checkpoint(path, model, optimizer, history) -> None:
-    """Everything needed to continue training exactly, in one .npz (no pickle), written atomically."""
-    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
-    arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
-    arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
-    with tg.atomic_file(path) as file:
-        np.savez(file, **arrays)
-
-
-def load_checkpoint(path, model, optimizer) -> list[dict]:
-    """Restore what `save_checkpoint` wrote into ``model`` and ``optimizer``; return the history."""
-    with np.load(path, allow_pickle=False) as archive:
-        model.load_state_dict({k[len("model."):]: archive[k] for k in archive.files if k.startswith("model.")})
-        optimizer.load_state_dict({k[len("optim."):]: archive[k] for k in archive.files if k.startswith("optim.")})
-        columns = {k: archive[f"history.{k}"] for k in HISTORY_KEYS}
-    return [{k: (int(v[i]) if k == "epoch" else float(v[i])) for k, v in columns.items()}
-            for i in range(len(columns["epoch"]))]
-
+def check_memory(sizes: list[int], copies: int) -> None:
+    """Refuse, before any data is loaded, a network whose float32 parameters (times ``copies``:
+    the weights, their gradients, an optimizer's buffers) would not fit in this machine's memory."""
+    count = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    needed = 4 * count * copies
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return  # no way to ask on this system: let the allocation decide
+    if needed > available:
+        raise MemoryError(f"--sizes {','.join(map(str, sizes))}: {count:,} weights and biases need about "
+                          f"{needed / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than this "
+                          f"machine's {available / 2**30:,.1f} GiB of memory")
 
 
 # ------------------------------------------------------------------------------------- files

@@ -5,12 +5,12 @@
     tensor.py     Tensor, its methods, and the constructors
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
-    files.py      atomic_file: files are replaced whole or not at all
+    files.py      atomic_file, check_writable: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
 """
 
 from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
-from .files import atomic_file
+from .files import atomic_file, check_writable
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
@@ -30,7 +30,7 @@ from .tensor import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "cat", "detect_anomaly", "gradcheck",
-    "is_grad_enabled", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
+    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "cat", "check_writable", "detect_anomaly",
+    "gradcheck", "is_grad_enabled", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
     "data", "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
 ]
