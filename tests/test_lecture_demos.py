@@ -127,24 +127,34 @@ def test_input_gradient_is_each_digits_own_cost_gradient():
 
 
 @needs_data
-def test_adversarial_loads_a_checkpoint_saved_by_train(tmp_path, capsys):
+@pytest.mark.parametrize("recipe", [["train", "--sizes", "784,20,10"],
+                                    ["deep", "--sizes", "784,32,10"]])  # relu, dropout, cross-entropy, Adam
+def test_adversarial_loads_the_network_a_checkpoint_holds(recipe, tmp_path, capsys):
     checkpoint = tmp_path / "net.npz"
-    trained = run_demo("train", "--subset", "2000", "--sizes", "784,20,10", "--epochs", "2", "--quiet",
-                       "--save", str(checkpoint))
+    trained = run_demo(*recipe, "--subset", "2000", "--epochs", "2", "--quiet", "--save", str(checkpoint))
     capsys.readouterr()
-    result = run_demo("adversarial", "--subset", "2000", "--sizes", "784,20,10", "--load", str(checkpoint),
-                      "--quiet", "--png", str(tmp_path / "a.png"))
+    result = run_demo("adversarial", "--subset", "2000", "--load", str(checkpoint), "--quiet",
+                      "--png", str(tmp_path / "a.png"))
     assert result["rows"][0]["adversarial"] == trained["test_accuracy"]  # the same network, not a new one
+    assert result["rows"][-1]["adversarial"] < result["rows"][0]["adversarial"]
 
 
 @needs_data
-def test_loading_a_checkpoint_with_other_sizes_says_which_flags_to_give(tmp_path, capsys):
+def test_loading_a_checkpoint_with_other_flags_names_them(tmp_path, capsys):
     from demos import cli
     checkpoint = tmp_path / "net.npz"
     run_demo("train", "--subset", "500", "--sizes", "784,20,10", "--epochs", "1", "--quiet", "--save", str(checkpoint))
-    assert cli.main(["errors", "--subset", "500", "--load", str(checkpoint), "--quiet"]) == 2  # 784,30,10 by default
+    capsys.readouterr()
+    assert cli.main(["errors", "--subset", "500", "--load", str(checkpoint), "--sizes", "784,30,10",
+                     "--activation", "relu", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "--sizes" in err and str(checkpoint) in err and "Traceback" not in err
+    assert "--sizes 784,30,10 (the checkpoint has 784,20,10)" in err and "--activation relu" in err
+    assert "Traceback" not in err
+    # one that is not a checkpoint at all
+    (tmp_path / "junk.npz").write_bytes(b"not a checkpoint")
+    assert cli.main(["errors", "--subset", "500", "--load", str(tmp_path / "junk.npz"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "junk.npz" in err and "Traceback" not in err
 
 
 # -------------------------------------------------------------------------------- cost-surface
