@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tinygrad_edu.data import DataError
 
 from demos import (deep, descent_variants, fashion, numerical_gradient, perceptron, random_labels,
                    show_digits, sigmoid_vs_step, train)
+from demos.common import Diverged
 
 # Subcommand name -> demo module, in the lecture's order. Each has add_arguments(parser) and run(args).
 DEMOS = {
@@ -41,11 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (DataError, OSError, ValueError, KeyError) as err:
-        # Expected failures (missing data, a bad checkpoint, an impossible setting) get one line.
-        message = str(err).strip("'\"")
+    except BrokenPipeError:
+        # The reader of our output has gone (`| head -1`): stop quietly, with the status of a
+        # command stopped by SIGPIPE, and point stdout at nothing so the exit's flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
+    except (DataError, OSError, ValueError, KeyError, MemoryError, Diverged) as err:
+        # Expected failures (missing data, a bad checkpoint, an impossible setting, a run that
+        # diverged) get one line. A KeyError's text is the repr of its key: show the key itself.
+        message = err.args[0] if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str) else str(err)
         print(f"tinygrad-edu {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+        return 1 if isinstance(err, Diverged) else 2
+    except KeyboardInterrupt as err:
+        print(f"tinygrad-edu {args.command}: interrupted{f'; {err}' if str(err) else ''}", file=sys.stderr)
         return 130
     return 0

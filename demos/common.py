@@ -1,11 +1,12 @@
-"""What the demos share: finding the data, building a network, the training loop, checkpoints."""
+"""What the demos share: flags, finding the data, building a network, the epoch loop, files."""
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
+import os
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -14,7 +15,6 @@ from tqdm import tqdm
 import nn
 import tinygrad_edu as tg
 from tinygrad_edu.data import batches, load_fashion_mnist, load_mnist
-from tinygrad_edu.files import atomic_file
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -27,10 +27,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
     return value
 
 
@@ -52,6 +59,19 @@ def layer_sizes(text: str) -> list[int]:
     return sizes
 
 
+class StoreGiven(argparse.Action):
+    """argparse's plain store, which also adds the flag to ``args.given``: the flags typed, not defaulted.
+
+    A resumed run tells the settings given on its command line (which must agree with the
+    checkpoint's) from those left out (taken from the checkpoint). Install it for a parser with
+    ``parser.register("action", None, StoreGiven)`` and ``parser.set_defaults(given=frozenset())``.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = namespace.given | {self.dest}
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("--data", metavar="DIR", default=None,
@@ -64,7 +84,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for initialisation and shuffling (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 
@@ -114,81 +134,61 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------- training
-def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, targets, quiet=False, desc="",
-                on_step=None) -> float:
-    """One pass over the training set in shuffled mini-batches; returns the mean loss.
+class Diverged(ArithmeticError):
+    """Training produced a NaN or infinite loss or weight: its epoch and step are in the message."""
 
-    ``targets`` turns a batch of labels into what ``loss_fn`` compares with (e.g. one-hot vectors);
-    ``on_step(examples)``, if given, is called after every update with the batch's size.
+
+def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=False, desc=""):
+    """The loop over epochs that every demo shares; yields ``(epoch, mean loss)`` after each one.
+
+    An epoch is one pass over the examples ``X`` with their targets ``T`` (one-hot rows or labels),
+    in shuffled batches of ``batch_size``; ``step(images, targets)`` makes one update from a batch
+    and returns its loss (`demos.train.train_step`). Epochs count from 0. After each one, the demo
+    evaluates, prints, saves, changes the learning rate or stops (``break``) as it needs.
+
+    Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
+    comes from (seed, epoch) alone, so a run resumed at epoch ``start`` draws exactly what an
+    unbroken run would. A step whose loss is not finite, or an epoch that leaves a weight that is
+    not, raises `Diverged`: nothing is evaluated or saved from a network that has blown up.
     """
-    model.train()
-    total, count = 0.0, 0
-    steps = batches(X, y, batch_size, shuffle=True, seed=rng)
-    for X_batch, y_batch in tqdm(steps, total=-(-len(X) // batch_size), desc=desc, leave=False,
-                                 disable=quiet, unit="batch"):
-        optimizer.zero_grad()
-        loss = loss_fn(model(tg.Tensor(X_batch)), targets(y_batch))
-        loss.backward()
-        optimizer.step()
-        total += loss.item() * len(X_batch)
-        count += len(X_batch)
-        if on_step is not None:
-            on_step(len(X_batch))
-    return total / count
-
-
-def fit(model, loss_fn, optimizer, data, *, epochs, batch_size, seed, targets, lr_decay=1.0, quiet=False,
-        checkpoint_path=None, resume_path=None) -> list[dict]:
-    """Train for ``epochs`` epochs, printing test accuracy after each; return the per-epoch history.
-
-    The learning rate of epoch e (from 0) is η·decayᵉ. With ``checkpoint_path`` the model, optimizer
-    and history are saved after every epoch; ``resume_path`` continues from such a file, and the
-    result is the same as never stopping.
-    """
-    X_train, y_train, X_test, y_test = data
-    initial_lr = optimizer.lr
-    history = load_checkpoint(resume_path, model, optimizer) if resume_path is not None else []
-    for epoch in range(len(history), epochs):
-        start = time.perf_counter()
-        optimizer.lr = initial_lr * lr_decay**epoch
-        # Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
-        # comes from (seed, epoch) alone, so a resumed run draws exactly what an unbroken run would.
+    for epoch in range(start, epochs):
+        model.train()
         rng = np.random.default_rng([seed, epoch])
         tg.manual_seed([seed, epoch, 1])  # a stream of its own, independent of the shuffle's
-        loss = train_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, rng, targets,
-                           quiet=quiet, desc=f"epoch {epoch + 1}/{epochs}")
-        seconds = time.perf_counter() - start
-        test_accuracy = accuracy(model, X_test, y_test)
-        history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
-        if not quiet:
-            print(f"epoch {epoch + 1:>3}/{epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} ({seconds:.1f} s)")
-        if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, model, optimizer, history)
-    return history
+        shuffled = batches(X, T, batch_size, shuffle=True, seed=rng)
+        progress = tqdm(shuffled, desc=f"{desc}epoch {epoch + 1}/{epochs}", total=-(-len(X) // batch_size),
+                        leave=False, disable=quiet, unit="batch")
+        total = 0.0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # NaN and inf are checked for here
+            for number, (X_batch, T_batch) in enumerate(progress, 1):
+                try:
+                    loss = step(tg.Tensor(X_batch), tg.Tensor(T_batch))
+                except FloatingPointError as err:  # the losses refuse a NaN or infinite value
+                    raise Diverged(f"training diverged in epoch {epoch + 1}, step {number}: {err}") from None
+                if not math.isfinite(loss):
+                    raise Diverged(f"training diverged in epoch {epoch + 1}, step {number}: the loss is {loss} "
+                                   "(try a smaller learning rate)")
+                total += loss * len(X_batch)
+        blown = [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+        if blown:
+            raise Diverged(f"training diverged in epoch {epoch + 1}: after its last step ({number}) "
+                           f"{', '.join(blown)} hold NaN or infinite numbers (try a smaller learning rate)")
+        yield epoch, total / len(X)
 
 
-# ------------------------------------------------------------------------------- checkpoints
-HISTORY_KEYS = ("epoch", "loss", "test_accuracy", "seconds")
-
-
-def save_checkpoint(path, model, optimizer, history) -> None:
-    """Everything needed to continue training exactly, in one .npz (no pickle), written atomically."""
-    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
-    arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
-    arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
-    with atomic_file(path) as file:
-        np.savez(file, **arrays)
-
-
-def load_checkpoint(path, model, optimizer) -> list[dict]:
-    """Restore what `save_checkpoint` wrote into ``model`` and ``optimizer``; return the history."""
-    with np.load(path, allow_pickle=False) as archive:
-        model.load_state_dict({k[len("model."):]: archive[k] for k in archive.files if k.startswith("model.")})
-        optimizer.load_state_dict({k[len("optim."):]: archive[k] for k in archive.files if k.startswith("optim.")})
-        columns = {k: archive[f"history.{k}"] for k in HISTORY_KEYS}
-    return [{k: (int(v[i]) if k == "epoch" else float(v[i])) for k, v in columns.items()}
-            for i in range(len(columns["epoch"]))]
-
+def check_memory(sizes: list[int], copies: int) -> None:
+    """Refuse, before any data is loaded, a network whose float32 parameters (times ``copies``:
+    the weights, their gradients, an optimizer's buffers) would not fit in this machine's memory."""
+    count = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    needed = 4 * count * copies
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return  # no way to ask on this system: let the allocation decide
+    if needed > available:
+        raise MemoryError(f"--sizes {','.join(map(str, sizes))}: {count:,} weights and biases need about "
+                          f"{needed / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than this "
+                          f"machine's {available / 2**30:,.1f} GiB of memory")
 
 
 # ------------------------------------------------------------------------------------- files
@@ -201,7 +201,7 @@ def write_png(path, image: np.ndarray) -> None:
 
     rows = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(image, dtype=np.uint8))  # 0: no filter
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit depth, color type 0: gray
-    with atomic_file(path) as file:
+    with tg.atomic_file(path) as file:
         file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
@@ -231,6 +231,6 @@ def plot_curves(path, panels: dict, ylabel: str, title: str, logx: bool = False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
-    with atomic_file(path) as file:
+    with tg.atomic_file(path) as file:
         file.write(buffer.getvalue())
     print(f"saved {path}")

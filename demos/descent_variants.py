@@ -19,7 +19,7 @@ import numpy as np
 
 import nn
 import tinygrad_edu as tg
-from demos import common
+from demos import common, train
 
 
 def add_arguments(parser) -> None:
@@ -53,21 +53,22 @@ def descend(model, X, y, batch_size, lr, epochs, seed, probe, quiet, desc) -> di
 
     updates = seen = 0
 
-    def record(examples: int) -> None:
+    def step_and_record(images, targets) -> float:
         nonlocal updates, seen
-        updates, seen = updates + 1, seen + examples
+        loss = train.train_step(model, cost_fn, optimizer, images, targets)
+        updates, seen = updates + 1, seen + len(images)
         if grid and seen >= grid[0]:
             while grid and seen >= grid[0]:
                 grid.pop(0)
             curve["updates"].append(updates)
             curve["examples"].append(seen)
             curve["cost"].append(probe_cost())
+        return loss
 
     start = time.perf_counter()
-    for epoch in range(epochs):
-        common.train_epoch(model, cost_fn, optimizer, X, y, batch_size, np.random.default_rng([seed, epoch]),
-                           lambda labels: nn.functional.one_hot(labels, 10), quiet=quiet, desc=desc,
-                           on_step=record)
+    for _ in common.train_epochs(model, step_and_record, X, nn.one_hot(y, 10).numpy(), epochs=epochs,
+                                 batch_size=batch_size, seed=seed, quiet=quiet, desc=f"{desc}, "):
+        pass
     curve["seconds"] = time.perf_counter() - start
     return curve
 

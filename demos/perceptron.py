@@ -14,11 +14,13 @@ several units, or none, may fire.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import nn
 import tinygrad_edu as tg
-from demos import common
+from demos import common, train
 
 
 def add_arguments(parser) -> None:
@@ -33,16 +35,10 @@ def run(args) -> dict:
     units = nn.Linear(784, 10, init="zeros")
     model = nn.Sequential(units, nn.Step())
     optimizer = nn.optim.SGD(model.parameters(), lr=args.lr)
-    loss_fn = nn.MSELoss()  # with one example: J = ½‖t − y‖²
-
-    def targets(labels):
-        return nn.functional.one_hot(labels, 10)
-
+    step = functools.partial(train.train_step, model, nn.MSELoss(), optimizer)  # one example: J = ½‖t − y‖²
     history = []
-    for epoch in range(args.epochs):
-        rng = np.random.default_rng([args.seed, epoch])
-        loss = common.train_epoch(model, loss_fn, optimizer, X_train, y_train, 1, rng, targets,
-                                  quiet=args.quiet, desc=f"epoch {epoch + 1}/{args.epochs}")
+    for epoch, loss in common.train_epochs(model, step, X_train, nn.one_hot(y_train, 10).numpy(), epochs=args.epochs,
+                                           batch_size=1, seed=args.seed, quiet=args.quiet):
         test_accuracy = common.accuracy(units, X_test, y_test)  # argmax of z = Wx + b
         history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy})
         if not args.quiet:

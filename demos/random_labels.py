@@ -9,12 +9,13 @@ alone therefore says nothing about whether a network has learned anything that g
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
 
 import nn
-from demos import common
+from demos import common, train
 from tinygrad_edu.data import random_labels
 
 
@@ -40,14 +41,12 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
     """Train with Adam and cross-entropy until training accuracy is 100% or ``epochs`` run out; return the curves."""
     model = common.mlp(args.sizes, "relu", init="pytorch", seed=args.seed)
     optimizer = nn.optim.Adam(model.parameters(), lr=args.lr)
-    loss_fn = nn.CrossEntropyLoss()
+    step = functools.partial(train.train_step, model, nn.CrossEntropyLoss(), optimizer)
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
     best, stalled = float("inf"), 0
-    for epoch in range(epochs):
-        loss = common.train_epoch(model, loss_fn, optimizer, X, y, args.batch_size,
-                                  np.random.default_rng([args.seed, epoch]), lambda labels: labels,
-                                  quiet=args.quiet, desc=f"{labels_name} labels, epoch {epoch + 1}")
+    for epoch, loss in common.train_epochs(model, step, X, y, epochs=epochs, batch_size=args.batch_size, seed=args.seed,
+                                           quiet=args.quiet, desc=f"{labels_name} labels, "):
         curve["epoch"].append(epoch + 1)
         curve["train_accuracy"].append(common.accuracy(model, X, y))
         curve["test_accuracy"].append(common.accuracy(model, X_test, y_test))

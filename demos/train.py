@@ -10,9 +10,16 @@ Every flag changes one of those choices, so the same command also trains the oth
 from __future__ import annotations
 
 import argparse
+import functools
+import time
 
 import nn
-from demos import common
+import tinygrad_edu as tg
+from demos import checkpoints, common
+
+# The flags that define the experiment: a checkpoint records them, and a resumed run must agree with them.
+SETTINGS = ("sizes", "activation", "loss", "init", "optimizer", "lr", "lr_decay", "dropout", "batch_size", "seed",
+            "subset")
 
 NIELSEN = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, lr_decay=1.0,
                batch_size=10, epochs=30, init="normal", dropout=0.0)
@@ -20,6 +27,8 @@ NIELSEN = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", optimizer=
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> None:
     """The training flags; ``defaults`` lets other demos (deep, fashion) reuse them with their own."""
+    parser.register("action", None, common.StoreGiven)  # so that a resume knows which flags were given
+    parser.set_defaults(given=frozenset())
     parser.add_argument("--sizes", type=common.layer_sizes, default=defaults["sizes"], metavar="N,N,...",
                         help=f"layer sizes from input to output (default {','.join(map(str, defaults['sizes']))})")
     parser.add_argument("--activation", choices=sorted(common.ACTIVATIONS), default=defaults["activation"],
@@ -27,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--loss", choices=["mse", "cross-entropy"], default=defaults["loss"],
                         help="mse: the quadratic cost on sigmoid outputs; cross-entropy: on raw scores "
                              f"(default {defaults['loss']})")
-    parser.add_argument("--init", choices=["pytorch", "normal", "zeros"], default=defaults["init"],
+    parser.add_argument("--init", choices=nn.layers.INITS, default=defaults["init"],
                         help=f"initial weights: PyTorch's uniform, N(0, 1) as in Nielsen's code, or zeros "
                              f"(default {defaults['init']})")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults["optimizer"],
@@ -45,29 +54,71 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--save", metavar="PATH", default=None,
                         help="save a checkpoint (.npz) after every epoch")
     parser.add_argument("--resume", metavar="PATH", default=None,
-                        help="continue from a checkpoint written by --save; same result as not stopping")
+                        help="continue from a checkpoint written by --save; same result as not stopping. Settings "
+                             "left out are the checkpoint's; those given must agree with it")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
 
+def train_step(model, loss_fn, optimizer, images, targets) -> float:
+    """One update of the weights from one batch: the lecture's central five lines, as in PyTorch."""
+    optimizer.zero_grad()                   # forget the previous batch's gradients
+    loss = loss_fn(model(images), targets)  # forward: the outputs a, then the cost C of the batch
+    loss.backward()                         # backprop: ∂C/∂w for every weight and bias
+    optimizer.step()                        # w ← w − η ∂C/∂w
+    return loss.item()
+
+
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
+    if args.resume is not None:
+        checkpoints.take_settings(args.resume, args, SETTINGS, dataset, add_arguments)
     if args.sizes[0] != 784:
         raise ValueError(f"--sizes must start with 784, the number of pixels, not {args.sizes[0]}")
     if args.sizes[-1] != 10:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
-    data = common.load_data(args, dataset)
+    common.check_memory(args.sizes, copies=2 if args.optimizer == "sgd" else 4)
+    if args.save is not None:
+        tg.check_writable(args.save)  # now, not after the first epoch
+    X_train, y_train, X_test, y_test = common.load_data(args, dataset)
     mse = args.loss == "mse"
     model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
     optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
-    if mse:
-        loss_fn, targets = nn.MSELoss(), lambda labels: nn.functional.one_hot(labels, 10)
-    else:
-        loss_fn, targets = nn.CrossEntropyLoss(), lambda labels: labels
+    loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
+    # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
+    T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train
+    # A checkpoint holds the model, the optimizer and the epochs done: continuing from it gives
+    # the same result as never stopping.
+    history = checkpoints.load(args.resume, model, optimizer) if args.resume is not None else []
+    if len(history) > args.epochs:
+        raise checkpoints.CheckpointError(f"{args.resume} already has {len(history)} epochs, more than --epochs {args.epochs}")
+    if history and len(history) == args.epochs:
+        print(f"{args.resume} already has all {args.epochs} epochs: nothing to train (ask for more with --epochs)")
     if not args.quiet:
         print(model)
-    history = common.fit(model, loss_fn, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                         seed=args.seed, targets=targets, lr_decay=args.lr_decay, quiet=args.quiet,
-                         checkpoint_path=args.save, resume_path=args.resume)
+    settings = {**{key: getattr(args, key) for key in SETTINGS}, "dataset": dataset, "epochs": args.epochs}
+    last_good = (args.resume, len(history)) if history else None
+    step = functools.partial(train_step, model, loss_fn, optimizer)
+    optimizer.lr = args.lr * args.lr_decay ** len(history)  # epoch e (from 0) uses η·decayᵉ
+    start = time.perf_counter()
+    try:
+        for epoch, loss in common.train_epochs(model, step, X_train, T_train, epochs=args.epochs,
+                                               batch_size=args.batch_size, seed=args.seed, start=len(history),
+                                               quiet=args.quiet):
+            seconds = time.perf_counter() - start
+            test_accuracy = common.accuracy(model, X_test, y_test)
+            history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
+            if args.save is not None:  # before printing: a closed stdout must not cost the epoch
+                checkpoints.save(args.save, model, optimizer, history, settings)
+                last_good = (args.save, epoch + 1)
+            if not args.quiet:
+                print(f"epoch {epoch + 1:>3}/{args.epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} "
+                      f"({seconds:.1f} s)")
+            optimizer.lr = args.lr * args.lr_decay ** (epoch + 1)
+            start = time.perf_counter()
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(checkpoints.where_to_continue(last_good)) from None
+    except common.Diverged as err:
+        raise common.Diverged(f"{err}; {checkpoints.where_to_continue(last_good)}") from None
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
     return {"model": model, "history": history, "test_accuracy": final}

@@ -6,6 +6,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 
+from . import functional as F
 from .module import Module, Parameter
 
 INITS = ("pytorch", "normal", "zeros")
@@ -111,10 +112,7 @@ class Dropout(Module):
         self.p, self.generator = p, generator
 
     def forward(self, x):
-        if not self.training or self.p == 0:
-            return x
-        keep = tg.rand(*x.shape, generator=self.generator, dtype=x.dtype).numpy() >= self.p
-        return x * tg.Tensor(keep / np.asarray(1 - self.p, dtype=x.dtype))
+        return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

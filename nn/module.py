@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_edu as tg
-from tinygrad_edu.files import atomic_file
 
 
 class Parameter(tg.Tensor):
@@ -122,7 +121,7 @@ class Module:
 
     def save(self, path) -> None:
         """Save the parameters to an .npz file (plain arrays, no pickle), replacing it atomically."""
-        with atomic_file(path) as file:
+        with tg.atomic_file(path) as file:
             np.savez(file, **self.state_dict())
 
     def load(self, path) -> None:

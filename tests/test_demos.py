@@ -142,3 +142,41 @@ def test_python_m_tinygrad_edu_without_the_command_installed_says_how_to_get_it(
     monkeypatch.setattr(launcher, "entry_points", lambda **selection: ())
     assert launcher.main() == 2
     assert "pip install -e ." in capsys.readouterr().err
+
+
+def test_train_step_is_one_gradient_descent_update_of_the_quadratic_cost():
+    import nn
+    import tinygrad_edu as tg
+    from demos import train
+
+    rng = np.random.default_rng(0)
+    model = nn.Linear(4, 3, dtype=np.float64)
+    W, b = model.weight.numpy().copy(), model.bias.numpy().copy()
+    x, t = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    loss = train.train_step(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.7), tg.Tensor(x), tg.Tensor(t))
+    a = x @ W.T + b
+    assert loss == pytest.approx(((t - a) ** 2).sum() / (2 * len(x)))  # C = 1/(2n) Σ‖y − a‖²
+    delta = (a - t) / len(x)  # ∂C/∂a
+    np.testing.assert_allclose(model.weight.numpy(), W - 0.7 * delta.T @ x)
+    np.testing.assert_allclose(model.bias.numpy(), b - 0.7 * delta.sum(axis=0))
+
+
+def test_train_epochs_visits_every_example_once_per_epoch_and_reports_the_mean_loss():
+    import nn
+    from demos import common
+
+    X, T = np.arange(14, dtype=np.float32).reshape(7, 2), np.arange(7)
+    seen = []
+
+    def step(images, targets):  # a "loss" that is the batch's mean target, to check the weighting
+        seen.append(targets.numpy().copy())
+        return float(targets.numpy().mean())
+
+    model = nn.Linear(2, 1)
+    done = list(common.train_epochs(model, step, X, T, epochs=3, batch_size=3, seed=0, start=1, quiet=True))
+    assert [epoch for epoch, _ in done] == [1, 2]
+    assert [loss for _, loss in done] == pytest.approx([3.0, 3.0])  # mean of 0..6, whatever the batches
+    assert [len(batch) for batch in seen] == [3, 3, 1, 3, 3, 1]
+    for epoch in range(2):
+        assert sorted(np.concatenate(seen[3 * epoch:3 * epoch + 3]).tolist()) == list(range(7))
+    assert not np.array_equal(np.concatenate(seen[:3]), np.concatenate(seen[3:]))  # reshuffled per epoch

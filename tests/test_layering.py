@@ -41,3 +41,13 @@ def test_the_data_loaders_use_numpy_and_the_standard_library_only():
     for path in sorted((ROOT / "tinygrad_edu" / "data").glob("*.py")):
         extra = imported_packages(path) - allowed
         assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}"
+
+
+def test_nn_uses_only_the_engines_public_api():
+    """nn imports the engine as a whole (`import tinygrad_edu as tg`), never one of its inner modules."""
+    for path in sorted((ROOT / "nn").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            inner = [m for m in modules if m.startswith("tinygrad_edu.")]
+            assert not inner, f"{path.relative_to(ROOT)} imports {inner}: use what `tinygrad_edu` exports"

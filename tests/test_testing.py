@@ -96,7 +96,8 @@ def test_values_stay_in_the_domain_and_away_from_kinks():
     testing.check_op(record, domain=(-1.0, 2.0), kinks=[0.0, 1.0], min_dims=1, max_examples=30)
     values = np.concatenate([v.ravel() for v in seen])
     assert values.min() >= -1.0 - 2e-3 and values.max() <= 2.0 + 2e-3
-    assert np.abs(values).min() >= 1e-3 and np.abs(values - 1.0).min() >= 1e-3
+    # gradcheck nudges each value by h = 1e-6, so a value exactly at the margin may read 1e-3 - h
+    assert np.abs(values).min() >= 1e-3 - 1e-5 and np.abs(values - 1.0).min() >= 1e-3 - 1e-5
     assert all(v.ndim >= 1 for v in seen)
 
 

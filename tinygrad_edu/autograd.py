@@ -15,6 +15,7 @@ import contextlib
 import heapq
 import itertools
 import threading
+from numbers import Number
 
 import numpy as np
 
@@ -32,30 +33,69 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-class no_grad(contextlib.ContextDecorator):
+class _ModeSwitch(contextlib.ContextDecorator):
+    """Set one grad-mode flag for a ``with`` block or a decorated function, and put it back afterwards.
+
+    Works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``. Each call of a decorated
+    function gets its own switch, so recursion and threads restore the mode they found.
+    """
+
+    flag: str  # the _mode attribute to set
+    value: bool
+
+    def __new__(cls, func=None):
+        if func is not None:  # used as a decorator without parentheses: @no_grad
+            if not callable(func):
+                raise TypeError(f"{cls.__name__}() takes no arguments; use `with {cls.__name__}():`")
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __enter__(self):
+        self._previous = getattr(_mode, self.flag)
+        setattr(_mode, self.flag, self.value)
+
+    def __exit__(self, *exc):
+        setattr(_mode, self.flag, self._previous)
+        return False
+
+    def _recreate_cm(self):  # ContextDecorator calls this once per call of the decorated function
+        return type(self)()
+
+
+class no_grad(_ModeSwitch):
     """Stop recording the graph: ops inside produce tensors with ``requires_grad=False``.
 
     Use it for evaluation and for optimizer updates (``with no_grad(): ...`` or as a decorator).
     """
 
-    def __enter__(self):
+    flag, value = "enabled", False
+
+
+class enable_grad(_ModeSwitch):
+    """Record the graph again inside a ``no_grad`` block."""
+
+    flag, value = "enabled", True
+
+
+class detect_anomaly(_ModeSwitch):
+    """Check every gradient backward computes; raise at the first NaN or infinity, naming the op."""
+
+    flag, value = "detect_anomaly", True
+
+
+class set_grad_enabled:
+    """``set_grad_enabled(False)`` switches recording off at once; as ``with set_grad_enabled(mode):`` it
+    also puts the previous mode back at the end of the block (as in PyTorch)."""
+
+    def __init__(self, mode: bool):
         self._previous = _mode.enabled
-        _mode.enabled = False
+        _mode.enabled = bool(mode)
+
+    def __enter__(self):
+        return None
 
     def __exit__(self, *exc):
         _mode.enabled = self._previous
-        return False
-
-
-class detect_anomaly(contextlib.ContextDecorator):
-    """Check every gradient backward computes; raise at the first NaN or infinity, naming the op."""
-
-    def __enter__(self):
-        self._previous = _mode.detect_anomaly
-        _mode.detect_anomaly = True
-
-    def __exit__(self, *exc):
-        _mode.detect_anomaly = self._previous
         return False
 
 
@@ -92,7 +132,12 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        """Run ``forward`` on the inputs' data and, when gradients are wanted, record the node."""
+        """Run ``forward`` on the inputs' data and, when gradients are wanted, record the node.
+
+        Inputs that are plain numbers or NumPy arrays become constant tensors (a number takes the
+        dtype the tensor inputs promote to, so ``Op.apply(x, 0.1)`` keeps ``x``'s float64).
+        """
+        inputs = tuple([x if isinstance(x, Tensor) else _constant_input(cls, x, inputs) for x in inputs])
         fn = cls()
         fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
         try:
@@ -100,10 +145,19 @@ class Function:
         except ValueError as err:
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise ValueError(f"{cls.__name__}: cannot apply to shape(s) {shapes}: {err}") from None
-        if _mode.enabled and True in fn.needs_input_grad:
+        if type(out) is not np.ndarray:  # e.g. the NumPy scalar a full sum returns: in-place ops need an array
+            out = np.asarray(out)
+        recording = _mode.enabled and True in fn.needs_input_grad
+        result = Tensor._result(out, fn if recording else None)
+        if out.base is not None:  # a view (reshape, basic index, ...) shares its input's storage
+            for t in inputs:
+                if t._storage.owner is out.base:
+                    result._storage = t._storage
+                    t._storage.shared = True
+        if recording:
             fn.parents, fn.sequence_number = inputs, next(_op_counter)
-            return Tensor._make(out, True, fn)
-        return Tensor._make(out, False, None)
+            fn.versions = [(t._storage, t._storage.version) for t in (*inputs, result)]  # checked by backward
+        return result
 
     def release(self):
         """Drop the saved arrays and the links to the inputs, so their memory can be freed.
@@ -115,6 +169,52 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _constant_input(op, value, inputs):
+    """A number or array given to ``op.apply`` where a tensor belongs, as a constant tensor."""
+    if isinstance(value, (Number, np.generic)) and not isinstance(value, bool):
+        return Tensor._constant(np.asarray(value, dtype=result_type(*[x for x in inputs if isinstance(x, Tensor)], value)))
+    if isinstance(value, (np.ndarray, list, bool)):
+        return Tensor(value)
+    raise TypeError(
+        f"{op.__name__}.apply: got a {type(value).__name__} where a tensor belongs; pass tensors, numbers or "
+        f"NumPy arrays as inputs, and settings as keyword arguments (e.g. {op.__name__}.apply(x, slope=0.1))"
+    )
+
+
+def _check_unchanged(fn) -> None:
+    """Refuse to run ``fn.backward`` if a value it depends on was changed in place after ``fn`` ran.
+
+    Two cases. ``fn`` noted the version of each input's and its output's memory: a version that
+    has moved on matters if ``fn`` kept that memory for its backward (an array stored on ``fn`` is,
+    or views, it), which would now compute with the new values. And an input that was changed in
+    place by a recorded op now leads back through that op, not to the value ``fn`` saw.
+    """
+    name = type(fn).__name__
+    for i, (storage, version) in enumerate(fn.versions):
+        if storage.version != version and _keeps(fn, storage.owner):
+            what = "its output" if i == len(fn.parents) else f"its input {i}"
+            raise RuntimeError(
+                f"{name}.backward needs a value that was changed by an in-place operation after {name} ran "
+                f"({what}, version {version}, now {storage.version}); change a clone() instead, or change it "
+                "after backward"
+            )
+    for parent in fn.parents:
+        if parent._ctx is not None and parent._ctx.sequence_number > fn.sequence_number:
+            raise RuntimeError(
+                f"{name} used a tensor that was later changed in place (by {type(parent._ctx).__name__}); "
+                "backward through both values is not supported: change a clone() of it instead"
+            )
+
+
+def _keeps(fn, owner) -> bool:
+    """Whether ``fn`` stored, for its backward, an array in the memory that ``owner`` owns."""
+    for value in vars(fn).values():
+        for array in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(array, np.ndarray) and (array if array.base is None else array.base) is owner:
+                return True
+    return False
 
 
 def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -149,6 +249,7 @@ def run_backward(root, gradient, retain_graph: bool) -> None:
                 f"backward through {fn!r} a second time: backward has already freed its saved values. "
                 "Call backward(retain_graph=True) the first time to keep them."
             )
+        _check_unchanged(fn)
         if node._retains_grad:
             _give(node, grad, given)
         input_grads = fn.backward(grad)
@@ -196,7 +297,7 @@ def _give(tensor, grad, given: set) -> None:
     if id(grad) in given or grad.base is not None:
         grad = grad.copy()
     given.add(id(grad))
-    tensor.grad = Tensor._make(grad if tensor.grad is None else tensor.grad.data + grad, False, None)
+    tensor.grad = Tensor._constant(grad if tensor.grad is None else tensor.grad.data + grad)
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor needs Function, and Function.apply builds Tensors)
+from .tensor import Tensor, result_type  # noqa: E402  (Tensor needs Function, and Function.apply builds Tensors)

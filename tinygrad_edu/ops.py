@@ -13,12 +13,30 @@ import numpy as np
 from .autograd import Function
 
 
-def _axes(dim, ndim: int):
-    """PyTorch's ``dim`` (None, an int or a tuple, negatives allowed) as a tuple of NumPy axes."""
-    if dim is None:
+def dim_to_axis(dim: int, ndim: int) -> int:
+    """PyTorch's ``dim`` (negatives count from the end) as a NumPy axis, for a tensor of ``ndim`` dims.
+
+    A 0-d tensor accepts dim 0 and −1, as in PyTorch. Anything else out of range is an error, never
+    a silent wrap-around to another axis.
+    """
+    size = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not -size <= dim < size:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim}) "
+                         f"for a tensor with {ndim} dimension{'s' * (ndim != 1)}")
+    return int(dim) % size if ndim else 0
+
+
+def dims_to_axes(dim, ndim: int) -> tuple:
+    """``dim`` of a reduction (None, an int or a tuple) as a tuple of NumPy axes; None and () mean all."""
+    if dim is None or dim == ():
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(d % ndim if ndim else 0 for d in dims)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    axes = tuple(dim_to_axis(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"dim {dim} names a dimension more than once")
+    return axes if ndim else ()
 
 
 # ------------------------------------------------------------------------------ arithmetic
@@ -255,7 +273,7 @@ class Where(Function):
 # ------------------------------------------------------------------------------ reductions
 class Sum(Function):
     def forward(self, a, dim=None, keepdim=False):
-        self.shape, self.axes, self.keepdim = a.shape, _axes(dim, a.ndim), keepdim
+        self.shape, self.axes, self.keepdim = a.shape, dims_to_axes(dim, a.ndim), keepdim
         return np.sum(a, axis=self.axes, keepdims=keepdim)
 
     def backward(self, g):
@@ -266,7 +284,7 @@ class Sum(Function):
 
 class Mean(Function):
     def forward(self, a, dim=None, keepdim=False):
-        self.shape, self.axes, self.keepdim = a.shape, _axes(dim, a.ndim), keepdim
+        self.shape, self.axes, self.keepdim = a.shape, dims_to_axes(dim, a.ndim), keepdim
         self.count = int(np.prod([a.shape[i] for i in self.axes]))
         return np.mean(a, axis=self.axes, keepdims=keepdim)
 
@@ -288,19 +306,69 @@ class Max(Function):
         return g * self.is_max / self.is_max.sum()
 
 
-class TakeAlongDim(Function):
-    """Pick one element per slice along ``dim`` at ``indices`` (how ``max(dim)`` gets its values)."""
+class Gather(Function):
+    """out[i][j][k] = a[i][index[i][j][k]][k] for dim = 1 (PyTorch's ``gather``): pick along ``dim`` at ``index``.
 
-    def forward(self, a, indices, dim, keepdim=False):
-        self.shape, self.indices, self.dim, self.keepdim = a.shape, indices, dim % a.ndim, keepdim
-        out = np.take_along_axis(a, indices, axis=self.dim)
-        return out if keepdim else out.squeeze(self.dim)
+    Backward scatters g back with addition, so an element picked twice gets both gradients.
+    """
+
+    def forward(self, a, index, dim):
+        axis = dim_to_axis(dim, a.ndim)
+        if index.dtype.kind not in "iu" or index.ndim != a.ndim:
+            raise ValueError(f"gather needs an integer index with as many dims as the input ({a.ndim}), "
+                             f"got {index.dtype} with {index.ndim}")
+        if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != axis):
+            raise ValueError(f"gather: index shape {index.shape} is larger than the input's {a.shape} outside dim {dim}")
+        if index.size and (index.min() < 0 or index.max() >= a.shape[axis]):
+            raise IndexError(f"gather: index values must lie in [0, {a.shape[axis]}) along dim {dim}, "
+                             f"got values from {index.min()} to {index.max()}")
+        self.shape = a.shape
+        where = list(np.indices(index.shape, sparse=True))  # every position of the index, except along dim...
+        where[axis] = index  # ...where the index says which element to take
+        self.where = tuple(where)
+        return a[self.where]
 
     def backward(self, g):
         grad = np.zeros(self.shape, dtype=g.dtype)
-        g = g if self.keepdim else np.expand_dims(g, self.dim)
-        np.put_along_axis(grad, self.indices, g, axis=self.dim)
-        return grad
+        np.add.at(grad, self.where, g)
+        return grad, None
+
+
+class LogSumExp(Function):
+    """log Σⱼ e^aⱼ along ``dim``, with the max subtracted first so no exponent overflows.
+
+    Backward: ∂/∂aᵢ = e^aᵢ / Σⱼ e^aⱼ = softmax(a)ᵢ, so ∂L/∂aᵢ = g · softmax(a)ᵢ.
+    """
+
+    def forward(self, a, dim, keepdim=False):
+        self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
+        shift = a.max(axis=self.axes, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)  # all −inf (or an inf) : leave it to exp and log
+        with np.errstate(divide="ignore"):
+            self.out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
+        return self.out if keepdim else self.out.squeeze(self.axes)
+
+    def backward(self, g):
+        if not self.keepdim:
+            g = np.expand_dims(g, self.axes)
+        with np.errstate(invalid="ignore"):
+            softmax = np.exp(self.a - self.out)
+        return g * np.where(np.isnan(softmax), 0, softmax)  # a slice that is all −inf gets no gradient
+
+
+class Norm(Function):
+    """The Euclidean norm ‖a‖ = √(Σ a²) along ``dim``;  ∂‖a‖/∂a = a / ‖a‖ (taken as 0 where ‖a‖ = 0, as PyTorch does)."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
+        self.out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
+        return self.out if keepdim else self.out.squeeze(self.axes)
+
+    def backward(self, g):
+        if not self.keepdim:
+            g = np.expand_dims(g, self.axes)
+        safe = np.where(self.out == 0, 1, self.out)
+        return g * self.a / safe
 
 
 class Softmax(Function):
@@ -310,8 +378,8 @@ class Softmax(Function):
     """
 
     def forward(self, z, dim=-1):
-        self.dim = dim
-        e = np.exp(z - z.max(axis=dim, keepdims=True))
+        self.dim = dim_to_axis(dim, z.ndim)
+        e = np.exp(z - z.max(axis=self.dim, keepdims=True))
         self.out = e / e.sum(axis=dim, keepdims=True)
         return self.out
 
@@ -327,8 +395,8 @@ class LogSoftmax(Function):
     """
 
     def forward(self, z, dim=-1):
-        self.dim = dim
-        shifted = z - z.max(axis=dim, keepdims=True)
+        self.dim = dim_to_axis(dim, z.ndim)
+        shifted = z - z.max(axis=self.dim, keepdims=True)
         self.out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         return self.out
 
@@ -344,6 +412,36 @@ class Reshape(Function):
 
     def backward(self, g):
         return g.reshape(self.shape)
+
+
+class Expand(Function):
+    """Stretch dims of size 1 (and add leading dims) without copying; the engine sums the gradient back."""
+
+    def forward(self, a, shape):
+        return np.broadcast_to(a, shape)
+
+    def backward(self, g):
+        return g
+
+
+class Clone(Function):
+    """A copy with its own memory; the gradient passes unchanged."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return g
+
+
+class Cast(Function):
+    """The same values in another float dtype; the engine casts the gradient back to the input's dtype."""
+
+    def forward(self, a, dtype):
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g
 
 
 class Permute(Function):
@@ -377,11 +475,31 @@ class Index(Function):
         return grad
 
 
+class IndexPut(Function):
+    """``a`` with ``a[index] = v`` (how ``t[index] = v`` is recorded). The overwritten elements of ``a``
+    get no gradient; ``v`` gets the gradient of the places it was written to."""
+
+    def forward(self, a, v, index):
+        self.index = index
+        out = a.copy()
+        out[index] = v
+        return out
+
+    def backward(self, g):
+        da = dv = None
+        if self.needs_input_grad[0]:
+            da = g.copy()
+            da[self.index] = 0
+        if self.needs_input_grad[1]:
+            dv = g[self.index]
+        return da, dv
+
+
 class Cat(Function):
     def forward(self, *arrays, dim=0):
-        self.dim = dim
-        self.boundaries = np.cumsum([a.shape[dim] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=dim)
+        self.dim = dim_to_axis(dim, arrays[0].ndim)
+        self.boundaries = np.cumsum([a.shape[self.dim] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=self.dim)
 
     def backward(self, g):
         return tuple(np.split(g, self.boundaries, axis=self.dim))
@@ -389,8 +507,8 @@ class Cat(Function):
 
 class Stack(Function):
     def forward(self, *arrays, dim=0):
-        self.dim = dim
-        return np.stack(arrays, axis=dim)
+        self.dim = dim_to_axis(dim, arrays[0].ndim + 1)  # the new dim may also come last
+        return np.stack(arrays, axis=self.dim)
 
     def backward(self, g):
         return tuple(np.moveaxis(g, self.dim, 0))

@@ -1,0 +1,242 @@
+"""Checkpoints: all it takes to continue a run exactly, in one .npz file, checked member by member on loading.
+
+A checkpoint holds the model's parameters (``model.*``), the optimizer's hyperparameters and state
+(``optim.*``), one entry per finished epoch (``history.*``) and the settings that made it
+(``settings``, JSON text). It has no pickled objects, and it is written atomically, only when every
+number in it is finite. Loading trusts nothing: every member's name, shape and dtype are checked
+from its .npy header before its data is read (a damaged header cannot make us allocate terabytes),
+then its values, and the zip's CRC-32 of each member. Whatever is wrong ends in one
+`CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import re
+import zipfile
+import zlib
+
+import numpy as np
+
+import tinygrad_edu as tg
+
+HISTORY_KEYS = ("epoch", "loss", "test_accuracy", "seconds")
+_SETTINGS_BYTES = 1 << 16  # a settings record is a few hundred characters; refuse to read more than this
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: damaged, not a checkpoint, or not one for this model."""
+
+
+def save(path, model, optimizer, history: list[dict], settings: dict) -> None:
+    """Write the model, optimizer, history and settings to ``path``, atomically; never non-finite numbers."""
+    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
+    arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
+    arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"not saving {path}: {name} holds NaN or infinite numbers (training diverged); "
+                             "the file keeps its last good contents")
+    arrays["settings"] = np.array(json.dumps(settings))
+    with tg.atomic_file(path) as file:
+        np.savez(file, **arrays)
+
+
+def read_settings(path) -> dict:
+    """The settings recorded in the checkpoint at ``path``, as a dict; the other members are not read."""
+
+    arrays = _read(path, lambda name, shape, dtype: _check_settings_header(path, shape, dtype), only={"settings"})
+    if "settings" not in arrays:
+        raise CheckpointError(f"{path}: no record of the settings that made it (not a checkpoint of this "
+                              "version's `train --save`?)")
+    try:
+        settings = json.loads(str(arrays["settings"]))
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise CheckpointError(f"{path}: its settings record is not a JSON object")
+    return settings
+
+
+def load(path, model, optimizer) -> list[dict]:
+    """Check everything in the checkpoint at ``path`` against ``model`` and ``optimizer``, load it; return the history.
+
+    Nothing is changed unless every member passed its checks.
+    """
+    expected = _members(model, optimizer)
+    history_lengths = set()
+
+    def check(name, shape, dtype):
+        """The header of one member, before its data is read."""
+        if name.startswith("history.") and name[len("history."):] in HISTORY_KEYS:
+            if len(shape) != 1 or dtype != np.float64:
+                raise CheckpointError(f"{path}: {name} should be a column of float64, found {dtype} of shape {shape}")
+            history_lengths.add(shape[0])
+            if len(history_lengths) > 1:
+                raise CheckpointError(f"{path}: its history columns differ in length")
+        elif name == "settings":
+            _check_settings_header(path, shape, dtype)
+        elif name not in expected:
+            raise CheckpointError(f"{path}: unexpected member {name!r} (a checkpoint of another model or optimizer?)")
+        elif (shape, dtype) != expected[name]:
+            raise CheckpointError(f"{path}: {name} has dtype {dtype} and shape {shape}, but the model and optimizer "
+                                  f"need {expected[name][1]} of shape {expected[name][0]}")
+
+    arrays = _read(path, check)
+    # The optimizer's state may be absent (saved before its first step), but not in part.
+    required = [name for name in expected if not name.startswith("optim.state.") or
+                any(other.startswith("optim.state.") for other in arrays)]
+    missing = [name for name in required + [f"history.{k}" for k in HISTORY_KEYS] if name not in arrays]
+    if missing:
+        raise CheckpointError(f"{path}: missing {', '.join(missing)}")
+    for name, value in arrays.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise CheckpointError(f"{path}: {name} holds NaN or infinite numbers")
+        # A scalar integer in the state counts the steps taken (Adam's t): at least 1 once saved.
+        least = 1 if name.startswith("optim.state.") and value.dtype.kind in "iu" else 0
+        if name.startswith("optim.") and value.ndim == 0 and not value >= least:
+            raise CheckpointError(f"{path}: {name} is {value.item()}, but it cannot be less than {least}")
+    history = _checked_history(path, {k: arrays[f"history.{k}"] for k in HISTORY_KEYS})
+    model.load_state_dict({name[len("model."):]: value for name, value in arrays.items() if name.startswith("model.")})
+    optimizer.load_state_dict({name[len("optim."):]: value for name, value in arrays.items() if name.startswith("optim.")})
+    return history
+
+
+def take_settings(path, args, keys: tuple, dataset: str, add_arguments) -> None:
+    """Make ``args`` continue the run of the checkpoint at ``path``.
+
+    Each of the settings ``keys`` left off the command line is taken from the checkpoint; one given
+    with another value than the checkpoint's is refused, all differences named in one line. So is
+    another data set. ``--epochs``, how far to go, is the checkpoint's unless given. The recorded
+    values are checked as if typed as flags (``add_arguments`` adds them to a parser).
+    """
+    recorded = read_settings(path)
+    missing = [key for key in (*keys, "dataset", "epochs") if key not in recorded]
+    if missing:
+        raise CheckpointError(f"{path}: its settings lack {', '.join(missing)}")
+    if recorded["dataset"] != dataset:
+        raise CheckpointError(f"{path} was trained on {recorded['dataset']}, not {dataset}: resume it with the "
+                              "command that made it")
+    parser = _SettingsParser(path)
+    add_arguments(parser)
+    checked = parser.parse_args([f"--{key.replace('_', '-')}={_as_flag(recorded[key])}"
+                                 for key in (*keys, "epochs") if recorded[key] is not None])
+    differences = [f"--{key.replace('_', '-')} {_as_flag(getattr(args, key))} (the checkpoint has "
+                   f"{_as_flag(getattr(checked, key))})" for key in keys
+                   if key in args.given and getattr(args, key) != getattr(checked, key)]
+    if differences:
+        raise CheckpointError(f"{path} was made with other settings: {'; '.join(differences)}. Leave these flags "
+                              "out to continue it, or start a new run without --resume")
+    for key in keys:
+        setattr(args, key, getattr(checked, key))
+    if "epochs" not in args.given:
+        args.epochs = checked.epochs
+
+
+def where_to_continue(last_good) -> str:
+    """One sentence on the last checkpoint written or loaded, ``(path, epochs)``, or None."""
+    if last_good is None:
+        return "no checkpoint was saved (--save PATH keeps one after every epoch)"
+    path, epochs = last_good
+    return f"the last good checkpoint is {path}, after epoch {epochs} (--resume {path} continues from it)"
+
+
+class _SettingsParser(argparse.ArgumentParser):
+    """Reads a checkpoint's settings as flags: a value the command line would refuse is a CheckpointError."""
+
+    def __init__(self, path):
+        super().__init__(add_help=False)
+        self.path = path
+
+    def error(self, message):
+        raise CheckpointError(f"{self.path}: its settings are damaged ({message})")
+
+
+def _as_flag(value) -> str:
+    """A setting as typed on the command line: [784, 30, 10] -> 784,30,10."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _members(model, optimizer) -> dict:
+    """{member name: (shape, dtype)} of a checkpoint of ``model`` and ``optimizer``, except the history.
+
+    Which state the optimizer keeps (Adam's averages and step count, SGD's momentum buffers) is
+    learned by letting a copy of both take one step with zero gradients.
+    """
+    model_copy, optimizer_copy = copy.deepcopy((model, optimizer))
+    for p in model_copy.parameters():
+        p.grad = tg.zeros(*p.shape, dtype=p.dtype)
+    optimizer_copy.step()
+    members = {f"model.{k}": (v.shape, v.dtype) for k, v in model.state_dict().items()}
+    members.update({f"optim.{k}": (np.shape(v), np.asarray(v).dtype) for k, v in optimizer_copy.state_dict().items()})
+    return members
+
+
+def _check_settings_header(path, shape, dtype) -> None:
+    if shape != () or dtype.kind != "U" or dtype.itemsize > _SETTINGS_BYTES:
+        raise CheckpointError(f"{path}: its settings should be one string, found {dtype} of shape {shape}")
+
+
+def _checked_history(path, columns: dict) -> list[dict]:
+    n = len(columns["epoch"])
+    if n == 0:
+        raise CheckpointError(f"{path}: its history is empty (no finished epoch)")
+    if not np.array_equal(columns["epoch"], np.arange(1, n + 1)):
+        raise CheckpointError(f"{path}: its history should number the epochs 1 to {n}")
+    if not (np.all(columns["loss"] >= 0) and np.all((columns["test_accuracy"] >= 0) & (columns["test_accuracy"] <= 1))
+            and np.all(columns["seconds"] >= 0)):
+        raise CheckpointError(f"{path}: its history holds a negative loss or time, or an accuracy outside [0, 1]")
+    return [{k: (int(v[i]) if k == "epoch" else float(v[i])) for k, v in columns.items()} for i in range(n)]
+
+
+def _read(path, check, only=None) -> dict:
+    """The arrays of the .npz at ``path`` (those named in ``only``, if given), each header passed to ``check`` first."""
+    try:
+        size = os.path.getsize(path)
+        with zipfile.ZipFile(path) as archive:
+            names = [info.filename for info in archive.infolist()]
+            if len(set(names)) != len(names):
+                raise CheckpointError(f"{path}: a member appears twice")
+            arrays = {}
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise CheckpointError(f"{path}: member {info.filename!r} is not a NumPy array")
+                name = info.filename[: -len(".npy")]
+                if only is not None and name not in only:
+                    continue
+                with archive.open(info) as member:
+                    arrays[name] = _read_member(path, name, info, member, size, check)
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint") from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+            OverflowError, MemoryError) as err:
+        raise CheckpointError(f"{path}: damaged or not a checkpoint ({type(err).__name__}: {err})") from None
+    return arrays
+
+
+def _read_member(path, name, info, member, file_size, check) -> np.ndarray:
+    version = np.lib.format.read_magic(member)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise CheckpointError(f"{path}: {name} is in .npy format {version}, which checkpoints do not use")
+    try:
+        shape, fortran_order, dtype = read_header[version](member)
+    except Exception as err:  # NumPy parses the header with Python's own tokenizer: any error may come out
+        raise CheckpointError(f"{path}: damaged or not a checkpoint ({name} has an unreadable .npy header: "
+                              f"{type(err).__name__})") from None
+    check(name, shape, dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if info.file_size != member.tell() + nbytes or info.compress_size > file_size:
+        raise CheckpointError(f"{path}: {name} is not as long as its header says (a truncated or damaged file)")
+    data = member.read()  # reading to the end also checks the member's CRC-32
+    if len(data) != nbytes:
+        raise CheckpointError(f"{path}: {name} is shorter than its header says (a truncated file)")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C").copy()
