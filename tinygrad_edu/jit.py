@@ -63,7 +63,7 @@ import zlib
 import numpy as np
 
 from . import ops
-from .autograd import _mode, _sum_to_shape, run_backward
+from .autograd import _mode, _sum_to_shape, backward
 from .tensor import Tensor
 
 __all__ = ["JitError", "jit", "live"]
@@ -178,8 +178,8 @@ class _Recording:
         if _mode.recorder is not self:  # this graph's backward runs after the recorded call
             return grads
         returned = grads if type(grads) is tuple else (grads,)
-        self.visits.append((k, type(grads) is tuple,
-                            tuple(None if g is None else (g.shape, g.dtype, id(g), g is grad) for g in returned)))
+        self.visits.append((k, type(grads) is tuple, tuple(
+            None if g is None else (g.shape, g.dtype, id(g), g is grad, type(g) is np.ndarray) for g in returned)))
         return grads
 
     def backward(self, root, gradient, retain_graph):
@@ -192,7 +192,7 @@ class _Recording:
                                "supported; a replay sets .grad on leaves only")
         self.visits = []
         self.events.append(("backward", self.ref(root), gradient.copy(), self.visits))
-        run_backward(root, gradient, retain_graph)
+        backward(root, gradient, retain_graph)
         self._refresh()  # backward may set .grad of the tensors watched
         for t, _, grad in self.watched.values():  # reading a gradient later in the step reads the leaf's .grad
             if grad is not None:
@@ -596,7 +596,10 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             else:
                 kw = "".join(f", {name}={w.literal(v)}" for name, v in kwargs.items())
                 w.emit(f"f{k} = {w.name(cls, '')}(); f{k}.needs_input_grad = {needs!r}")
-                w.emit(f"v{k} = f{k}.forward({', '.join(ins)}{kw})  # {shape} {dtype}")
+                call = f"f{k}.forward({', '.join(ins)}{kw})"
+                if shape == ():  # a full reduction may give a NumPy scalar: Function.apply makes it an array
+                    call = f"np.asarray({call})"
+                w.emit(f"v{k} = {call}  # {shape} {dtype}")
             k += 1
         elif event[0] == "live":
             _, method, refs, kwrefs = event
@@ -669,7 +672,7 @@ def _emit_backward(w, event, ops, externals, args):
             if parent is None:  # no gradient returned, or this input requires none
                 names.append("_")
                 continue
-            shape, dtype, array_id, is_incoming = r
+            shape, dtype, array_id, is_incoming, is_array = r
             key, p_shape, p_dtype = parent
             first = key not in grads
             if first:  # the first gradient to reach this input goes straight into its local
@@ -680,6 +683,9 @@ def _emit_backward(w, event, ops, externals, args):
                 d = f"d{k}_{i}"
             names.append(d)
             same[d] = same[g] if is_incoming else by_id.setdefault(array_id, d)
+            if not is_array:  # a NumPy scalar: eager backward makes it an array
+                steps.append(f"{d} = np.asarray({d})")
+                same[d] = d
             if k in w.kernels:  # a kernel's gradient for the op's first input is written into a buffer
                 same[d] = f"buffer {d}" if i == 0 else d
             if shape != p_shape:

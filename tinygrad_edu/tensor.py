@@ -11,17 +11,13 @@ from numbers import Number
 
 import numpy as np
 
-from .autograd import Function, _mode, is_grad_enabled, run_backward
+from . import ops
+from .autograd import Function, _mode, backward, is_grad_enabled
+from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
-
-# The dtype names, as in PyTorch (`tg.float32`); they are NumPy dtypes, so NumPy accepts them too.
-float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
-int32, int64, uint8, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint8), np.dtype(np.bool_)
-_FLOAT_DTYPES = (float32, float64)
-
 
 def _to_array(data, dtype) -> np.ndarray:
     """Make the array a new tensor holds: Python floats become float32, NumPy arrays keep their dtype."""
@@ -30,44 +26,9 @@ def _to_array(data, dtype) -> np.ndarray:
     array = np.asarray(data)
     if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
-    if array.dtype.kind == "f" and array.dtype not in _FLOAT_DTYPES:
+    if array.dtype.kind == "f" and array.dtype not in FLOATS:
         return array.astype(np.float32)  # float16 and friends: compute in float32
     return array
-
-
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
-
-
-def result_type(*operands) -> np.dtype:
-    """The dtype of an element-wise op's result, by PyTorch's rule (NumPy's differs in places).
-
-    The highest kind among the operands wins: bool < integer < float. Among the operands of that
-    kind, the first of these groups that has any decides: tensors with dimensions, then 0-d tensors,
-    then Python numbers (a float counts as float32, the default float type, an int as int64). So
-    a 0-d float64 tensor does not make a float32 matrix float64, while an int matrix times 0.5 is
-    float32, and float32 with float64 (both with dimensions) is float64.
-    """
-    groups = ([], [], [])  # dtypes of: tensors with dimensions, 0-d tensors, Python numbers
-    for x in operands:
-        if isinstance(x, (Tensor, np.ndarray)):
-            groups[0 if x.ndim else 1].append(x.dtype)
-        else:
-            groups[2].append(_number_dtype(x))
-    kind = max(_KIND_RANK[d.kind] for group in groups for d in group)
-    for group in groups:
-        same_kind = [d for d in group if _KIND_RANK[d.kind] == kind]
-        if same_kind:
-            return np.result_type(*same_kind)
-
-
-def _number_dtype(x) -> np.dtype:
-    if isinstance(x, (bool, np.bool_)):
-        return bool_
-    if isinstance(x, (int, np.integer)):
-        return int64
-    if isinstance(x, (float, np.floating)):
-        return float32
-    raise TypeError(f"cannot combine a tensor with a {type(x).__name__}; make it a tensor first (tg.tensor(...))")
 
 
 def _promote(a, b, floating: bool = False) -> tuple:
@@ -146,7 +107,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        if value and self.data.dtype not in _FLOAT_DTYPES:
+        if value and self.data.dtype not in FLOATS:
             raise TypeError(
                 f"only float32/float64 tensors can require gradients, this one is {self.data.dtype} "
                 "(gradients of integers are not defined)"
@@ -293,7 +254,7 @@ class Tensor:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
         if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
             return _mode.recorder.backward(self, gradient, retain_graph)
-        run_backward(self, gradient, retain_graph)
+        backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
@@ -422,11 +383,21 @@ class Tensor:
     def __rpow__(self, other):
         return ops.Pow.apply(*_promote(other, self))
 
-    def __matmul__(self, other):
-        return ops.MatMul.apply(*_promote(self, other))
+    def matmul(self, other):
+        """The matrix product, NumPy's ``@``: a vector is taken as a one-row matrix on the left or a
+        one-column matrix on the right, and that dimension is dropped from the result."""
+        a, b = _promote(self, other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape} "
+                             "(use * to multiply by a scalar)")
+        out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+        out = out.squeeze(-2) if a.ndim == 1 else out
+        return out.squeeze(-1) if b.ndim == 1 else out
+
+    __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(*_promote(other, self))
+        return Tensor.matmul(*_promote(other, self))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -720,4 +691,4 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
 
 
-from . import ops  # noqa: E402  (ops subclass Function; Tensor methods look them up at call time)
+Function.tensor_type = Tensor  # what Function.apply wraps its results in (see autograd.Function)
