@@ -661,7 +661,8 @@ def _emit_backward(w, event, ops, externals, args):
     same = {}  # local -> a token shared by locals holding the very same array
     leaves = []
     g = f"g{root[1]}"
-    w.emit(f"{g} = {w.name(seed, 'seed')}.copy()  # ∂loss/∂loss")
+    seed_line = len(w.lines)
+    w.emit(f"{g} = {w.name(seed, 'seed')}  # ∂loss/∂loss")
     grads[root], same[g] = g, g
     for k, is_tuple, returned in visits:
         cls, refs = ops[k][1], ops[k][3]
@@ -686,8 +687,8 @@ def _emit_backward(w, event, ops, externals, args):
             if not is_array:  # a NumPy scalar: eager backward makes it an array
                 steps.append(f"{d} = np.asarray({d})")
                 same[d] = d
-            if k in w.kernels:  # a kernel's gradient for the op's first input is written into a buffer
-                same[d] = f"buffer {d}" if i == 0 else d
+            if k in w.kernels:  # a kernel writes the first input's gradient into a buffer, the others anew
+                same[d] = f"buffer {d}" if i == 0 else f"new {d}"
             if shape != p_shape:
                 steps.append(f"{d} = _sum_to_shape({d}, {p_shape!r})")
                 same[d] = d
@@ -715,10 +716,16 @@ def _emit_backward(w, event, ops, externals, args):
     for key in leaves:
         acc = grads[key]
         t = f"a{key[1]}" if key[0] == "arg" else w.name(key[1], "s")
-        # A leaf's .grad is its own array: copy one that another leaf has or a buffer the next replay reuses.
-        own = f"{acc}.copy()" if same[acc] in given or same[acc].startswith("buffer") else f"_own({acc})"
+        # A leaf's .grad is its own array: copy one that another leaf has or a buffer the next replay
+        # reuses, and a view (as eager does); a kernel's new array is the leaf's already.
+        if same[acc] in given or same[acc].startswith("buffer"):
+            own = f"{acc}.copy()"
+        else:
+            own = acc if same[acc].startswith("new") else f"_own({acc})"
         given.add(same[acc])
         w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
+    if f"g{root[1]}" in given:  # the seed array itself reached a leaf (ops only read it otherwise)
+        w.lines[seed_line] = w.lines[seed_line].replace("  #", ".copy()  #")  # a leaf keeps it: its own copy
 
 
 def _parent(ref, ops, externals, args):
