@@ -9,7 +9,8 @@ from then on the step is replaced by a generated function that calls the same op
 ``backward`` on plain arrays, in the recorded order, routing each gradient by position. The
 results are the eager results bit for bit: the same NumPy calls run on the same arrays in the same
 order. The hottest ops (Linear, Sigmoid, ReLU) are written out as those NumPy calls, into buffers
-the replay reuses (``out=``), and every array is freed after its last use. This is how tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
+the replay reuses (``out=``), and every array is freed after its last use. This is how
+tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
 
     @tg.jit
     def train_step(x, y):
@@ -105,10 +106,6 @@ class _Argument:
         return type(other) is _Argument and other.position == self.position
 
 
-def _wrap(array: np.ndarray) -> Tensor:
-    return Tensor._constant(array)
-
-
 def _same_value(a, b) -> bool:
     """Equal as the replay would use them: same object, or arrays with the same dtype, shape and bits."""
     if a is b:
@@ -131,9 +128,11 @@ class _Recording:
     """What one eager call of the step did, as a list of events, with every tensor named by where it came from.
 
     A tensor an op reads is one of: ``("out", k)`` the result of the step's op k; ``("arg", i)``
-    the step's i-th argument (or the array inside it); ``("ext", tensor)`` anything else, which
-    the comparison of two recordings sorts into persistent state (the same tensor object both
-    times, read live: parameters) and constants (a new object each time: must hold equal values).
+    the step's i-th argument (or the array inside it); ``("grad", reference)`` the ``.grad`` that
+    backward gave a leaf; ``("copy", (n, k))`` the copy of op k's old result that an in-place change
+    keeps; ``("ext", tensor)`` anything else, which the comparison of two recordings sorts into
+    persistent state (the same tensor object both times, read live: parameters) and constants (a
+    new object each time: must hold equal values).
     """
 
     def __init__(self, args: tuple, previous: "_Recording | None"):
@@ -162,7 +161,7 @@ class _Recording:
     def op(self, fn, inputs, kwargs, result):
         k = len(self.outputs)
         refs = tuple(self.ref(t) for t in inputs)
-        kwargs = {name: _Argument(self.args[id(v)], isinstance(self.arg_objects[self.args[id(v)]], Tensor)) if isinstance(v, np.ndarray) and id(v) in self.args else v
+        kwargs = {name: self._argument(v) if isinstance(v, np.ndarray) and id(v) in self.args else v
                   for name, v in kwargs.items()}
         self.events.append(("op", type(fn), kwargs, refs, fn.needs_input_grad, result._ctx is fn,
                             result.shape, result.dtype, tuple((t.shape, t.dtype) for t in inputs)))
@@ -172,6 +171,10 @@ class _Recording:
         if result._ctx is fn:  # observe this op's backward: which ops a backward visits, in which order
             fn.backward = functools.partial(self._visit, k, fn.backward)
             self.fn_slot[id(fn)] = k
+
+    def _argument(self, array) -> _Argument:
+        i = self.args[id(array)]
+        return _Argument(i, isinstance(self.arg_objects[i], Tensor))
 
     def _visit(self, k, backward, grad):
         grads = backward(grad)
@@ -223,9 +226,10 @@ class _Recording:
     def read(self, tensor, what):
         k = self._slot(tensor)
         if k is not None:
-            raise JitError(f"tg.jit: Tensor.{what} (which bool(), float() and int() call too) inside a jitted step "
-                           f"reads the value of op {k} ({self.op_names[k]}); a replay runs no Python between ops, so that value "
-                           "would be frozen. Return the tensor from the step and read it after the call.")
+            raise JitError(f"tg.jit: Tensor.{what} (which bool(), float() and int() call too) inside a jitted "
+                           f"step reads the value of op {k} ({self.op_names[k]}); a replay runs no Python between "
+                           "ops, so that value would be frozen. Return the tensor from the step and read it after "
+                           "the call.")
 
     # --- naming tensors
     def ref(self, t):
@@ -356,7 +360,8 @@ def _compare(first: _Recording, second: _Recording) -> dict:
         elif a[0] == "backward":
             if [(k, t, tuple(None if g is None else g[:2] + g[3:] for g in gs)) for k, t, gs in a[3]] != \
                     [(k, t, tuple(None if g is None else g[:2] + g[3:] for g in gs)) for k, t, gs in b[3]]:
-                raise JitError("tg.jit: backward() visited different ops on two calls; a replay repeats one fixed graph")
+                raise JitError("tg.jit: backward() visited different ops on two calls; a replay repeats one "
+                               "fixed graph")
         elif a[0] == "live":
             for ra, rb in zip(a[2] + tuple(a[3].values()), b[2] + tuple(b[3].values())):
                 if ra[0] == "value" and not _same_value(ra[1], rb[1]):
@@ -425,7 +430,7 @@ class _Writer:
     """Builds the replay's source: names for every object it uses, and ``del`` after each local's last use."""
 
     def __init__(self):
-        self.namespace = {"_wrap": _wrap, "_sum_to_shape": _sum_to_shape, "np": np,
+        self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np,
                           "_check_finite": _check_finite, "_own": _own}
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
@@ -616,7 +621,8 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
     params = [f"a{i}" for i in range(len(args))]
     for how, obj in externals.values():  # say what the names of tensors read live and of constants hold
         if how == "state":
-            header += f"\n    # {w.name(obj, 's')}: {'parameter' if obj._requires_grad else 'tensor'} {obj.shape} {obj.dtype}, read live"
+            kind = "parameter" if obj._requires_grad else "tensor"
+            header += f"\n    # {w.name(obj, 's')}: {kind} {obj.shape} {obj.dtype}, read live"
     return w.source(header, params), w.namespace
 
 
@@ -845,8 +851,7 @@ class jit:
     in the globals it names and among its arguments are found without it.
     """
 
-    live = staticmethod(live)
-    Error = JitError
+    live = staticmethod(live)  # tg.jit.live, for nn.optim and your own functions
 
     def __init__(self, fn, *, modules=None):
         self.fn = fn
