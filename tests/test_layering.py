@@ -37,7 +37,7 @@ def test_no_layer_imports_from_a_layer_above(folder):
 
 def test_the_data_loaders_use_numpy_and_the_standard_library_only():
     allowed = {"numpy", "gzip", "struct", "zlib", "pathlib", "hashlib", "http", "os", "urllib", "dataclasses",
-               "__future__", ".batches", ".datasets", ".idx", ".view", "..files"}
+               "sys", "__future__", ".batches", ".datasets", ".idx", ".view", "..files"}
     for path in sorted((ROOT / "tinygrad_edu" / "data").glob("*.py")):
         extra = imported_packages(path) - allowed
         assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}"
