@@ -1,4 +1,16 @@
-"""The losses as functions (the loss modules call these), and one-hot targets."""
+"""PyTorch's ``torch.nn.functional`` for this engine: activations, ``linear``, ``dropout``, ``one_hot``, and the losses.
+
+Names, signatures and results follow PyTorch, with one deliberate addition: ``mse_loss`` also has
+the lecture's reduction ``"lecture"``, C = 1/(2n) Σₓ ‖y(x) − a‖², which is the default of the
+module ``nn.MSELoss``. The function ``mse_loss`` keeps PyTorch's default ``"mean"``, so code copied
+from PyTorch computes what it computed there.
+
+Each loss ends in one op (a `tg.Function`, written the way docs/extending.md shows; cross_entropy is
+log_softmax followed by the negative log-likelihood op): forward computes the per-element losses ℓ
+and reduces them, backward hands ∂L/∂ℓ through ∂ℓ/∂input. Everything that
+changes from call to call (labels, dropout masks, the check for a diverged loss) happens inside an
+op, from the op's tensor inputs, so that a recorded step (`tinygrad_edu.jit`) can replay it.
+"""
 
 from __future__ import annotations
 
@@ -8,77 +20,455 @@ import numpy as np
 
 import tinygrad_edu as tg
 
-REDUCTIONS = ("lecture", "mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
+MSE_REDUCTIONS = ("lecture",) + REDUCTIONS
 
 
-def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> tg.Tensor:
-    """Targets t for labels: t_j = 1 for the right class j, 0 for the others. Float, to compare with outputs."""
-    labels = np.asarray(labels.numpy() if isinstance(labels, tg.Tensor) else labels)
+# ------------------------------------------------------------------------------ activations
+def relu(input: tg.Tensor) -> tg.Tensor:
+    return input.relu()
+
+
+def sigmoid(input: tg.Tensor) -> tg.Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: tg.Tensor) -> tg.Tensor:
+    return input.tanh()
+
+
+def softmax(input: tg.Tensor, dim: int) -> tg.Tensor:
+    """``dim`` is required: PyTorch's guess when it is left out depends on the number of dimensions."""
+    return input.softmax(dim)
+
+
+def log_softmax(input: tg.Tensor, dim: int) -> tg.Tensor:
+    return input.log_softmax(dim)
+
+
+def linear(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None) -> tg.Tensor:
+    """x Wᵀ + b with W of shape (out_features, in_features)."""
+    return tg.linear(input, weight, bias)
+
+
+class LeakyReLU(tg.Function):
+    """a = z where z > 0, else s·z (slope s);  ∂a/∂z = 1 or s (s at z = 0, as in PyTorch)."""
+
+    def forward(self, z, negative_slope):
+        self.slope = np.where(z > 0, 1, negative_slope).astype(z.dtype)
+        return z * self.slope
+
+    def backward(self, grad):
+        return grad * self.slope
+
+
+def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
+    return LeakyReLU.apply(input, negative_slope=negative_slope)
+
+
+class Dropout(tg.Function):
+    """out = x · m / (1 − p), with m = 1 (kept) with probability 1 − p, else 0, for each element.
+
+    The mask is drawn in forward, from ``generator`` or else from the engine's default generator as
+    it is at that moment (``tg.manual_seed`` replaces it), so every call, replays included, draws anew.
+    Backward lets the gradient through the kept elements with the same scaling: ∂out/∂x = m / (1 − p).
+    """
+
+    def forward(self, x, p, generator=None):
+        keep = tg.rand(*x.shape, generator=generator, dtype=x.dtype).numpy() >= p
+        self.mask = keep / np.asarray(1 - p, dtype=x.dtype) if p < 1 else np.zeros_like(x)
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad * self.mask
+
+
+def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True,
+            generator: np.random.Generator | None = None) -> tg.Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1 − p), in training; the input itself otherwise.
+
+    ``generator`` (not in PyTorch) fixes the masks; without it, ``tg.manual_seed`` does.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    return Dropout.apply(input, p=p, generator=generator)
+
+
+class OneHot(tg.Function):
+    """Row i is eʸⁱ, the unit vector of label yᵢ. Labels are integers, so there is no gradient."""
+
+    def forward(self, labels, num_classes, dtype):
+        if num_classes < 0:
+            num_classes = int(labels.max()) + 1 if labels.size else 0
+        _check_labels(labels, num_classes, True, "one_hot")
+        return np.eye(num_classes, dtype=dtype)[labels]
+
+
+def one_hot(labels, num_classes: int = -1, dtype=np.int64) -> tg.Tensor:
+    """Targets for class labels: shape (..., num_classes), 1 at the label and 0 elsewhere.
+
+    As in PyTorch, ``num_classes=-1`` takes the largest label + 1 and the result is int64.
+    ``dtype`` (not in PyTorch) gives the lecture's float targets at once:
+    ``one_hot(labels, 10, dtype=np.float32)``, to compare with a network's outputs.
+    """
+    labels = _labels(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got values from {labels.min()} to {labels.max()}")
-    return tg.Tensor(np.eye(num_classes, dtype=dtype)[labels])
+    return OneHot.apply(labels, num_classes=num_classes, dtype=np.dtype(dtype))
 
 
-def mse_loss(a: tg.Tensor, y: tg.Tensor, reduction: str = "lecture") -> tg.Tensor:
-    """The quadratic cost between outputs ``a`` and targets ``y`` (one row per example).
+# ---------------------------------------------------------------------------------- losses
+class _Loss(tg.Function):
+    """What every loss op shares: reducing the per-element losses ℓ, and refusing a non-finite loss.
 
-    - ``"lecture"``: C = 1/(2n) Σₓ ‖y(x) − a‖², halved, summed over the outputs of each example and
-      averaged over the n examples (Nielsen's cost; the ½ cancels the 2 of the derivative);
-    - ``"mean"``: PyTorch's ``MSELoss`` default, the mean over all n·k elements, no ½
-      (so it is the lecture's C times 2/k for k outputs);
-    - ``"sum"``: Σ over everything, no ½.
-    """
-    if a.shape != y.shape:
-        raise ValueError(f"mse_loss: prediction shape {a.shape} and target shape {y.shape} differ")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"mse_loss: unknown reduction {reduction!r}, choose one of {REDUCTIONS}")
-    if reduction == "lecture":
-        scale = 0.5 / (a.shape[0] if a.ndim > 1 else 1)
-    elif reduction == "mean":
-        scale = 1.0 / max(a.numel(), 1)
-    else:
-        scale = 1.0
-    return _finite(ScaledSquaredError.apply(a, y, scale=scale), "mse_loss")
-
-
-class ScaledSquaredError(tg.Function):
-    """C = s · Σ (a − y)², every reduction of `mse_loss`, as one op (written the way docs/extending.md shows).
-
-    ∂C/∂a = 2s (a − y) and ∂C/∂y = −∂C/∂a. The composition (a − y), squaring, sum and scaling would
-    give the same numbers, but as four graph nodes: on the lecture's small networks that overhead
-    is a large part of a training step.
+    ``"none"`` keeps ℓ, ``"sum"`` is L = Σℓ, ``"mean"`` is L = Σℓ / N (N elements, or the total weight
+    of the targets where there are weights), and mse's ``"lecture"`` is L = Σℓ / 2n for n examples
+    (the first dimension; a 0-d input is one example). So ∂L/∂ℓ = grad · (1, 1/N or 1/2n) for every element.
+    The non-finite check is part of forward, so that a replayed step reports divergence too.
     """
 
-    def forward(self, a, y, scale):
-        self.diff, self.scale = a - y, scale
-        return np.asarray(scale * np.vdot(self.diff, self.diff), dtype=self.diff.dtype)
+    name = "loss"
 
-    def backward(self, g):
-        da = (2 * self.scale * float(g)) * self.diff  # g is a scalar: multiply the array once
+    def reduce(self, losses, reduction, total=None):
+        if reduction == "none":
+            self.scale = None
+            if not np.isfinite(losses).all():
+                self.diverged("not finite in some elements")
+            return losses
+        if reduction == "sum":
+            divisor = 1
+        elif reduction == "lecture":
+            divisor = 2 * (losses.shape[0] if losses.ndim else 1)
+        else:
+            divisor = losses.size if total is None else total
+            if divisor == 0:
+                raise ValueError(f"{self.name}: the mean over no examples is undefined (PyTorch gives nan): "
+                                 "every target is ignore_index or has weight 0")
+        self.scale = 1 / divisor
+        out = np.asarray(losses.sum() * self.scale, dtype=losses.dtype)
+        if not math.isfinite(out):
+            self.diverged(out.item())
+        return out
+
+    def diverged(self, value):
+        raise FloatingPointError(f"{self.name} is {value}: the network's outputs have diverged "
+                                 "(try a smaller learning rate), or the inputs hold NaN or infinity")
+
+    def loss_grad(self, grad):
+        """∂L/∂ℓ for every element (a scalar to broadcast, unless the reduction is "none")."""
+        return grad if self.scale is None else grad * self.scale
+
+
+class _Pointwise(_Loss):
+    """A loss ℓ(d) of the difference d = a − y, element by element: ∂ℓ/∂a = ℓ'(d) and ∂ℓ/∂y = −ℓ'(d)."""
+
+    def forward(self, a, y, reduction, **options):
+        self.d, self.options = a - _as_float(y, a), options
+        return self.reduce(self.loss(self.d, **options), reduction)
+
+    def backward(self, grad):
+        da = self.loss_grad(grad) * self.derivative(self.d, **self.options)
         return da, (-da if self.needs_input_grad[1] else None)
 
 
-def cross_entropy(logits: tg.Tensor, labels) -> tg.Tensor:
-    """C = −(1/n) Σₓ ln softmax(z(x))_label: the mean negative log-probability of the right class.
+class SquaredError(_Pointwise):
+    """ℓ = d²,  ℓ' = 2d."""
 
-    ``logits`` are the raw scores z of shape (n, classes); ``labels`` are class indices of shape (n,).
-    It is computed as −(1/n) Σₓ Σⱼ tⱼ ln pⱼ with one-hot t, the textbook form, through a
-    stable ``log_softmax``.
+    name = "mse_loss"
+
+    def loss(self, d):
+        return d * d
+
+    def derivative(self, d):
+        return 2 * d
+
+
+class AbsoluteError(_Pointwise):
+    """ℓ = |d|,  ℓ' = sign(d) (0 at d = 0, as in PyTorch)."""
+
+    name = "l1_loss"
+
+    def loss(self, d):
+        return np.abs(d)
+
+    def derivative(self, d):
+        return np.sign(d)
+
+
+class Huber(_Pointwise):
+    """ℓ = ½d² for |d| < δ, else δ(|d| − ½δ): quadratic near 0, linear beyond δ;  ℓ' = d clipped to [−δ, δ]."""
+
+    name = "huber_loss"
+
+    def loss(self, d, delta):
+        size = np.abs(d)
+        return np.where(size < delta, 0.5 * d * d, delta * (size - 0.5 * delta))
+
+    def derivative(self, d, delta):
+        return np.clip(d, -delta, delta)
+
+
+def mse_loss(input: tg.Tensor, target, reduction: str = "mean") -> tg.Tensor:
+    """The quadratic cost between outputs a (``input``) and targets y; the first dimension counts examples.
+
+    - ``"lecture"``: C = 1/(2n) Σₓ ‖y(x) − a‖², halved, summed over each example's outputs and averaged
+      over the n examples (Nielsen's cost; the ½ cancels the 2 of the derivative). A 1-D input of
+      shape (n,) is n examples of one output, a 0-d input one example. The default of ``nn.MSELoss``.
+    - ``"mean"`` (the default here, as in PyTorch's ``F.mse_loss``): the mean over all elements, no ½;
+      for n examples of k outputs that is the lecture's C times 2/k.
+    - ``"sum"``: Σ over everything, no ½;  ``"none"``: (a − y)² element by element.
     """
-    labels = np.asarray(labels.numpy() if isinstance(labels, tg.Tensor) else labels)
-    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: expected logits of shape (n, classes) and labels of shape (n,), "
-                         f"got {logits.shape} and {labels.shape}")
-    t = one_hot(labels, logits.shape[1], dtype=logits.dtype)
-    total = (logits.log_softmax(dim=1) * t).sum() * (-1.0 / logits.shape[0])
-    return _finite(total, "cross_entropy")
+    input, target = _pair("mse_loss", input, target, reduction, MSE_REDUCTIONS)
+    return SquaredError.apply(input, target, reduction=reduction)
 
 
-def _finite(loss: tg.Tensor, name: str) -> tg.Tensor:
-    """Refuse to train on a NaN or infinite loss: it would silently destroy every weight."""
-    if not math.isfinite(loss.data):
-        raise FloatingPointError(f"{name} is {loss.item()}: the network's outputs have diverged "
-                                 "(try a smaller learning rate)")
-    return loss
+def l1_loss(input: tg.Tensor, target, reduction: str = "mean") -> tg.Tensor:
+    """|a − y| element by element, reduced."""
+    input, target = _pair("l1_loss", input, target, reduction)
+    return AbsoluteError.apply(input, target, reduction=reduction)
+
+
+def huber_loss(input: tg.Tensor, target, reduction: str = "mean", delta: float = 1.0) -> tg.Tensor:
+    """½(a − y)² where |a − y| < δ, δ(|a − y| − ½δ) elsewhere: the squared error without its pull from outliers."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    input, target = _pair("huber_loss", input, target, reduction)
+    return Huber.apply(input, target, reduction=reduction, delta=delta)
+
+
+class BinaryCrossEntropy(_Loss):
+    """ℓ = −w [y ln a + (1 − y) ln(1 − a)] for probabilities a ∈ [0, 1], each log clamped at −100 as in PyTorch.
+
+    ∂ℓ/∂a = w (a − y) / (a(1 − a)) (the denominator kept ≥ 1e-12 as in PyTorch), ∂ℓ/∂y = w (ln(1 − a) − ln a).
+    """
+
+    name = "binary_cross_entropy"
+
+    def forward(self, a, y, *weight, reduction):
+        if ((a < 0) | (a > 1)).any():
+            raise ValueError("binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, "
+                             "or give the raw scores to binary_cross_entropy_with_logits)")
+        y = _as_float(y, a)
+        self.a, self.y, self.w = a, y, (_like(weight[0], a) if weight else 1)
+        with np.errstate(divide="ignore"):  # ln 0 = −∞, clamped just below
+            self.log_a, self.log_not_a = np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
+        return self.reduce(-self.w * (y * self.log_a + (1 - y) * self.log_not_a), reduction)
+
+    def backward(self, grad):
+        grad = self.loss_grad(grad) * self.w
+        da = grad * (self.a - self.y) / np.maximum(self.a * (1 - self.a), 1e-12) if self.needs_input_grad[0] else None
+        dy = grad * (self.log_not_a - self.log_a) if self.needs_input_grad[1] else None
+        return (da, dy) + (None,) * (len(self.needs_input_grad) - 2)
+
+
+class BinaryCrossEntropyWithLogits(_Loss):
+    """ℓ = −w [p·y ln σ(z) + (1 − y) ln(1 − σ(z))] = w [(1 − y) z + (1 + (p − 1) y) ln(1 + e⁻ᶻ)], p = pos_weight.
+
+    The second form never takes the log of a rounded-off σ(z): ln(1 + e⁻ᶻ) is computed without overflow.
+    ∂ℓ/∂z = w [(1 − y) − (1 + (p − 1) y) σ(−z)],  ∂ℓ/∂y = w [(p − 1) ln(1 + e⁻ᶻ) − z].
+    """
+
+    name = "binary_cross_entropy_with_logits"
+
+    def forward(self, z, y, *weights, reduction, names):
+        given = {name: _like(w, z) for name, w in zip(names, weights)}
+        self.w, self.p = given.get("weight", 1), given.get("pos_weight", 1)
+        y = _as_float(y, z)
+        self.z, self.y = z, y
+        self.softplus = np.logaddexp(0, -z)  # ln(1 + e⁻ᶻ)
+        return self.reduce(self.w * ((1 - y) * z + (1 + (self.p - 1) * y) * self.softplus), reduction)
+
+    def backward(self, grad):
+        grad = self.loss_grad(grad) * self.w
+        z, y, p = self.z, self.y, self.p
+        dz = grad * ((1 - y) - (1 + (p - 1) * y) * np.exp(-np.logaddexp(0, z))) if self.needs_input_grad[0] else None
+        dy = grad * ((p - 1) * self.softplus - z) if self.needs_input_grad[1] else None
+        return (dz, dy) + (None,) * (len(self.needs_input_grad) - 2)
+
+
+def binary_cross_entropy(input: tg.Tensor, target, weight=None, reduction: str = "mean") -> tg.Tensor:
+    """Cross-entropy of probabilities a = σ(z) against targets y ∈ [0, 1]; ``weight`` scales each element."""
+    input, target = _pair("binary_cross_entropy", input, target, reduction)
+    weights = [_constant(weight, "binary_cross_entropy", "weight")] if weight is not None else []
+    return BinaryCrossEntropy.apply(input, target, *weights, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input: tg.Tensor, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None) -> tg.Tensor:
+    """``binary_cross_entropy(sigmoid(input), target)`` in one stable op; ``pos_weight`` scales the y = 1 term."""
+    input, target = _pair("binary_cross_entropy_with_logits", input, target, reduction)
+    given = {name: _constant(value, "binary_cross_entropy_with_logits", name)
+             for name, value in (("weight", weight), ("pos_weight", pos_weight)) if value is not None}
+    return BinaryCrossEntropyWithLogits.apply(input, target, *given.values(), reduction=reduction, names=tuple(given))
+
+
+class NegativeLogLikelihood(_Loss):
+    """ℓᵢ = −w_yᵢ ln pᵢ,yᵢ: minus the log-probability of the right class yᵢ, times that class's weight.
+
+    ``log_p`` holds ln p with the classes along dim 1. With label smoothing ε the target is
+    q = (1 − ε)·e^yᵢ + ε/C instead of the one-hot e^yᵢ, and ℓᵢ = −Σ_c w_c q_c ln pᵢ,c, which is
+    PyTorch's (1 − ε)·(the loss above) + (ε/C)·(−Σ_c w_c ln pᵢ,c). Examples labelled ``ignore_index``
+    give ℓ = 0 and no weight; "mean" divides by Σᵢ w_yᵢ over the others, so unweighted it is their mean.
+    Only the right class's ln p is read when ε = 0, so a masked class with ln p = −∞ costs nothing.
+    ∂ℓᵢ/∂ln pᵢ,c = −(1 − ε) w_yᵢ [c = yᵢ] − (ε/C) w_c.
+    """
+
+    def forward(self, log_p, labels, *weight, ignore_index, label_smoothing, reduction, name):
+        self.name, classes = name, log_p.shape[1]
+        self.valid = labels != ignore_index
+        _check_labels(labels, classes, self.valid, name, f" (or be ignore_index={ignore_index})")
+        self.index = np.expand_dims(np.where(self.valid, labels, 0), 1)  # along the class dim
+        self.w = _like(weight[0], log_p) if weight else np.ones(classes, dtype=log_p.dtype)
+        self.w_label = np.where(self.valid, self.w[self.index[:, 0]], 0)  # w_yᵢ, 0 where ignored
+        self.shape, self.smoothing = log_p.shape, label_smoothing
+        picked = np.where(self.valid, np.take_along_axis(log_p, self.index, axis=1)[:, 0], 0)
+        losses = -(1 - label_smoothing) * self.w_label * picked
+        if label_smoothing:
+            self.w_c = self.w.reshape((1, classes) + (1,) * (log_p.ndim - 2))
+            smooth = -(log_p * self.w_c).sum(axis=1)
+            losses = losses + np.where(self.valid, (label_smoothing / classes) * smooth, 0)
+        return self.reduce(losses, reduction, total=self.w_label.sum())
+
+    def backward(self, grad):
+        grad = np.broadcast_to(self.loss_grad(grad), self.valid.shape)
+        d_log_p = np.zeros(self.shape, dtype=grad.dtype)
+        np.put_along_axis(d_log_p, self.index, np.expand_dims(-(1 - self.smoothing) * self.w_label * grad, 1), axis=1)
+        if self.smoothing:
+            d_log_p -= (self.smoothing / self.shape[1]) * self.w_c * np.expand_dims(grad * self.valid, 1)
+        return (d_log_p,) + (None,) * (len(self.needs_input_grad) - 1)
+
+
+class SoftCrossEntropy(_Loss):
+    """Cross-entropy against class probabilities q (each row sums to 1): ℓᵢ = −Σ_c w_c q'ᵢ,c ln pᵢ,c,
+    with q' = (1 − ε) q + ε/C under label smoothing ε; "mean" divides by the number of examples.
+
+    ∂ℓᵢ/∂ln pᵢ,c = −w_c q'ᵢ,c,  ∂ℓᵢ/∂qᵢ,c = −(1 − ε) w_c ln pᵢ,c.
+    """
+
+    name = "cross_entropy"
+
+    def forward(self, log_p, q, *weight, label_smoothing, reduction):
+        classes = log_p.shape[1]
+        self.w = _like(weight[0], log_p).reshape((1, classes) + (1,) * (log_p.ndim - 2)) if weight else 1
+        self.log_p, self.smoothing = log_p, label_smoothing
+        self.q = (1 - label_smoothing) * q + label_smoothing / classes
+        return self.reduce(-(self.w * self.q * log_p).sum(axis=1), reduction)
+
+    def backward(self, grad):
+        grad = np.expand_dims(np.broadcast_to(self.loss_grad(grad), self.log_p.shape[:1] + self.log_p.shape[2:]), 1) * self.w
+        d_log_p = -grad * self.q if self.needs_input_grad[0] else None
+        dq = -(1 - self.smoothing) * grad * self.log_p if self.needs_input_grad[1] else None
+        return (d_log_p, dq) + (None,) * (len(self.needs_input_grad) - 2)
+
+
+def nll_loss(input: tg.Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> tg.Tensor:
+    """−(ln p of the right class), averaged: ``input`` holds log-probabilities, shape (n, C) or (n, C, d₁, ...)
+    with the classes along dim 1 (or (C,) for one example), ``target`` the class indices, shape (n, d₁, ...)."""
+    return _classification("nll_loss", input, target, weight, ignore_index, reduction, 0.0)
+
+
+def cross_entropy(input: tg.Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> tg.Tensor:
+    """C = −(1/n) Σₓ ln softmax(z(x))_y: the mean negative log-probability of the right class y.
+
+    ``input`` are the raw scores z, shape (n, C), or (n, C, d₁, ...) with the classes along dim 1,
+    or (C,) for one example. ``target`` is either class indices (integers, shape (n, d₁, ...)) or
+    class probabilities (floats, the shape of ``input``). It is ``nll_loss(log_softmax(z, dim=1), target)``,
+    with ``weight`` (one per class), ``ignore_index`` and ``label_smoothing`` exactly as in PyTorch.
+    A score of −∞ (a masked class) is fine: only a non-finite loss is reported as divergence.
+    """
+    return _classification("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _classification(name, input, target, weight, ignore_index, reduction, label_smoothing):
+    """Check and shape the arguments of nll_loss and cross_entropy, then apply the loss op."""
+    _check_reduction(name, reduction)
+    if not isinstance(input, tg.Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    target = _labels(target)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    soft = target.dtype.kind == "f"
+    if soft and (name != "cross_entropy" or target.shape != input.shape):
+        raise ValueError(f"{name}: float targets are class probabilities and must have the input's shape "
+                         f"{input.shape}, got {target.shape}; class indices must be integers")
+    if not soft and target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: labels must be integer class indices (or, for cross_entropy, float probabilities), "
+                        f"got {target.dtype}")
+    if input.ndim == 1:  # one example of C classes: a batch of one
+        loss = _classification(name, input.reshape(1, -1), target.reshape((1,) + target.shape), weight,
+                               ignore_index, reduction, label_smoothing)
+        return loss.reshape(()) if reduction == "none" else loss
+    if input.ndim == 0 or (not soft and target.shape != input.shape[:1] + input.shape[2:]):
+        raise ValueError(f"{name}: expected input of shape (n, classes) or (n, classes, d1, ...) and labels of "
+                         f"shape (n,) or (n, d1, ...), got {input.shape} and {target.shape}")
+    if reduction == "mean" and target.numel() == 0:
+        raise ValueError(f"{name}: empty batch {input.shape}: the mean over no examples is undefined "
+                         "(PyTorch gives nan); skip empty batches, or use reduction='sum'")
+    weights = []
+    if weight is not None:
+        weights = [_constant(weight, name, "weight")]
+        if weights[0].shape != input.shape[1:2]:
+            raise ValueError(f"{name}: weight must have one entry per class, shape ({input.shape[1]},), "
+                             f"got {weights[0].shape}")
+    log_p = input.log_softmax(dim=1) if name == "cross_entropy" else input
+    if soft:
+        return SoftCrossEntropy.apply(log_p, target, *weights, label_smoothing=label_smoothing, reduction=reduction)
+    return NegativeLogLikelihood.apply(log_p, target, *weights, ignore_index=ignore_index,
+                                       label_smoothing=label_smoothing, reduction=reduction, name=name)
+
+
+# ---------------------------------------------------------------------------------- checks
+def _check_reduction(name, reduction, allowed=REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{name}: unknown reduction {reduction!r}, choose one of {allowed}")
+
+
+def _labels(labels) -> tg.Tensor:
+    """Labels as a tensor (an op's input, not a constant baked into the op)."""
+    return labels if isinstance(labels, tg.Tensor) else tg.Tensor(np.asarray(labels))
+
+
+def _check_labels(labels, classes, valid, name, alternative=""):
+    bad = valid & ((labels < 0) | (labels >= classes))
+    if bad.any():
+        raise ValueError(f"{name}: labels must lie in [0, {classes}){alternative}, got {labels[bad].flat[0]}")
+
+
+def _as_float(y: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Integer or boolean targets (0/1 labels, one-hot rows) in the prediction's float type, as PyTorch promotes them."""
+    return y if y.dtype.kind == "f" else y.astype(like.dtype)
+
+
+def _like(weight: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A weight in the prediction's float type, so that it never changes the dtype of the loss."""
+    return weight.astype(like.dtype, copy=False)
+
+
+def _constant(value, name, what) -> tg.Tensor:
+    """A weight: a tensor that takes no gradient."""
+    value = value if isinstance(value, tg.Tensor) else tg.Tensor(value)
+    if value.requires_grad:
+        raise ValueError(f"{name}: {what} cannot require grad (there is no gradient with respect to it); "
+                         f"pass {what}.detach()")
+    return value
+
+
+def _pair(name, input, target, reduction, allowed=REDUCTIONS):
+    """Check a prediction and a target of the same shape (the op takes integer targets in the prediction's float type)."""
+    _check_reduction(name, reduction, allowed)
+    if not isinstance(input, tg.Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
+                         "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
+                         "(n,) becomes an (n, n) table, usually by mistake)")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{name}: predictions must be float, got {input.dtype}")
+    if reduction in ("mean", "lecture") and input.numel() == 0:
+        raise ValueError(f"{name}: empty batch {input.shape}: the mean over no examples is undefined "
+                         "(PyTorch gives nan); skip empty batches, or use reduction='sum'")
+    return input, target

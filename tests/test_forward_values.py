@@ -186,8 +186,8 @@ def test_mse_reductions_on_a_non_square_batch():
     assert nn.MSELoss()(t(a), t(y)).item() == pytest.approx(squared / (2 * 5), rel=1e-12)
     assert nn.MSELoss("mean")(t(a), t(y)).item() == pytest.approx(squared / 15, rel=1e-12)
     assert nn.MSELoss("sum")(t(a), t(y)).item() == pytest.approx(squared, rel=1e-12)
-    vector_a, vector_y = a[0], y[0]  # one example without a batch dimension: n = 1
-    assert nn.MSELoss()(t(vector_a), t(vector_y)).item() == pytest.approx(((vector_y - vector_a) ** 2).sum() / 2)
+    vector_a, vector_y = a[0], y[0]  # 1-D, as in PyTorch: n = 3 examples of one output each
+    assert nn.MSELoss()(t(vector_a), t(vector_y)).item() == pytest.approx(((vector_y - vector_a) ** 2).sum() / (2 * 3))
 
 
 @pytest.mark.parametrize("reduction", ["lecture", "mean", "sum"])

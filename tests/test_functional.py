@@ -1,0 +1,400 @@
+"""nn.functional and the loss modules: values against NumPy formulas, gradients against finite differences.
+
+The reference values below are written out in NumPy, independently of the code under test; every
+differentiable function is gradchecked in float64 on shapes drawn by hypothesis, for every reduction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import nn
+import tinygrad_edu as tg
+
+F = nn.functional
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def f64(shape, low=-2.0, high=2.0):
+    return hnp.arrays(np.float64, shape, elements=st.floats(low, high, allow_nan=False, allow_infinity=False))
+
+
+def leaf(array):
+    return tg.Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def shapes(min_dims=1, max_dims=3):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=4)
+
+
+def reduce_np(losses, reduction, divisor=None):
+    if reduction == "none":
+        return losses
+    return losses.sum() / (1 if reduction == "sum" else (losses.size if divisor is None else divisor))
+
+
+def log_softmax_np(z, axis):
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def labels_for(data, shape, classes):
+    return np.array(data.draw(hnp.arrays(np.int64, shape, elements=st.integers(0, classes - 1))))
+
+
+# ----------------------------------------------------------------------- pointwise regression losses
+POINTWISE = {  # name -> (function, NumPy formula of the per-element loss of d = a − y)
+    "mse_loss": (F.mse_loss, lambda d: d**2),
+    "l1_loss": (F.l1_loss, np.abs),
+    "huber_loss": (lambda a, y, reduction: F.huber_loss(a, y, reduction, delta=0.7),
+                   lambda d: np.where(np.abs(d) < 0.7, 0.5 * d**2, 0.7 * (np.abs(d) - 0.35))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_pointwise_losses_match_numpy_and_pass_gradcheck(name, reduction, data):
+    function, formula = POINTWISE[name]
+    shape = data.draw(shapes(0))
+    a = data.draw(f64(shape))
+    y = data.draw(f64(shape).filter(lambda y: np.all(np.abs(np.abs(a - y) - 0.7) > 1e-3) and np.all(np.abs(a - y) > 1e-3)))
+    expected = reduce_np(formula(a - y), reduction)
+    np.testing.assert_allclose(function(leaf(a), leaf(y), reduction=reduction).numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert tg.gradcheck(lambda a, y: function(a, y, reduction=reduction), [leaf(a), leaf(y)])
+
+
+@given(data=st.data())
+def test_the_lecture_reduction_averages_over_the_first_dimension(data):
+    """C = 1/(2n) Σₓ ‖y(x) − a‖²: n is the first dimension, whatever the shape of each example."""
+    shape = data.draw(shapes(1))
+    a, y = data.draw(f64(shape)), data.draw(f64(shape))
+    expected = ((y - a) ** 2).sum() / (2 * shape[0])
+    assert F.mse_loss(leaf(a), leaf(y), "lecture").item() == pytest.approx(expected, rel=1e-12)
+    assert nn.MSELoss()(leaf(a), leaf(y)).item() == pytest.approx(expected, rel=1e-12)
+    assert tg.gradcheck(lambda a, y: nn.MSELoss()(a, y), [leaf(a), leaf(y)])
+
+
+def test_one_dimensional_predictions_are_n_examples_of_one_output():
+    a, y = np.array([0.2, 0.9, 0.4, 0.0]), np.array([0.0, 1.0, 1.0, 0.5])
+    assert nn.MSELoss()(leaf(a), leaf(y)).item() == pytest.approx(((y - a) ** 2).sum() / (2 * 4))
+    # the same examples as a column of outputs give the same cost
+    assert nn.MSELoss()(leaf(a[:, None]), leaf(y[:, None])).item() == pytest.approx(((y - a) ** 2).sum() / 8)
+    assert nn.MSELoss()(leaf(0.5), leaf(0.25)).item() == pytest.approx(0.25**2 / 2)  # 0-d: one example
+
+
+def test_mse_function_defaults_to_pytorchs_mean_and_the_module_to_the_lecture():
+    a, y = np.array([[0.2, 0.9, 0.1], [0.5, 0.1, 0.3]]), np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    squared = ((y - a) ** 2).sum()
+    assert F.mse_loss(leaf(a), leaf(y)).item() == pytest.approx(squared / 6)
+    assert nn.MSELoss()(leaf(a), leaf(y)).item() == pytest.approx(squared / 4)
+    assert repr(nn.MSELoss()) == "MSELoss(reduction='lecture')"
+
+
+def test_integer_targets_are_taken_in_the_predictions_float_type():
+    a = tg.tensor([[0.2, 0.7], [0.9, 0.4]])
+    for loss in (F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)), F.binary_cross_entropy(a, tg.tensor([[0, 1], [1, 0]]))):
+        assert loss.dtype == np.float32
+    expected = ((np.array([[0.2, 0.7], [0.9, 0.4]]) - np.eye(2)[[1, 0]]) ** 2).mean()
+    assert F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)).item() == pytest.approx(expected)
+
+
+def test_weights_never_change_the_dtype_of_the_loss():
+    z32, y = tg.tensor([[0.2, 0.7, 0.1], [0.9, 0.4, 0.3]]), tg.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    w64, integer_w = tg.Tensor(np.array([0.5, 2.0, 1.0])), [1, 2, 3]
+    losses = [F.cross_entropy(z32, tg.tensor([1, 0]), w64), F.cross_entropy(z32, y / 2, integer_w),
+              F.nll_loss(z32, tg.tensor([1, 0]), integer_w), F.binary_cross_entropy(z32, y, w64),
+              F.binary_cross_entropy_with_logits(z32, y, w64, pos_weight=integer_w)]
+    assert [loss.dtype for loss in losses] == [np.float32] * 5
+    log_p = np.log(np.exp(z32.numpy()) / np.exp(z32.numpy()).sum(axis=1, keepdims=True))
+    assert losses[2].item() == pytest.approx(-(2 * z32.numpy()[0, 1] + z32.numpy()[1, 0]) / 3)
+    assert losses[0].item() == pytest.approx(-(2 * log_p[0, 1] + 0.5 * log_p[1, 0]) / 2.5, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- binary cross-entropy
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_binary_cross_entropy_matches_numpy_and_passes_gradcheck(reduction, data):
+    shape = data.draw(shapes())
+    a, y = data.draw(f64(shape, 0.05, 0.95)), data.draw(f64(shape, 0, 1))
+    w = data.draw(f64(shape[-1:], 0.1, 2))  # broadcast along the last dimension
+    expected = reduce_np(-w * (y * np.log(a) + (1 - y) * np.log(1 - a)), reduction)
+    got = F.binary_cross_entropy(leaf(a), leaf(y), weight=tg.Tensor(w), reduction=reduction)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(nn.BCELoss(w, reduction=reduction)(leaf(a), leaf(y)).numpy(), expected, rtol=1e-10)
+    assert tg.gradcheck(lambda a, y: F.binary_cross_entropy(a, y, tg.Tensor(w), reduction), [leaf(a), leaf(y)])
+
+
+def test_binary_cross_entropy_clamps_its_logs_at_minus_100_as_pytorch():
+    a, y = leaf([0.0, 1.0, 0.0]), leaf([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(F.binary_cross_entropy(a, y, reduction="none").numpy(), [100.0, 100.0, 0.0])
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*binary_cross_entropy_with_logits"):
+        F.binary_cross_entropy(leaf([1.5]), leaf([1.0]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_binary_cross_entropy_with_logits_matches_numpy_and_passes_gradcheck(reduction, data):
+    shape = data.draw(shapes())
+    z, y = data.draw(f64(shape, -6, 6)), data.draw(f64(shape, 0, 1))
+    w, p = data.draw(f64(shape[-1:], 0.1, 2)), data.draw(f64(shape[-1:], 0.1, 3))
+    sigma = 1 / (1 + np.exp(-z))
+    expected = reduce_np(-w * (p * y * np.log(sigma) + (1 - y) * np.log(1 - sigma)), reduction)
+    got = F.binary_cross_entropy_with_logits(leaf(z), leaf(y), tg.Tensor(w), reduction, pos_weight=tg.Tensor(p))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-9)
+    module = nn.BCEWithLogitsLoss(weight=tg.Tensor(w), reduction=reduction, pos_weight=tg.Tensor(p))
+    np.testing.assert_allclose(module(leaf(z), leaf(y)).numpy(), expected, rtol=1e-9)
+    assert tg.gradcheck(lambda z, y: module(z, y), [leaf(z), leaf(y)])
+    plain = reduce_np(-(y * np.log(sigma) + (1 - y) * np.log(1 - sigma)), reduction)
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(leaf(z), leaf(y), reduction=reduction).numpy(),
+                               plain, rtol=1e-9)
+
+
+def test_binary_cross_entropy_with_logits_is_stable_for_huge_scores():
+    z, y = tg.tensor([-1000.0, 1000.0, 1000.0]), tg.tensor([0.0, 1.0, 0.0])
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(z, y, reduction="none").numpy(), [0, 0, 1000])
+
+
+# ------------------------------------------------------------------------------- cross-entropy
+def cross_entropy_np(z, labels, weight=None, ignore_index=-100, smoothing=0.0, reduction="mean"):
+    """PyTorch's documented formula, term by term: (1 − ε)·(weighted NLL) + (ε/C)·(weighted sum over classes)."""
+    log_p = log_softmax_np(z, axis=1)
+    classes = z.shape[1]
+    w = np.ones(classes) if weight is None else weight
+    valid = labels != ignore_index
+    safe = np.where(valid, labels, 0)
+    w_label = w[safe] * valid
+    nll = np.zeros(labels.shape)
+    smooth = np.zeros(labels.shape)
+    for i in np.ndindex(*labels.shape):
+        if valid[i]:
+            row = log_p[(i[0], slice(None)) + i[1:]]
+            nll[i] = -w_label[i] * row[labels[i]]
+            smooth[i] = -(w * row).sum()
+    if reduction == "none":
+        return (1 - smoothing) * nll + smoothing / classes * smooth
+    if reduction == "sum":
+        return (1 - smoothing) * nll.sum() + smoothing / classes * smooth.sum()
+    return (1 - smoothing) * nll.sum() / w_label.sum() + smoothing / classes * smooth.sum() / w_label.sum()
+
+
+def classification_case(data):
+    """Scores of shape (n, C) or (n, C, d1, ...), labels with some ignored, class weights."""
+    n, classes = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 5))
+    extra = data.draw(st.sampled_from([(), (3,), (2, 2)]))
+    z = data.draw(f64((n, classes) + extra, -4, 4))
+    labels = labels_for(data, (n,) + extra, classes)
+    labels[data.draw(hnp.arrays(bool, labels.shape))] = -1
+    labels.flat[0] = data.draw(st.integers(0, classes - 1))  # at least one example counts
+    weight = data.draw(f64((classes,), 0.1, 3))
+    return z, labels, weight
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_cross_entropy_with_weight_ignore_index_and_label_smoothing(reduction, data):
+    z, labels, weight = classification_case(data)
+    smoothing = data.draw(st.sampled_from([0.0, 0.1, 0.35]))
+    weight = data.draw(st.sampled_from([None, weight]))
+    w = None if weight is None else tg.Tensor(weight)
+
+    def loss(z):
+        return F.cross_entropy(z, tg.tensor(labels), w, ignore_index=-1, reduction=reduction, label_smoothing=smoothing)
+
+    expected = cross_entropy_np(z, labels, weight, -1, smoothing, reduction)
+    np.testing.assert_allclose(loss(leaf(z)).numpy(), expected, rtol=1e-10, atol=1e-12)
+    module = nn.CrossEntropyLoss(w, ignore_index=-1, reduction=reduction, label_smoothing=smoothing)
+    np.testing.assert_allclose(module(leaf(z), labels).numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(loss, [leaf(z)])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_nll_loss_picks_the_weighted_log_probability_of_the_label(reduction, data):
+    z, labels, weight = classification_case(data)
+    log_p = log_softmax_np(z, axis=1)
+    expected = cross_entropy_np(z, labels, weight, -1, 0.0, reduction)
+    got = F.nll_loss(leaf(log_p), labels, tg.Tensor(weight), ignore_index=-1, reduction=reduction)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
+    module = nn.NLLLoss(tg.Tensor(weight), ignore_index=-1, reduction=reduction)
+    assert tg.gradcheck(lambda log_p: module(log_p, labels), [leaf(log_p)])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_cross_entropy_against_class_probabilities(reduction, data):
+    n, classes = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 5))
+    z = data.draw(f64((n, classes, 2), -4, 4))
+    q = data.draw(f64((n, classes, 2), 0.01, 1))
+    q /= q.sum(axis=1, keepdims=True)
+    weight, smoothing = data.draw(f64((classes,), 0.1, 3)), data.draw(st.sampled_from([0.0, 0.2]))
+    target = (1 - smoothing) * q + smoothing / classes
+    expected = reduce_np(-(weight[None, :, None] * target * log_softmax_np(z, 1)).sum(axis=1), reduction)
+
+    def loss(z, q):
+        return F.cross_entropy(z, q, tg.Tensor(weight), reduction=reduction, label_smoothing=smoothing)
+
+    np.testing.assert_allclose(loss(leaf(z), leaf(q)).numpy(), expected, rtol=1e-10)
+    assert tg.gradcheck(loss, [leaf(z), leaf(q)])
+
+
+def test_cross_entropy_of_one_example_without_a_batch_dimension():
+    z, label = np.array([0.5, -1.0, 2.0]), 2
+    expected = -log_softmax_np(z, 0)[label]
+    assert F.cross_entropy(leaf(z), tg.tensor(label)).item() == pytest.approx(expected)
+    assert F.cross_entropy(leaf(z), tg.tensor(label), reduction="none").shape == ()
+    assert tg.gradcheck(lambda z: F.cross_entropy(z, tg.tensor(label)), [leaf(z)])
+
+
+def test_masked_classes_with_minus_infinity_give_the_finite_loss_and_gradient():
+    """A class with score −∞ has probability 0: the loss is the cross-entropy over the other classes."""
+    z = np.array([[1.0, -np.inf, 0.5, 2.0], [0.2, 0.1, -np.inf, -np.inf], [-np.inf, 0.3, 0.1, 0.0]])
+    labels = np.array([0, 1, -100])  # the ignored example has its class 0 masked
+    kept = [np.array([1.0, 0.5, 2.0]), np.array([0.2, 0.1])]
+    expected = -(log_softmax_np(kept[0], 0)[0] + log_softmax_np(kept[1], 0)[1]) / 2
+    logits = leaf(z)
+    loss = nn.CrossEntropyLoss()(logits, labels)
+    assert loss.item() == pytest.approx(expected)
+    loss.backward()
+    softmax = [np.exp(log_softmax_np(k, 0)) for k in kept]
+    expected_grad = np.array([[softmax[0][0] - 1, 0, softmax[0][1], softmax[0][2]],
+                              [softmax[1][0], softmax[1][1] - 1, 0, 0], [0, 0, 0, 0]]) / 2
+    np.testing.assert_allclose(logits.grad.numpy(), expected_grad, rtol=1e-12)
+    with pytest.raises(FloatingPointError, match="cross_entropy is inf"):  # smoothing reads ln 0: PyTorch gives inf
+        F.cross_entropy(leaf(z), labels, label_smoothing=0.1)
+
+
+# ------------------------------------------------------------------------- errors and edge cases
+@pytest.mark.parametrize("loss", [nn.MSELoss(), nn.MSELoss("mean"), nn.L1Loss(), nn.HuberLoss(), nn.BCELoss(),
+                                  nn.BCEWithLogitsLoss()])
+def test_empty_batches_are_refused_for_a_mean_and_summed_to_zero(loss):
+    with pytest.raises(ValueError, match=r"empty batch \(0, 10\).*reduction='sum'"):
+        loss(tg.zeros(0, 10), tg.zeros(0, 10))
+    assert type(loss)(reduction="sum")(tg.zeros(0, 10), tg.zeros(0, 10)).item() == 0
+
+
+def test_empty_or_fully_ignored_batches_in_cross_entropy():
+    with pytest.raises(ValueError, match=r"empty batch \(0, 3\)"):
+        nn.CrossEntropyLoss()(tg.zeros(0, 3), np.zeros(0, dtype=np.int64))
+    assert nn.CrossEntropyLoss(reduction="sum")(tg.zeros(0, 3), np.zeros(0, dtype=np.int64)).item() == 0
+    with pytest.raises(ValueError, match="every target is ignore_index or has weight 0"):
+        nn.CrossEntropyLoss()(tg.zeros(2, 3), np.array([-100, -100]))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NumPy's, on the NaN given on purpose
+@pytest.mark.parametrize("function", [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy_with_logits])
+def test_a_non_finite_loss_is_reported_as_divergence(function):
+    with pytest.raises(FloatingPointError, match=f"{function.__name__} is nan"):
+        function(tg.tensor([[float("nan"), 0.5]]), tg.tensor([[1.0, 0.0]]))
+    with pytest.raises(FloatingPointError, match="not finite in some elements"):
+        function(tg.tensor([[float("inf"), 0.5]]), tg.tensor([[1.0, 0.0]]), reduction="none")
+
+
+def test_bad_arguments_get_errors_that_name_the_problem():
+    with pytest.raises(ValueError, match=r"unknown reduction 'lecture'"):
+        F.l1_loss(tg.ones(2), tg.ones(2), "lecture")
+    with pytest.raises(ValueError, match=r"unknown reduction 'avg'"):
+        nn.CrossEntropyLoss(reduction="avg")
+    with pytest.raises(ValueError, match=r"prediction shape \(4, 1\) and target shape \(4,\)"):
+        nn.L1Loss()(tg.ones(4, 1), tg.ones(4))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\) \(or be ignore_index=-100\), got 3"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"one entry per class, shape \(3,\), got \(4,\)"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(4))
+    with pytest.raises(ValueError, match="weight cannot require grad"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(3, requires_grad=True))
+    with pytest.raises(TypeError, match="integer class indices"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([True, False]))
+    with pytest.raises(ValueError, match="float targets are class probabilities"):
+        F.nll_loss(tg.ones(2, 3), tg.ones(2, 3))
+    with pytest.raises(ValueError, match=r"labels of shape .* got \(2, 3\) and \(3,\)"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="label_smoothing must lie in"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), label_smoothing=1.5)
+    with pytest.raises(ValueError, match="delta must be positive"):
+        F.huber_loss(tg.ones(2), tg.ones(2), delta=0)
+    with pytest.raises(TypeError):  # PyTorch's positional size_average would otherwise land on ignore_index
+        nn.CrossEntropyLoss(None, None, 3)
+
+
+def test_labels_are_an_input_of_the_loss_op_not_a_constant():
+    """So that a recorded step (tinygrad_edu.jit) replays the op on the next batch's labels."""
+    labels = tg.tensor([2, 0])
+    loss = F.cross_entropy(leaf([[0.1, 0.2, 0.3], [1.0, 0.0, -1.0]]), labels)
+    assert any(parent is labels for parent in loss.grad_fn.parents)
+
+
+# --------------------------------------------------------------------------- the other functions
+@given(data=st.data())
+def test_activations_match_numpy_and_leaky_relu_passes_gradcheck(data):
+    shape = data.draw(shapes())
+    x = data.draw(f64(shape).filter(lambda x: np.all(np.abs(x) > 1e-3)))
+    slope = data.draw(st.floats(0.001, 0.5))
+    np.testing.assert_allclose(F.leaky_relu(leaf(x), slope).numpy(), np.where(x > 0, x, slope * x))
+    np.testing.assert_allclose(F.leaky_relu(leaf(x)).numpy(), np.where(x > 0, x, 0.01 * x))
+    assert tg.gradcheck(lambda x: F.leaky_relu(x, slope), [leaf(x)])
+    np.testing.assert_allclose(F.relu(leaf(x)).numpy(), np.maximum(x, 0))
+    np.testing.assert_allclose(F.sigmoid(leaf(x)).numpy(), 1 / (1 + np.exp(-x)), rtol=1e-12)
+    np.testing.assert_allclose(F.tanh(leaf(x)).numpy(), np.tanh(x))
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    np.testing.assert_allclose(F.log_softmax(leaf(x), dim).numpy(), log_softmax_np(x, dim), rtol=1e-12)
+    np.testing.assert_allclose(F.softmax(leaf(x), dim=dim).numpy(), np.exp(log_softmax_np(x, dim)), rtol=1e-12)
+    w, b = data.draw(f64((3, shape[-1]))), data.draw(f64((3,)))
+    np.testing.assert_allclose(F.linear(leaf(x), leaf(w), leaf(b)).numpy(), x @ w.T + b, rtol=1e-12)
+
+
+def test_leaky_relu_gradient_at_zero_is_the_slope_as_in_pytorch():
+    x = leaf([0.0, 2.0, -2.0])
+    F.leaky_relu(x, 0.2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.2, 1.0, 0.2])
+
+
+def test_softmax_needs_its_dim():
+    with pytest.raises(TypeError):
+        F.softmax(tg.ones(2, 3))
+
+
+def test_one_hot_as_pytorch():
+    labels = tg.tensor([[3, 0], [1, 1]])
+    t = F.one_hot(labels)  # num_classes=-1: the largest label + 1
+    np.testing.assert_array_equal(t.numpy(), np.eye(4, dtype=np.int64)[labels.numpy()])
+    assert t.dtype == np.int64 and not t.requires_grad
+    assert F.one_hot(labels, 6, dtype=np.float32).shape == (2, 2, 6)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got 3"):
+        F.one_hot(labels, 3)
+    with pytest.raises(TypeError, match="integers"):
+        F.one_hot(np.array([0.5]), 3)
+
+
+@given(data=st.data())
+def test_dropout_passes_gradcheck_with_its_mask(data):
+    x = data.draw(f64(data.draw(shapes())))
+    p, seed = data.draw(st.sampled_from([0.2, 0.5, 0.9])), data.draw(st.integers(0, 2**16))
+    # a new generator in the same state at every call: finite differences see the mask backward used
+    assert tg.gradcheck(lambda x: F.dropout(x, p, generator=np.random.default_rng(seed)), [leaf(x)])
+
+
+def test_dropout_scales_the_survivors_and_is_the_identity_out_of_training():
+    x = tg.ones(300, 400)
+    out = F.dropout(x, 0.3, generator=np.random.default_rng(0)).numpy()
+    assert set(np.unique(out)) == {0.0, np.float32(1 / 0.7)}
+    assert (out == 0).mean() == pytest.approx(0.3, abs=0.01)
+    assert F.dropout(x, 0.3, training=False) is x
+    assert F.dropout(x, 0.0) is x
+    np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), 0)  # PyTorch: everything dropped
+    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got 1.5"):
+        F.dropout(x, 1.5)
+
+
+def test_dropout_draws_a_new_mask_at_every_call_from_the_generator_seeded_at_that_time():
+    x = tg.ones(50, 60)
+    tg.manual_seed(7)
+    first, second = F.dropout(x).numpy(), F.dropout(x).numpy()
+    assert not np.array_equal(first, second)
+    tg.manual_seed(7)  # replaces the default generator: the op must use the new one, not one it kept
+    np.testing.assert_array_equal(F.dropout(x).numpy(), first)
+    np.testing.assert_array_equal(nn.Dropout(0.5)(x).numpy(), second)  # the layer is the same op
