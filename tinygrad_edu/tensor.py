@@ -12,7 +12,7 @@ from numbers import Number
 import numpy as np
 
 from . import ops
-from .autograd import Function, backward, is_grad_enabled
+from .autograd import Function, is_grad_enabled, run_backward
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
@@ -248,7 +248,7 @@ class Tensor:
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
-        backward(self, gradient, retain_graph)
+        run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
