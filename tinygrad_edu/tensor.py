@@ -32,9 +32,17 @@ def _to_array(data, dtype) -> np.ndarray:
 
 
 def _promote(a, b, floating: bool = False) -> tuple:
-    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``)."""
+    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``).
+
+    The first three cases are what `result_type` would give too, taken without asking it because
+    they are nearly every op: nothing to promote, or a Python number joining a float tensor (x * 0.5).
+    """
     if isinstance(b, Tensor) and isinstance(a, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
-        return a, b  # the common case: nothing to promote
+        return a, b
+    if type(b) in (float, int) and isinstance(a, Tensor) and a.dtype.kind == "f":
+        return a, Tensor._constant(np.asarray(b, dtype=a.dtype))
+    if type(a) in (float, int) and isinstance(b, Tensor) and b.dtype.kind == "f":
+        return Tensor._constant(np.asarray(a, dtype=b.dtype)), b
     dtype = result_type(a, b)
     if floating and dtype.kind != "f":
         dtype = float32  # integer true division gives the default float type
@@ -299,8 +307,8 @@ class Tensor:
                                f"tensor; use .to({new.dtype}) first")
         self.data[...] = new.data
         self._storage.version += 1
-        if recording:
-            self._ctx, self._requires_grad = new._ctx, True
+        if recording:  # self now holds new's value: it is what new is (a constant, if no gradient flows into it)
+            self._ctx, self._requires_grad = new._ctx, new._requires_grad
         return self
 
     def add_(self, other):
