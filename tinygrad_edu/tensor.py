@@ -1,13 +1,13 @@
 """`Tensor`: a NumPy array that remembers how it was computed, so gradients can flow back through it.
 
 The arithmetic lives in `ops.py` (one `Function` per op, forward and backward side by side); the
-graph walk lives in `autograd.py`. This file only wires the two to a friendly, PyTorch-like API.
+graph walk lives in `autograd.py`. This file wires the two to a friendly, PyTorch-like API, and
+changes tensors in place through one method, `Tensor._modify_in_place`, which keeps PyTorch's rules.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from numbers import Number
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
+
 
 def _to_array(data, dtype) -> np.ndarray:
     """Make the array a new tensor holds: Python floats become float32, NumPy arrays keep their dtype."""
