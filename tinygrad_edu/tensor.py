@@ -200,8 +200,9 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors of one element can be used as an index, this one is {self.dtype}")
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, this one is "
+                            f"{self.dtype} of shape {self.shape}")
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
