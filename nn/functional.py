@@ -251,7 +251,7 @@ class BinaryCrossEntropy(_Loss):
             raise ValueError("binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, "
                              "or give the raw scores to binary_cross_entropy_with_logits)")
         y = _as_float(y, a)
-        self.a, self.y, self.w = a, y, (weight[0] if weight else 1)
+        self.a, self.y, self.w = a, y, (_like(weight[0], a) if weight else 1)
         with np.errstate(divide="ignore"):  # ln 0 = −∞, clamped just below
             self.log_a, self.log_not_a = np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
         return self.reduce(-self.w * (y * self.log_a + (1 - y) * self.log_not_a), reduction)
@@ -273,7 +273,7 @@ class BinaryCrossEntropyWithLogits(_Loss):
     name = "binary_cross_entropy_with_logits"
 
     def forward(self, z, y, *weights, reduction, names):
-        given = dict(zip(names, weights))
+        given = {name: _like(w, z) for name, w in zip(names, weights)}
         self.w, self.p = given.get("weight", 1), given.get("pos_weight", 1)
         y = _as_float(y, z)
         self.z, self.y = z, y
@@ -320,7 +320,7 @@ class NegativeLogLikelihood(_Loss):
         self.valid = labels != ignore_index
         _check_labels(labels, classes, self.valid, name, f" (or be ignore_index={ignore_index})")
         self.index = np.expand_dims(np.where(self.valid, labels, 0), 1)  # along the class dim
-        self.w = weight[0] if weight else np.ones(classes, dtype=log_p.dtype)
+        self.w = _like(weight[0], log_p) if weight else np.ones(classes, dtype=log_p.dtype)
         self.w_label = np.where(self.valid, self.w[self.index[:, 0]], 0)  # w_yᵢ, 0 where ignored
         self.shape, self.smoothing = log_p.shape, label_smoothing
         picked = np.where(self.valid, np.take_along_axis(log_p, self.index, axis=1)[:, 0], 0)
@@ -351,7 +351,7 @@ class SoftCrossEntropy(_Loss):
 
     def forward(self, log_p, q, *weight, label_smoothing, reduction):
         classes = log_p.shape[1]
-        self.w = weight[0].reshape((1, classes) + (1,) * (log_p.ndim - 2)) if weight else 1
+        self.w = _like(weight[0], log_p).reshape((1, classes) + (1,) * (log_p.ndim - 2)) if weight else 1
         self.log_p, self.smoothing = log_p, label_smoothing
         self.q = (1 - label_smoothing) * q + label_smoothing / classes
         return self.reduce(-(self.w * self.q * log_p).sum(axis=1), reduction)
@@ -442,11 +442,14 @@ def _as_float(y: np.ndarray, like: np.ndarray) -> np.ndarray:
     return y if y.dtype.kind == "f" else y.astype(like.dtype)
 
 
+def _like(weight: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A weight in the prediction's float type, so that it never changes the dtype of the loss."""
+    return weight.astype(like.dtype, copy=False)
+
+
 def _constant(value, name, what) -> tg.Tensor:
-    """A weight: a tensor that takes no gradient (Python numbers become float32, as tensors do)."""
+    """A weight: a tensor that takes no gradient."""
     value = value if isinstance(value, tg.Tensor) else tg.Tensor(value)
-    if value.dtype.kind != "f":
-        value = tg.Tensor(value.numpy(), dtype=np.float32)
     if value.requires_grad:
         raise ValueError(f"{name}: {what} cannot require grad (there is no gradient with respect to it); "
                          f"pass {what}.detach()")
@@ -454,14 +457,15 @@ def _constant(value, name, what) -> tg.Tensor:
 
 
 def _pair(name, input, target, reduction, allowed=REDUCTIONS):
-    """Check a prediction and a target of the same shape; integer targets become the prediction's float type."""
+    """Check a prediction and a target of the same shape (the op takes integer targets in the prediction's float type)."""
     _check_reduction(name, reduction, allowed)
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
     if input.shape != target.shape:
-        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ "
-                         "(reshape one of them; PyTorch would broadcast them, with a warning)")
+        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
+                         "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
+                         "(n,) becomes an (n, n) table, usually by mistake)")
     if input.dtype.kind != "f":
         raise TypeError(f"{name}: predictions must be float, got {input.dtype}")
     if reduction in ("mean", "lecture") and input.numel() == 0:

@@ -10,7 +10,7 @@ The engine's files, each importing only the ones listed before it:
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
     files.py      atomic_file, check_writable: files are replaced whole or not at all
-    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
+    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
 
 from .autograd import (
