@@ -8,8 +8,8 @@ import sys
 
 from tinygrad_edu.data import DataError
 
-from demos import (deep, descent_variants, fashion, numerical_gradient, perceptron, random_labels,
-                   show_digits, sigmoid_vs_step, train)
+from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, hidden_units,
+                   numerical_gradient, perceptron, random_labels, scaling, show_digits, sigmoid_vs_step, train)
 from demos.common import Diverged
 
 # Subcommand name -> demo module, in the lecture's order. Each has add_arguments(parser) and run(args).
@@ -19,8 +19,13 @@ DEMOS = {
     "sigmoid-vs-step": sigmoid_vs_step,
     "numerical-gradient": numerical_gradient,
     "descent-variants": descent_variants,
+    "cost-surface": cost_surface,
+    "scaling": scaling,
     "train": train,
+    "hidden-units": hidden_units,
+    "errors": errors,
     "deep": deep,
+    "adversarial": adversarial,
     "random-labels": random_labels,
     "fashion": fashion,
 }

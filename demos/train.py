@@ -15,7 +15,7 @@ import time
 
 import nn
 import tinygrad_edu as tg
-from demos import checkpoints, common
+from demos import checkpoints, common, seeds
 
 # The flags that define the experiment: a checkpoint records them, and a resumed run must agree with them.
 SETTINGS = ("sizes", "activation", "loss", "init", "optimizer", "lr", "lr_decay", "dropout", "batch_size", "seed",
@@ -57,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
                         help="continue from a checkpoint written by --save; same result as not stopping. Settings "
                              "left out are the checkpoint's; those given must agree with it")
     common.add_output_arguments(parser)
+    seeds.add_argument(parser)
     common.add_data_arguments(parser)
 
 
@@ -70,6 +71,15 @@ def train_step(model, loss_fn, optimizer, images, targets) -> float:
 
 
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
+    if args.seeds is None:
+        return train_once(args, dataset)
+    if args.save is not None or args.resume is not None:
+        raise ValueError("--seeds trains one network per seed, --save and --resume follow one: "
+                         "use --seed with them")
+    return seeds.over_seeds(lambda one: train_once(one, dataset), args)
+
+
+def train_once(args: argparse.Namespace, dataset: str) -> dict:
     if args.resume is not None:
         checkpoints.take_settings(args.resume, args, SETTINGS, dataset, add_arguments)
     if args.sizes[0] != 784:
@@ -121,4 +131,5 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
         raise common.Diverged(f"{err}; {checkpoints.where_to_continue(last_good)}") from None
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
-    return {"model": model, "history": history, "test_accuracy": final}
+    return {"model": model, "history": history, "test_accuracy": final,
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, X_test), "labels": y_test}
