@@ -147,7 +147,7 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
     An epoch is one pass over the examples ``X`` with their targets ``T`` (one-hot rows or labels),
     in shuffled batches of ``batch_size``; ``step(images, targets)`` makes one update from a batch
     and returns its loss (`demos.train.train_step`). Epochs count from 0. After each one, the demo
-    evaluates, prints, saves, changes the learning rate or stops (``break``) as it needs.
+    evaluates, prints, steps its learning-rate scheduler, saves or stops (``break``) as it needs.
 
     Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
     comes from (seed, epoch) alone, so a run resumed at epoch ``start`` draws exactly what an
@@ -192,7 +192,6 @@ def check_memory(sizes: list[int], copies: int) -> None:
         raise MemoryError(f"--sizes {','.join(map(str, sizes))}: {count:,} weights and biases need about "
                           f"{needed / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than this "
                           f"machine's {available / 2**30:,.1f} GiB of memory")
-
 
 # ------------------------------------------------------------------------------------- files
 def write_png(path, image: np.ndarray) -> None:

@@ -93,12 +93,13 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
     mse = args.loss == "mse"
     model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
     optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
+    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)  # epoch e (from 0) uses η·γᵉ
     loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
     # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
     T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train
-    # A checkpoint holds the model, the optimizer and the epochs done: continuing from it gives
-    # the same result as never stopping.
-    history = checkpoints.load(args.resume, model, optimizer) if args.resume is not None else []
+    # A checkpoint holds the model, the optimizer, the schedule and the epochs done: continuing
+    # from it gives the same result as never stopping.
+    history = checkpoints.load(args.resume, model, optimizer, scheduler) if args.resume is not None else []
     if len(history) > args.epochs:
         raise checkpoints.CheckpointError(f"{args.resume} already has {len(history)} epochs, more than --epochs {args.epochs}")
     if history and len(history) == args.epochs:
@@ -108,7 +109,6 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
     settings = {**{key: getattr(args, key) for key in SETTINGS}, "dataset": dataset, "epochs": args.epochs}
     last_good = (args.resume, len(history)) if history else None
     step = functools.partial(train_step, model, loss_fn, optimizer)
-    optimizer.lr = args.lr * args.lr_decay ** len(history)  # epoch e (from 0) uses η·decayᵉ
     start = time.perf_counter()
     try:
         for epoch, loss in common.train_epochs(model, step, X_train, T_train, epochs=args.epochs,
@@ -117,13 +117,13 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
             seconds = time.perf_counter() - start
             test_accuracy = common.accuracy(model, X_test, y_test)
             history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
+            scheduler.step()
             if args.save is not None:  # before printing: a closed stdout must not cost the epoch
-                checkpoints.save(args.save, model, optimizer, history, settings)
+                checkpoints.save(args.save, model, optimizer, history, settings, scheduler)
                 last_good = (args.save, epoch + 1)
             if not args.quiet:
                 print(f"epoch {epoch + 1:>3}/{args.epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} "
                       f"({seconds:.1f} s)")
-            optimizer.lr = args.lr * args.lr_decay ** (epoch + 1)
             start = time.perf_counter()
     except KeyboardInterrupt:
         raise KeyboardInterrupt(checkpoints.where_to_continue(last_good)) from None

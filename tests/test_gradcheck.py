@@ -58,7 +58,7 @@ def test_an_input_that_needs_no_gradient_is_not_checked():
 
 
 def test_nothing_to_check_is_an_error():
-    with pytest.raises(ValueError, match="no input requires grad"):
+    with pytest.raises(ValueError, match="^gradcheck: no input requires grad, so there is nothing to check$"):
         tg.gradcheck(lambda t: t * 2.0, [tg.Tensor(np.ones(2))])
 
 
@@ -87,14 +87,16 @@ def test_the_message_gives_the_index_the_input_value_and_both_gradients():
     assert "input 0 (shape (2, 3)) is wrong at index (1, 1), where the input is -0.75:" in message
     assert f"backward gives {u:.8g}, finite differences give {2 * u:.8g}" in message
     assert "(1 of 6 elements differ" in message
-    assert "not differentiable" not in message  # a smooth function: no kink to blame
+    assert message.endswith("rtol=0.001)")  # a smooth function: no kink to blame
 
 
 @pytest.mark.parametrize("f", [lambda t: t.relu(), lambda t: t.step(), lambda t: t.clamp(min=1.0) * 3.0])
 def test_the_message_blames_a_kink_when_the_input_sits_on_one(f):
     x = leaf([[-2.0, 0.0, 1.0], [0.5, 1.5, 2.0]])  # 0 is ReLU's and the step's kink, 1 the clamp's
     with pytest.raises(tg.GradcheckError, match=r"not differentiable there: its slope is .* just left of this "
-                                                r"input and .* just right of it \(a kink or a jump"):
+                                                r"input and .* just right of it \(a kink or a jump.*, so finite "
+                                                r"differences cannot give its derivative; choose inputs away from "
+                                                r"such points$"):
         tg.gradcheck(f, [x])
 
 
@@ -141,3 +143,17 @@ def test_tolerances_decide_what_counts_as_wrong():
     assert tg.gradcheck(SlightlyOff.apply, [x], atol=0.0, rtol=1e-2)
     with pytest.raises(tg.GradcheckError, match="atol=0.0, rtol=0.0001"):
         tg.gradcheck(SlightlyOff.apply, [x], atol=0.0, rtol=1e-4)
+
+
+def test_an_exact_finite_difference_passes_at_zero_tolerance():
+    """With h = 0.5 at x = 0, the central difference of 2x is exact in floating point: equal is not wrong."""
+    assert tg.gradcheck(lambda t: t * 2.0, [leaf([0.0])], h=0.5, atol=0.0, rtol=0.0)
+
+
+def test_the_step_h_is_the_one_given():
+    """The central difference of x³ is off by h²: 3.25 instead of 3 at x = 1 with h = 0.5."""
+    cube = lambda t: t * t * t  # noqa: E731
+    assert tg.gradcheck(cube, [leaf([1.0])])
+    u = np.random.default_rng(0).standard_normal(())  # gradcheck's weight on the scalar output
+    with pytest.raises(tg.GradcheckError, match=f"backward gives {3 * u:.8g}, finite differences give {3.25 * u:.8g}"):
+        tg.gradcheck(lambda t: cube(t).sum(), [leaf([1.0])], h=0.5)

@@ -142,3 +142,47 @@ def test_without_hypothesis_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "hypothesis", None)  # makes `import hypothesis` fail
     with pytest.raises(ImportError, match=r"needs hypothesis, which is a test extra: pip install -e \"\.\[test\]\""):
         testing.check_op(lambda x: x)
+
+
+# ------------------------------------------------------------------------------------ optimizers
+def momentum_formula(w, grads, lr=0.1, mu=0.9):
+    """v ← μv + g (v starts at the first g), w ← w − ηv, written out."""
+    weights, v = [], None
+    for g in grads:
+        v = g if v is None else mu * v + g
+        w = w - lr * v
+        weights.append(w)
+    return weights
+
+
+def test_a_right_optimizer_passes():
+    testing.check_optimizer(lambda params: nn.optim.SGD(params, lr=0.1, momentum=0.9), momentum_formula, steps=2)
+
+
+def test_an_optimizer_off_its_formula_fails_and_says_at_which_step():
+    with pytest.raises(AssertionError, match=r"parameter \d after step \d differs from the formula"):
+        testing.check_optimizer(lambda params: nn.optim.SGD(params, lr=0.1, momentum=0.8), momentum_formula, steps=2)
+
+
+class SGDThatForgetsItsBuffers(nn.optim.SGD):
+    def state_dict(self):
+        return {k: v for k, v in super().state_dict().items() if not k.startswith("state.")}
+
+
+def test_an_optimizer_whose_state_dict_misses_a_buffer_fails_on_resume():
+    with pytest.raises(AssertionError, match="resuming from state_dict\\(\\) after step 1 of 2 ends at"):
+        testing.check_optimizer(lambda params: SGDThatForgetsItsBuffers(params, lr=0.1, momentum=0.9),
+                                momentum_formula, steps=2)
+
+
+class SGDThatWritesTheGradient(nn.optim.SGD):
+    def step(self):
+        super().step()
+        for p in self.params:
+            p.grad.data[...] = 0.0
+
+
+def test_an_optimizer_that_writes_a_gradient_fails():
+    with pytest.raises(AssertionError, match="step\\(\\) changed the gradient array of parameter"):
+        testing.check_optimizer(lambda params: SGDThatWritesTheGradient(params, lr=0.1, momentum=0.9),
+                                momentum_formula, steps=2)

@@ -1,36 +1,58 @@
 """tinygrad-edu: a small reverse-mode automatic-differentiation engine on NumPy.
 
-    autograd.py   Function (how every op is written), no_grad, detect_anomaly, the backward walk
+The engine's files, each importing only the ones listed before it:
+
+    dtypes.py     dtype names (tg.float32, ...) and PyTorch's type promotion rule (result_type)
+    autograd.py   Function (how every op is written), grad modes (no_grad, ...), the backward walk
     ops.py        every op: forward and backward side by side
-    tensor.py     Tensor, its methods, and the constructors
+    tensor.py     Tensor: its methods call the ops, in-place changes go through one place
+    creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     graph.py      render_graph and to_dot: look at a computation graph
     files.py      atomic_file, check_writable: files are replaced whole or not at all
-    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
+    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
 
-from .autograd import Function, detect_anomaly, is_grad_enabled, no_grad  # first: tensor.py builds on it
+from .autograd import (
+    Function,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .files import atomic_file, check_writable
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
-from .tensor import (
-    Tensor,
+from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
+from .dtypes import result_type
+from .tensor import Tensor, cat, linear, stack, where
+from .creation import (
     arange,
-    cat,
-    linear,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
     manual_seed,
     ones,
+    ones_like,
     rand,
+    rand_like,
+    randint,
     randn,
-    stack,
+    randn_like,
+    randperm,
     tensor,
-    where,
     zeros,
+    zeros_like,
 )
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "cat", "check_writable", "detect_anomaly",
-    "gradcheck", "is_grad_enabled", "linear", "manual_seed", "no_grad", "numerical_grad", "ones", "rand", "randn",
-    "data", "render_graph", "stack", "tensor", "to_dot", "where", "zeros",
+    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
+    "detect_anomaly", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
+    "is_grad_enabled", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
+    "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
+    "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]

@@ -1,6 +1,6 @@
 """Every differentiable op, each a `Function` with its forward and backward side by side.
 
-Notation: ``g`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
+Notation: ``grad`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
 for every input, by the chain rule ∂L/∂x = ∂L/∂out · ∂out/∂x. Gradients may keep the broadcast
 shape of ``out``: the engine sums them back to each input's shape. Arrays are never modified in
 place here, because one gradient array may be shared by several inputs.
@@ -13,12 +13,30 @@ import numpy as np
 from .autograd import Function
 
 
-def _axes(dim, ndim: int):
-    """PyTorch's ``dim`` (None, an int or a tuple, negatives allowed) as a tuple of NumPy axes."""
-    if dim is None:
+def dim_to_axis(dim: int, ndim: int) -> int:
+    """PyTorch's ``dim`` (negatives count from the end) as a NumPy axis, for a tensor of ``ndim`` dims.
+
+    A 0-d tensor accepts dim 0 and −1, as in PyTorch. Anything else out of range is an error, never
+    a silent wrap-around to another axis.
+    """
+    size = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not -size <= dim < size:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim}) "
+                         f"for a tensor with {ndim} dimension{'s' * (ndim != 1)}")
+    return int(dim) % size if ndim else 0
+
+
+def dims_to_axes(dim, ndim: int) -> tuple:
+    """``dim`` of a reduction (None, an int or a tuple) as a tuple of NumPy axes; None and () mean all."""
+    if dim is None or dim == ():
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(d % ndim if ndim else 0 for d in dims)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    axes = tuple(dim_to_axis(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"dim {dim} names a dimension more than once")
+    return axes if ndim else ()
 
 
 # ------------------------------------------------------------------------------ arithmetic
@@ -26,16 +44,16 @@ class Add(Function):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, g):
-        return g, g
+    def backward(self, grad):
+        return grad, grad
 
 
 class Sub(Function):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, g):
-        return g, (-g if self.needs_input_grad[1] else None)
+    def backward(self, grad):
+        return grad, (-grad if self.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -43,9 +61,9 @@ class Mul(Function):
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, g):
-        da = g * self.b if self.needs_input_grad[0] else None
-        db = g * self.a if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        da = grad * self.b if self.needs_input_grad[0] else None
+        db = grad * self.a if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -54,9 +72,9 @@ class Div(Function):
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, g):
-        da = g / self.b if self.needs_input_grad[0] else None
-        db = -g * self.a / (self.b * self.b) if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        da = grad / self.b if self.needs_input_grad[0] else None
+        db = -grad * self.a / (self.b * self.b) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -68,48 +86,40 @@ class Pow(Function):
         self.out = a**b
         return self.out
 
-    def backward(self, g):
+    def backward(self, grad):
         a, b = self.a, self.b
         da = db = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
-                da = g * np.where(b == 0, 0, b * a ** (b - 1))  # d/da a⁰ = 0, even at a = 0
+                da = grad * np.where(b == 0, 0, b * a ** (b - 1))  # d/da a⁰ = 0, even at a = 0
             if self.needs_input_grad[1]:
-                db = g * np.where(a == 0, 0, self.out * np.log(a))  # 0ᵇ is flat in b where it is defined
+                db = grad * np.where(a == 0, 0, self.out * np.log(a))  # 0ᵇ is flat in b where it is defined
         return da, db
 
 
 class MatMul(Function):
-    """out = a @ b;  ∂L/∂a = g @ bᵀ,  ∂L/∂b = aᵀ @ g (vectors are treated as one-row/one-column matrices)."""
+    """out = a @ b for matrices (or stacks of them);  ∂L/∂a = grad @ bᵀ,  ∂L/∂b = aᵀ @ grad.
+
+    ``a @ b`` on tensors turns a vector into a one-row or one-column matrix first, so only matrices
+    arrive here.
+    """
 
     def forward(self, a, b):
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError("MatMul takes matrices; write a @ b, which turns vectors into matrices first")
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, g):
-        a, b = self.a, self.b
-        if a.ndim == 1 and b.ndim == 1:  # the dot product a·b
-            return g * b, g * a
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
-        da = db = None
-        if self.needs_input_grad[0]:
-            da = g @ np.swapaxes(b2, -1, -2)
-            da = da.squeeze(-2) if a.ndim == 1 else da
-        if self.needs_input_grad[1]:
-            db = np.swapaxes(a2, -1, -2) @ g
-            db = db.squeeze(-1) if b.ndim == 1 else db
+    def backward(self, grad):
+        da = grad @ np.swapaxes(self.b, -1, -2) if self.needs_input_grad[0] else None
+        db = np.swapaxes(self.a, -1, -2) @ grad if self.needs_input_grad[1] else None
         return da, db
 
 
 class Linear(Function):
     """A layer's affine map as one op: out = x Wᵀ + b, with W of shape (out_features, in_features).
 
-    ∂L/∂x = g W,  ∂L/∂W = gᵀ x,  ∂L/∂b = Σ_examples g. One op instead of matmul, transpose and add
+    ∂L/∂x = grad W,  ∂L/∂W = gradᵀ x,  ∂L/∂b = Σ_examples grad. One op instead of matmul, transpose and add
     saves two graph nodes and a broadcast reduction per layer per step.
     """
 
@@ -120,15 +130,15 @@ class Linear(Function):
             out += bias  # in place: out is a new array, and this saves allocating another
         return out
 
-    def backward(self, g):
+    def backward(self, grad):
         x, weight = self.x, self.weight
-        dx = g @ weight if self.needs_input_grad[0] else None
-        if g.ndim != 2:  # any leading dims count as examples
-            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-        dw = g.T @ x if self.needs_input_grad[1] else None
+        dx = grad @ weight if self.needs_input_grad[0] else None
+        if grad.ndim != 2:  # any leading dims count as examples
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        dw = grad.T @ x if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return dx, dw
-        db = g.sum(axis=0) if self.needs_input_grad[2] else None
+        db = grad.sum(axis=0) if self.needs_input_grad[2] else None
         return dx, dw, db
 
 
@@ -136,8 +146,8 @@ class Neg(Function):
     def forward(self, a):
         return -a
 
-    def backward(self, g):
-        return -g
+    def backward(self, grad):
+        return -grad
 
 
 # ---------------------------------------------------------------------------- element-wise
@@ -146,8 +156,8 @@ class Exp(Function):
         self.out = np.exp(a)
         return self.out
 
-    def backward(self, g):
-        return g * self.out  # (eᵃ)' = eᵃ
+    def backward(self, grad):
+        return grad * self.out  # (eᵃ)' = eᵃ
 
 
 class Log(Function):
@@ -155,8 +165,8 @@ class Log(Function):
         self.a = a
         return np.log(a)
 
-    def backward(self, g):
-        return g / self.a
+    def backward(self, grad):
+        return grad / self.a
 
 
 class Sqrt(Function):
@@ -164,8 +174,8 @@ class Sqrt(Function):
         self.out = np.sqrt(a)
         return self.out
 
-    def backward(self, g):
-        return g / (2 * self.out)
+    def backward(self, grad):
+        return grad / (2 * self.out)
 
 
 class Abs(Function):
@@ -173,8 +183,8 @@ class Abs(Function):
         self.a = a
         return np.abs(a)
 
-    def backward(self, g):
-        return g * np.sign(self.a)  # 0 at a = 0, as in PyTorch
+    def backward(self, grad):
+        return grad * np.sign(self.a)  # 0 at a = 0, as in PyTorch
 
 
 class Sigmoid(Function):
@@ -190,8 +200,8 @@ class Sigmoid(Function):
         self.out = 0.5 * np.tanh(0.5 * z) + 0.5
         return self.out
 
-    def backward(self, g):
-        return g * self.out * (1 - self.out)
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)
 
 
 class Tanh(Function):
@@ -199,8 +209,8 @@ class Tanh(Function):
         self.out = np.tanh(z)
         return self.out
 
-    def backward(self, g):
-        return g * (1 - self.out * self.out)
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
 
 
 class ReLU(Function):
@@ -208,8 +218,8 @@ class ReLU(Function):
         self.positive = z > 0
         return z * self.positive
 
-    def backward(self, g):
-        return g * self.positive
+    def backward(self, grad):
+        return grad * self.positive
 
 
 class Step(Function):
@@ -222,8 +232,8 @@ class Step(Function):
     def forward(self, z):
         return (z >= 0).astype(z.dtype)
 
-    def backward(self, g):
-        return np.zeros_like(g)
+    def backward(self, grad):
+        return np.zeros_like(grad)
 
 
 class Clamp(Function):
@@ -237,8 +247,8 @@ class Clamp(Function):
             self.inside &= a <= max
         return np.clip(a, min, max)
 
-    def backward(self, g):
-        return g * self.inside
+    def backward(self, grad):
+        return grad * self.inside
 
 
 class Where(Function):
@@ -246,34 +256,34 @@ class Where(Function):
         self.condition = condition
         return np.where(condition, x, y)
 
-    def backward(self, g):
-        dx = np.where(self.condition, g, 0) if self.needs_input_grad[0] else None
-        dy = np.where(self.condition, 0, g) if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        dx = np.where(self.condition, grad, 0) if self.needs_input_grad[0] else None
+        dy = np.where(self.condition, 0, grad) if self.needs_input_grad[1] else None
         return dx, dy
 
 
 # ------------------------------------------------------------------------------ reductions
 class Sum(Function):
     def forward(self, a, dim=None, keepdim=False):
-        self.shape, self.axes, self.keepdim = a.shape, _axes(dim, a.ndim), keepdim
+        self.shape, self.axes, self.keepdim = a.shape, dims_to_axes(dim, a.ndim), keepdim
         return np.sum(a, axis=self.axes, keepdims=keepdim)
 
-    def backward(self, g):
+    def backward(self, grad):
         if not self.keepdim:
-            g = np.expand_dims(g, self.axes)
-        return np.broadcast_to(g, self.shape)  # every summand gets the whole gradient
+            grad = np.expand_dims(grad, self.axes)
+        return np.broadcast_to(grad, self.shape)  # every summand gets the whole gradient
 
 
 class Mean(Function):
     def forward(self, a, dim=None, keepdim=False):
-        self.shape, self.axes, self.keepdim = a.shape, _axes(dim, a.ndim), keepdim
+        self.shape, self.axes, self.keepdim = a.shape, dims_to_axes(dim, a.ndim), keepdim
         self.count = int(np.prod([a.shape[i] for i in self.axes]))
         return np.mean(a, axis=self.axes, keepdims=keepdim)
 
-    def backward(self, g):
+    def backward(self, grad):
         if not self.keepdim:
-            g = np.expand_dims(g, self.axes)
-        return np.broadcast_to(g / self.count, self.shape)
+            grad = np.expand_dims(grad, self.axes)
+        return np.broadcast_to(grad / self.count, self.shape)
 
 
 class Max(Function):
@@ -284,56 +294,106 @@ class Max(Function):
         self.is_max = a == out
         return out
 
-    def backward(self, g):
-        return g * self.is_max / self.is_max.sum()
+    def backward(self, grad):
+        return grad * self.is_max / self.is_max.sum()
 
 
-class TakeAlongDim(Function):
-    """Pick one element per slice along ``dim`` at ``indices`` (how ``max(dim)`` gets its values)."""
+class Gather(Function):
+    """out[i][j][k] = a[i][index[i][j][k]][k] for dim = 1 (PyTorch's ``gather``): pick along ``dim`` at ``index``.
 
-    def forward(self, a, indices, dim, keepdim=False):
-        self.shape, self.indices, self.dim, self.keepdim = a.shape, indices, dim % a.ndim, keepdim
-        out = np.take_along_axis(a, indices, axis=self.dim)
-        return out if keepdim else out.squeeze(self.dim)
+    Backward scatters grad back with addition, so an element picked twice gets both gradients.
+    """
 
-    def backward(self, g):
-        grad = np.zeros(self.shape, dtype=g.dtype)
-        g = g if self.keepdim else np.expand_dims(g, self.dim)
-        np.put_along_axis(grad, self.indices, g, axis=self.dim)
-        return grad
+    def forward(self, a, index, dim):
+        axis = dim_to_axis(dim, a.ndim)
+        if index.dtype.kind not in "iu" or index.ndim != a.ndim:
+            raise ValueError(f"gather needs an integer index with as many dims as the input ({a.ndim}), "
+                             f"got {index.dtype} with {index.ndim}")
+        if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != axis):
+            raise ValueError(f"gather: index shape {index.shape} is larger than the input's {a.shape} outside dim {dim}")
+        if index.size and (index.min() < 0 or index.max() >= a.shape[axis]):
+            raise IndexError(f"gather: index values must lie in [0, {a.shape[axis]}) along dim {dim}, "
+                             f"got values from {index.min()} to {index.max()}")
+        self.shape = a.shape
+        where = list(np.indices(index.shape, sparse=True))  # every position of the index, except along dim...
+        where[axis] = index  # ...where the index says which element to take
+        self.where = tuple(where)
+        return a[self.where]
+
+    def backward(self, grad):
+        da = np.zeros(self.shape, dtype=grad.dtype)
+        np.add.at(da, self.where, grad)
+        return da, None
+
+
+class LogSumExp(Function):
+    """log Σⱼ e^aⱼ along ``dim``, with the max subtracted first so no exponent overflows.
+
+    Backward: ∂/∂aᵢ = e^aᵢ / Σⱼ e^aⱼ = softmax(a)ᵢ, so ∂L/∂aᵢ = grad · softmax(a)ᵢ.
+    """
+
+    def forward(self, a, dim, keepdim=False):
+        self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
+        shift = a.max(axis=self.axes, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)  # all −inf (or an inf) : leave it to exp and log
+        with np.errstate(divide="ignore"):
+            self.out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
+        return self.out if keepdim else self.out.squeeze(self.axes)
+
+    def backward(self, grad):
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.axes)
+        with np.errstate(invalid="ignore"):
+            softmax = np.exp(self.a - self.out)
+        return grad * np.where(np.isnan(softmax), 0, softmax)  # a slice that is all −inf gets no gradient
+
+
+class Norm(Function):
+    """The Euclidean norm ‖a‖ = √(Σ a²) along ``dim``;  ∂‖a‖/∂a = a / ‖a‖ (taken as 0 where ‖a‖ = 0, as PyTorch does)."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
+        self.out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
+        return self.out if keepdim else self.out.squeeze(self.axes)
+
+    def backward(self, grad):
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.axes)
+        safe = np.where(self.out == 0, 1, self.out)
+        return grad * self.a / safe
 
 
 class Softmax(Function):
     """softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ, computed after subtracting max z so no exponent overflows.
 
-    Backward: ∂L/∂zᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ).
+    Backward: ∂L/∂zᵢ = sᵢ (gradᵢ − Σⱼ gradⱼ sⱼ).
     """
 
     def forward(self, z, dim=-1):
-        self.dim = dim
-        e = np.exp(z - z.max(axis=dim, keepdims=True))
+        self.dim = dim_to_axis(dim, z.ndim)
+        e = np.exp(z - z.max(axis=self.dim, keepdims=True))
         self.out = e / e.sum(axis=dim, keepdims=True)
         return self.out
 
-    def backward(self, g):
+    def backward(self, grad):
         s = self.out
-        return s * (g - (g * s).sum(axis=self.dim, keepdims=True))
+        return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
 
 
 class LogSoftmax(Function):
     """log softmax(z)ᵢ = zᵢ − log Σⱼ e^zⱼ, with the max subtracted first for stability.
 
-    Backward: ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ.
+    Backward: ∂L/∂zᵢ = gradᵢ − softmax(z)ᵢ Σⱼ gradⱼ.
     """
 
     def forward(self, z, dim=-1):
-        self.dim = dim
-        shifted = z - z.max(axis=dim, keepdims=True)
+        self.dim = dim_to_axis(dim, z.ndim)
+        shifted = z - z.max(axis=self.dim, keepdims=True)
         self.out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         return self.out
 
-    def backward(self, g):
-        return g - np.exp(self.out) * g.sum(axis=self.dim, keepdims=True)
+    def backward(self, grad):
+        return grad - np.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
 
 
 # ---------------------------------------------------------------------------------- shapes
@@ -342,8 +402,38 @@ class Reshape(Function):
         self.shape = a.shape
         return a.reshape(shape)
 
-    def backward(self, g):
-        return g.reshape(self.shape)
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class Expand(Function):
+    """Stretch dims of size 1 (and add leading dims) without copying; the engine sums the gradient back."""
+
+    def forward(self, a, shape):
+        return np.broadcast_to(a, shape)
+
+    def backward(self, grad):
+        return grad
+
+
+class Clone(Function):
+    """A copy with its own memory; the gradient passes unchanged."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, grad):
+        return grad
+
+
+class Cast(Function):
+    """The same values in another float dtype; the engine casts the gradient back to the input's dtype."""
+
+    def forward(self, a, dtype):
+        return a.astype(dtype)
+
+    def backward(self, grad):
+        return grad
 
 
 class Permute(Function):
@@ -351,8 +441,8 @@ class Permute(Function):
         self.dims = dims
         return a.transpose(dims)
 
-    def backward(self, g):
-        return g.transpose(np.argsort(self.dims))  # the inverse permutation puts axes back
+    def backward(self, grad):
+        return grad.transpose(np.argsort(self.dims))  # the inverse permutation puts axes back
 
 
 def _is_basic_index(index) -> bool:
@@ -362,35 +452,55 @@ def _is_basic_index(index) -> bool:
 
 
 class Index(Function):
-    """``a[index]``. Backward scatters g back with addition, so an element picked twice gets both gradients."""
+    """``a[index]``. Backward scatters grad back with addition, so an element picked twice gets both gradients."""
 
     def forward(self, a, index):
         self.shape, self.index = a.shape, index
         return a[index]
 
-    def backward(self, g):
-        grad = np.zeros(self.shape, dtype=g.dtype)
+    def backward(self, grad):
+        da = np.zeros(self.shape, dtype=grad.dtype)
         if _is_basic_index(self.index):
-            grad[self.index] = g  # fast path: no element repeats
+            da[self.index] = grad  # fast path: no element repeats
         else:
-            np.add.at(grad, self.index, g)
-        return grad
+            np.add.at(da, self.index, grad)
+        return da
+
+
+class IndexPut(Function):
+    """``a`` with ``a[index] = v`` (how ``t[index] = v`` is recorded). The overwritten elements of ``a``
+    get no gradient; ``v`` gets the gradient of the places it was written to."""
+
+    def forward(self, a, v, index):
+        self.index = index
+        out = a.copy()
+        out[index] = v
+        return out
+
+    def backward(self, grad):
+        da = dv = None
+        if self.needs_input_grad[0]:
+            da = grad.copy()
+            da[self.index] = 0
+        if self.needs_input_grad[1]:
+            dv = grad[self.index]
+        return da, dv
 
 
 class Cat(Function):
     def forward(self, *arrays, dim=0):
-        self.dim = dim
-        self.boundaries = np.cumsum([a.shape[dim] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=dim)
+        self.dim = dim_to_axis(dim, arrays[0].ndim)
+        self.boundaries = np.cumsum([a.shape[self.dim] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=self.dim)
 
-    def backward(self, g):
-        return tuple(np.split(g, self.boundaries, axis=self.dim))
+    def backward(self, grad):
+        return tuple(np.split(grad, self.boundaries, axis=self.dim))
 
 
 class Stack(Function):
     def forward(self, *arrays, dim=0):
-        self.dim = dim
-        return np.stack(arrays, axis=dim)
+        self.dim = dim_to_axis(dim, arrays[0].ndim + 1)  # the new dim may also come last
+        return np.stack(arrays, axis=self.dim)
 
-    def backward(self, g):
-        return tuple(np.moveaxis(g, self.dim, 0))
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.dim, 0))

@@ -11,13 +11,13 @@ from numbers import Number
 
 import numpy as np
 
-from .autograd import Function, is_grad_enabled, run_backward
+from . import ops
+from .autograd import Function, backward, is_grad_enabled
+from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
-# `max(dim=...)` returns both the maxima and where they are, as PyTorch does.
+# `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
-
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
+MinResult = namedtuple("MinResult", ["values", "indices"])
 
 def _to_array(data, dtype) -> np.ndarray:
     """Make the array a new tensor holds: Python floats become float32, NumPy arrays keep their dtype."""
@@ -26,20 +26,53 @@ def _to_array(data, dtype) -> np.ndarray:
     array = np.asarray(data)
     if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
-    if array.dtype.kind == "f" and array.dtype not in _FLOAT_DTYPES:
+    if array.dtype.kind == "f" and array.dtype not in FLOATS:
         return array.astype(np.float32)  # float16 and friends: compute in float32
     return array
+
+
+def _promote(a, b, floating: bool = False) -> tuple:
+    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``)."""
+    if isinstance(b, Tensor) and isinstance(a, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
+        return a, b  # the common case: nothing to promote
+    dtype = result_type(a, b)
+    if floating and dtype.kind != "f":
+        dtype = float32  # integer true division gives the default float type
+    return _as_dtype(a, dtype), _as_dtype(b, dtype)
+
+
+def _as_dtype(x, dtype) -> "Tensor":
+    if isinstance(x, Tensor):
+        return x if x.dtype == dtype else x.to(dtype)
+    return Tensor._constant(np.asarray(x, dtype=dtype))
+
+
+class _Storage:
+    """The memory a tensor's array lives in, shared by every tensor viewing it, and how often it was
+    changed in place (its version).
+
+    Ops note the versions of their inputs and output; backward refuses an op whose kept values'
+    version has moved on since.
+    """
+
+    __slots__ = ("owner", "version", "shared")
+
+    def __init__(self, array: np.ndarray):
+        self.owner = array if array.base is None else array.base  # the array (or object) owning the memory
+        self.version = 0
+        self.shared = False  # another tensor views the same memory (a view, a detach())
 
 
 class Tensor:
     """An n-dimensional array with an optional gradient.
 
-    ``data`` is the NumPy array itself (updating it in place, as optimizers do, is not recorded).
+    ``data`` is the NumPy array itself. Changing it through ``data`` is not seen by autograd (as
+    with PyTorch's ``.data``); the in-place methods (``add_``, ``+=``, ``t[i] = v``, ...) are.
     ``grad`` is a Tensor of the same shape holding ∂L/∂self after ``L.backward()``, or None.
     Gradients accumulate (``+=``) across backward calls until ``zero_grad`` clears them.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "_storage", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's loop
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
@@ -50,15 +83,22 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self._requires_grad = False
+        self._storage = _Storage(self.data)
         if requires_grad:
             self.requires_grad = True  # through the setter, which checks the dtype
 
     @classmethod
-    def _make(cls, data: np.ndarray, requires_grad: bool, ctx) -> "Tensor":
-        """Fast constructor for op results: no conversion or checks (ops already produce arrays)."""
+    def _result(cls, data: np.ndarray, fn) -> "Tensor":
+        """The tensor an op made, recorded as made by ``fn`` (None: a constant). No conversion or checks."""
         t = object.__new__(cls)
-        t.data, t.grad, t._requires_grad, t._ctx, t._retains_grad = data, None, requires_grad, ctx, False
+        t.data, t.grad, t._requires_grad, t._ctx, t._retains_grad = data, None, fn is not None, fn, False
+        t._storage = _Storage(data)
         return t
+
+    @classmethod
+    def _constant(cls, data: np.ndarray) -> "Tensor":
+        """A tensor outside the graph holding ``data`` as it is (no conversion, no copy)."""
+        return cls._result(data, None)
 
     # ----------------------------------------------------------------------------- attributes
     @property
@@ -67,7 +107,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        if value and self.data.dtype not in _FLOAT_DTYPES:
+        if value and self.data.dtype not in FLOATS:
             raise TypeError(
                 f"only float32/float64 tensors can require gradients, this one is {self.data.dtype} "
                 "(gradients of integers are not defined)"
@@ -102,31 +142,74 @@ class Tensor:
         """The `Function` that produced this tensor, or None for a leaf."""
         return self._ctx
 
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's memory has been changed in place (shared with its views)."""
+        return self._storage.version
+
     def numel(self) -> int:
         return self.data.size
 
+    def size(self, dim: int | None = None):
+        """The shape (as PyTorch's ``size()``), or the length of one dimension."""
+        return self.shape if dim is None else self.shape[ops.dim_to_axis(dim, self.ndim)]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    # ------------------------------------------------------------- reading values out as Python
     def item(self):
+        """The one element as a Python number. Every conversion to a Python scalar reads through here."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
+        """The underlying array (shared, not copied). Every conversion to NumPy reads through here."""
         return self.data
 
     def tolist(self):
-        return self.data.tolist()
+        return self.numpy().tolist()
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements (shape {self.shape}) is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors of one element can be used as an index, this one is {self.dtype}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 or (spec and self.data.size == 1):
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format(t, {spec!r}) needs a tensor with one element, this one has shape {self.shape}")
+        return str(self)
 
     def __array__(self, dtype=None, copy=None):
+        data = self.numpy()
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return np.array(data, dtype=dtype, copy=True)
+        return data if dtype is None else data.astype(dtype, copy=False)
 
     def __dlpack__(self, *args, **kwargs):
-        return self.data.__dlpack__(*args, **kwargs)
+        return self.numpy().__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
@@ -165,63 +248,148 @@ class Tensor:
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
-        run_backward(self, gradient, retain_graph)
+        backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
         self._retains_grad = True
 
     def detach(self) -> "Tensor":
-        """The same data (shared), cut off from the graph."""
-        return Tensor._make(self.data, False, None)
+        """The same data (shared, so in-place changes show in both), cut off from the graph."""
+        t = Tensor._constant(self.data)
+        t._storage = self._storage
+        self._storage.shared = True
+        return t
 
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ------------------------------------------------------------------------------ arithmetic
-    def _lift(self, other) -> "Tensor":
-        """Wrap a Python number or array as a constant tensor; numbers take this tensor's float dtype."""
-        if isinstance(other, Tensor):
-            return other
-        if isinstance(other, Number) and not isinstance(other, bool) and self.data.dtype.kind == "f":
-            return Tensor._make(np.asarray(other, dtype=self.data.dtype), False, None)
-        return Tensor(other)
+    # ------------------------------------------------------------------------------ in place
+    def _modify_in_place(self, name: str, compute, *operands) -> "Tensor":
+        """Every in-place change goes through here: ``self`` takes the value ``compute(self, *operands)``.
 
+        PyTorch's rules. A leaf that requires grad cannot change while the graph is recorded (the
+        ops that used it would refer to a value it no longer has). Otherwise the tensor's own array
+        is overwritten, so its views and detached copies see the change, and its version goes up,
+        so that backward refuses an op that kept the old value. A change that itself needs a gradient
+        is recorded: ``compute`` runs on a copy of the old value, and ``self`` becomes its result.
+        """
+        recording = is_grad_enabled() and (
+            self._requires_grad or any(isinstance(x, Tensor) and x._requires_grad for x in operands)
+        )
+        if recording and self.is_leaf and self._requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf that requires grad cannot be changed in place; do it inside `with tg.no_grad():`"
+            )
+        if recording and self._storage.shared:
+            raise RuntimeError(
+                f"{name}: this tensor shares its memory with another (a view or a detach()), so its change "
+                "cannot be recorded for backward; change a clone() instead"
+            )
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{name}: this tensor's array is read-only (made by expand(), or a read-only "
+                               "NumPy array); change a clone() instead")
+        old = Tensor._result(self.data.copy(), self._ctx) if recording else self
+        new = compute(old, *operands)
+        if new.shape != self.shape:
+            raise RuntimeError(f"{name}: the result has shape {new.shape}, but the tensor changed in place has "
+                               f"shape {self.shape} (broadcasting may not grow it)")
+        if not np.can_cast(new.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: the result is {new.dtype}, which cannot be stored in this {self.dtype} "
+                               f"tensor; use .to({new.dtype}) first")
+        self.data[...] = new.data
+        self._storage.version += 1
+        if recording:
+            self._ctx, self._requires_grad = new._ctx, True
+        return self
+
+    def add_(self, other):
+        return self._modify_in_place("add_", Tensor.__add__, other)
+
+    def sub_(self, other):
+        return self._modify_in_place("sub_", Tensor.__sub__, other)
+
+    def mul_(self, other):
+        return self._modify_in_place("mul_", Tensor.__mul__, other)
+
+    def div_(self, other):
+        return self._modify_in_place("div_", Tensor.__truediv__, other)
+
+    def clamp_(self, min=None, max=None):
+        return self._modify_in_place("clamp_", lambda t: t.clamp(min, max))
+
+    def copy_(self, src):
+        """Overwrite with ``src`` (broadcast to this shape, cast to this dtype); the gradient flows to ``src``."""
+        return self._modify_in_place("copy_", lambda t, s: _as_tensor(s).to(t.dtype).expand(t.shape), src)
+
+    def fill_(self, value):
+        return self.copy_(Tensor._constant(np.asarray(value, dtype=self.dtype)))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def __setitem__(self, index, value):
+        index = _index_arrays(index)
+        self._modify_in_place("setitem", lambda t, v: ops.IndexPut.apply(t, _as_dtype(v, t.dtype), index=index), value)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    # ------------------------------------------------------------------------------ arithmetic
     def __add__(self, other):
-        return ops.Add.apply(self, self._lift(other))
+        return ops.Add.apply(*_promote(self, other))
 
     def __radd__(self, other):
-        return ops.Add.apply(self._lift(other), self)
+        return ops.Add.apply(*_promote(other, self))
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, self._lift(other))
+        return ops.Sub.apply(*_promote(self, other))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(self._lift(other), self)
+        return ops.Sub.apply(*_promote(other, self))
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, self._lift(other))
+        return ops.Mul.apply(*_promote(self, other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(self._lift(other), self)
+        return ops.Mul.apply(*_promote(other, self))
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, self._lift(other))
+        return ops.Div.apply(*_promote(self, other, floating=True))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(self._lift(other), self)
+        return ops.Div.apply(*_promote(other, self, floating=True))
 
     def __pow__(self, other):
-        return ops.Pow.apply(self, self._lift(other))
+        return ops.Pow.apply(*_promote(self, other))
 
     def __rpow__(self, other):
-        return ops.Pow.apply(self._lift(other), self)
+        return ops.Pow.apply(*_promote(other, self))
 
-    def __matmul__(self, other):
-        return ops.MatMul.apply(self, self._lift(other))
+    def matmul(self, other):
+        """The matrix product, NumPy's ``@``: a vector is taken as a one-row matrix on the left or a
+        one-column matrix on the right, and that dimension is dropped from the result."""
+        a, b = _promote(self, other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape} "
+                             "(use * to multiply by a scalar)")
+        out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+        out = out.squeeze(-2) if a.ndim == 1 else out
+        return out.squeeze(-1) if b.ndim == 1 else out
+
+    __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(self._lift(other), self)
+        return Tensor.matmul(*_promote(other, self))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -259,6 +427,39 @@ class Tensor:
             raise ValueError("clamp() needs at least one of min and max")
         return ops.Clamp.apply(self, min=min, max=max)
 
+    # ------------------------------------------------------------------------------- dtypes
+    def to(self, dtype):
+        """The same values as ``dtype`` (``tg.float64``, ``np.int64``, "float32", ...); itself if already so.
+
+        Between float types the gradient flows (cast back); other types leave the graph, as in
+        PyTorch. ``to("cpu")`` is accepted for PyTorch code: every tensor here lives on the CPU.
+        """
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
+            if dtype != "cpu":
+                raise RuntimeError(f"to({dtype!r}): tinygrad-edu computes with NumPy on the CPU only")
+            return self
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind == "f" and self.dtype.kind == "f":
+            return ops.Cast.apply(self, dtype=dtype)
+        return Tensor._constant(self.data.astype(dtype))
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def long(self):
+        return self.to(int64)
+
+    def int(self):
+        return self.to(int32)
+
+    def bool(self):
+        return self.to(bool_)
+
     # ----------------------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False):
         return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
@@ -271,8 +472,65 @@ class Tensor:
         if dim is None:
             return ops.Max.apply(self)
         indices = self.argmax(dim=dim, keepdim=True)
-        values = ops.TakeAlongDim.apply(self, indices=indices.data, dim=dim, keepdim=keepdim)
-        return MaxResult(values, indices if keepdim else Tensor._make(indices.data.squeeze(dim), False, None))
+        return MaxResult(*self._take_along(dim, indices, keepdim))
+
+    def min(self, dim=None, keepdim: bool = False):
+        """The smallest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
+        if dim is None:
+            return -ops.Max.apply(-self)
+        indices = self.argmin(dim=dim, keepdim=True)
+        return MinResult(*self._take_along(dim, indices, keepdim))
+
+    def _take_along(self, dim, indices, keepdim) -> tuple:
+        """Values at ``indices`` (one per slice along ``dim``, with dim kept) and the indices, as ``keepdim`` asks."""
+        values = self.gather(dim, indices)
+        return (values, indices) if keepdim else (values.squeeze(dim), indices.squeeze(dim))
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        """Index of the largest element (of the flattened tensor when ``dim`` is None). No gradient."""
+        return self._arg(np.argmax, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        """Index of the smallest element (of the flattened tensor when ``dim`` is None). No gradient."""
+        return self._arg(np.argmin, dim, keepdim)
+
+    def _arg(self, find, dim, keepdim):
+        axis = None if dim is None else ops.dim_to_axis(dim, self.ndim)
+        return Tensor._constant(np.asarray(find(self.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+        """Σ (x − mean)² / (N − correction) over ``dim``; ``correction`` is 1 by default (``unbiased=True``)."""
+        if correction is None:
+            correction = 1 if unbiased is None else int(unbiased)
+        elif unbiased is not None:
+            raise ValueError("var(): give either unbiased or correction, not both")
+        count = int(np.prod([self.shape[a] for a in ops.dims_to_axes(dim, self.ndim)]))
+        deviation = self - self.mean(dim, keepdim=True)
+        return (deviation * deviation).sum(dim, keepdim=keepdim) / max(count - correction, 0)
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+        """√var: the standard deviation over ``dim`` (same arguments as `var`)."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def norm(self, p=2, dim=None, keepdim: bool = False):
+        """The p-norm (Σ |x|ᵖ)^(1/p) over ``dim`` (all elements by default); p = 2 is the Euclidean norm."""
+        if p in (2, "fro"):
+            return ops.Norm.apply(self, dim=dim, keepdim=keepdim)
+        if p == float("inf"):
+            return self.abs().max() if dim is None else self.abs().max(dim, keepdim).values
+        return (self.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+
+    def logsumexp(self, dim, keepdim: bool = False):
+        """log Σ exp(x) over ``dim``, computed without overflow."""
+        return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def all(self, dim=None, keepdim: bool = False):
+        """True where every element (along ``dim``) is nonzero. No gradient."""
+        return Tensor._constant(np.asarray(np.all(self.data, axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim: bool = False):
+        """True where some element (along ``dim``) is nonzero. No gradient."""
+        return Tensor._constant(np.asarray(np.any(self.data, axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
 
     def softmax(self, dim: int = -1):
         return ops.Softmax.apply(self, dim=dim)
@@ -280,24 +538,54 @@ class Tensor:
     def log_softmax(self, dim: int = -1):
         return ops.LogSoftmax.apply(self, dim=dim)
 
+    def gather(self, dim: int, index):
+        """Pick along ``dim`` at ``index`` (an int tensor with as many dims): out[i][j] = self[i][index[i][j]] for dim 1."""
+        return ops.Gather.apply(self, _as_tensor(index), dim=dim)
+
     # ----------------------------------------------------------------------------- shape
     def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return ops.Reshape.apply(self, shape=tuple(shape))
+        return ops.Reshape.apply(self, shape=_shape_arg(shape))
+
+    def view(self, *shape):
+        """PyTorch's name for `reshape` (here it too shares memory whenever NumPy can)."""
+        return self.reshape(*shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        start, end = ops.dim_to_axis(start_dim, self.ndim), ops.dim_to_axis(end_dim, self.ndim)
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
+    def unsqueeze(self, dim: int):
+        """A new dimension of size 1 at ``dim`` (negatives count from the end of the result)."""
+        axis = ops.dim_to_axis(dim, self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def squeeze(self, dim=None):
+        """Drop dimensions of size 1 (only ``dim``, if given and of size 1, as in PyTorch)."""
+        axes = ops.dims_to_axes(dim, self.ndim)
+        return self.reshape(tuple(n for a, n in enumerate(self.shape) if not (a in axes and n == 1)))
+
+    def expand(self, *sizes):
+        """Stretch dims of size 1 to ``sizes`` (−1 keeps a dim) without copying; read-only, like a view."""
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's dims ({self.ndim})")
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+        return ops.Expand.apply(self, shape=shape)
+
+    def clone(self):
+        """A copy with its own memory, still in the graph (the gradient flows through)."""
+        return ops.Clone.apply(self)
+
     def permute(self, *dims):
-        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return ops.Permute.apply(self, dims=tuple(dims))
+        return ops.Permute.apply(self, dims=tuple(ops.dim_to_axis(d, self.ndim) for d in _shape_arg(dims)))
 
     def transpose(self, dim0: int, dim1: int):
         dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        a, b = ops.dim_to_axis(dim0, self.ndim), ops.dim_to_axis(dim1, self.ndim)
+        dims[a], dims[b] = dims[b], dims[a]
         return ops.Permute.apply(self, dims=tuple(dims))
 
     @property
@@ -306,16 +594,13 @@ class Tensor:
         return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return ops.Index.apply(self, index=index)
+        """``t[index]`` with NumPy's indexing; an index tensor may be a bool mask. The gradient flows back."""
+        return ops.Index.apply(self, index=_index_arrays(index))
 
     # ------------------------------------------------------------ comparisons (no gradient)
     def _compare(self, other, ufunc):
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(ufunc(self.data, other), False, None)
+        return Tensor._constant(np.asarray(ufunc(self.data, other)))
 
     def __eq__(self, other):
         return self._compare(other, np.equal)
@@ -335,9 +620,45 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
-    def argmax(self, dim=None, keepdim: bool = False):
-        """Index of the largest element (of the flattened tensor when ``dim`` is None). No gradient."""
-        return Tensor._make(np.argmax(self.data, axis=dim, keepdims=keepdim).astype(np.int64), False, None)
+    # ------------------------------------------------------------- logic on masks (no gradient)
+    def _bitwise(self, other, ufunc, symbol: str):
+        other = other.data if isinstance(other, Tensor) else np.asarray(other)
+        if self.dtype.kind not in "biu" or other.dtype.kind not in "biu":
+            raise TypeError(f"{symbol} needs bool (or integer) tensors, got {self.dtype} and {other.dtype}; "
+                            "compare first, e.g. (x > 0) & (x < 1)")
+        return Tensor._constant(np.asarray(ufunc(self.data, other)))
+
+    def __and__(self, other):
+        return self._bitwise(other, np.bitwise_and, "&")
+
+    def __or__(self, other):
+        return self._bitwise(other, np.bitwise_or, "|")
+
+    def __xor__(self, other):
+        return self._bitwise(other, np.bitwise_xor, "^")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))``."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def _as_tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _index_arrays(index):
+    """An index for NumPy: index tensors become (copies of) their arrays, so changing them later changes nothing."""
+    if isinstance(index, Tensor):
+        return index.data.copy()
+    if isinstance(index, tuple):
+        return tuple(i.data.copy() if isinstance(i, Tensor) else i for i in index)
+    return index
 
 
 # ------------------------------------------------------------------ functions over several tensors
@@ -354,9 +675,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
 def where(condition, x, y) -> Tensor:
     """Element-wise ``x`` where ``condition`` holds, else ``y`` (the gradient follows the same choice)."""
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    x = x if isinstance(x, Tensor) else (y._lift(x) if isinstance(y, Tensor) else Tensor(x))
-    y = x._lift(y)
-    return ops.Where.apply(x, y, condition=condition)
+    return ops.Where.apply(*_promote(x, y), condition=condition)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -364,57 +683,4 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
 
 
-# ---------------------------------------------------------------------------------- constructors
-_default_generator = np.random.default_rng()
-
-
-def manual_seed(seed) -> np.random.Generator:
-    """Reseed the generator that `randn`/`rand` use when no ``generator`` is given.
-
-    ``seed`` is anything ``numpy.random.default_rng`` takes: an int, a list of ints, a SeedSequence.
-    """
-    global _default_generator
-    _default_generator = np.random.default_rng(seed)
-    return _default_generator
-
-
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor from a number, (nested) list or NumPy array. Python floats become float32."""
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
-
-
-def _shape(shape) -> tuple:
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-
-
-def zeros(*shape, dtype=np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def randn(*shape, generator: np.random.Generator | None = None, dtype=np.float32, requires_grad: bool = False) -> Tensor:
-    """Samples of the standard normal N(0, 1); pass ``generator=np.random.default_rng(seed)`` to fix them."""
-    rng = generator if generator is not None else _default_generator
-    return Tensor(rng.standard_normal(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def rand(*shape, generator: np.random.Generator | None = None, dtype=np.float32, requires_grad: bool = False) -> Tensor:
-    """Samples of the uniform distribution on [0, 1)."""
-    rng = generator if generator is not None else _default_generator
-    return Tensor(rng.random(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, end), like Python's range; integers unless a float is given."""
-    if end is None:
-        start, end = 0, start
-    values = np.arange(start, end, step)
-    if dtype is None and values.dtype.kind == "f":
-        dtype = np.float32
-    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
-
-
-from . import ops  # noqa: E402  (ops subclass Function; Tensor methods look them up at call time)
+Function.tensor_type = Tensor  # what Function.apply wraps its results in (see autograd.Function)

@@ -1,0 +1,150 @@
+"""nn's smaller promises, each pinned to a value: printing, deleting, strict loading, validation bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nn
+import tinygrad_edu as tg
+
+
+def test_parameter_repr_says_what_it_is():
+    assert repr(nn.Parameter(np.array([1.0, 2.0], dtype=np.float32))) == \
+        "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
+
+
+def test_nested_modules_print_indented_like_pytorch():
+    model = nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid()), nn.ReLU())
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Sequential(\n"
+        "    (0): Linear(in_features=2, out_features=3, bias=True)\n"
+        "    (1): Sigmoid()\n"
+        "  )\n"
+        "  (1): ReLU()\n"
+        ")"
+    )
+
+
+def test_deleting_an_attribute_unregisters_it():
+    layer = nn.Linear(2, 3)
+    del layer.bias
+    assert [name for name, _ in layer.named_parameters()] == ["weight"]
+    assert not hasattr(layer, "bias")
+    with pytest.raises(AttributeError):
+        del layer.no_such_attribute
+
+
+def test_a_module_without_forward_says_so():
+    class Empty(nn.Module):
+        pass
+
+    with pytest.raises(NotImplementedError, match="^Empty must define forward\\(\\)$"):
+        Empty()(tg.ones(1))
+
+
+def test_eval_switches_training_off_everywhere_and_returns_the_module():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    assert model.eval() is model
+    assert all(m.training is False for m in model.modules())
+    assert model.train() is model and all(m.training is True for m in model.modules())
+
+
+def test_loose_loading_skips_unknown_keys_and_loads_the_rest():
+    layer = nn.Linear(2, 3, dtype=np.float64)
+    state = {"unknown": np.zeros(1), "weight": np.full((3, 2), 7.0), "bias": np.full(3, 8.0)}
+    layer.load_state_dict(state, strict=False)
+    np.testing.assert_array_equal(layer.weight.numpy(), np.full((3, 2), 7.0))
+    np.testing.assert_array_equal(layer.bias.numpy(), np.full(3, 8.0))
+
+
+def test_strict_loading_error_names_the_module_class():
+    with pytest.raises(KeyError, match="state dict does not match Linear: missing keys \\['bias'\\]"):
+        nn.Linear(2, 3).load_state_dict({"weight": np.zeros((3, 2))})
+
+
+def test_load_refuses_a_pickled_file(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, weight=np.array([{"not": "an array"}], dtype=object), bias=np.zeros(3))
+    with pytest.raises(ValueError, match="pickle"):
+        nn.Linear(2, 3).load(path)
+
+
+def test_a_layer_without_extra_repr_prints_empty_parentheses():
+    assert repr(nn.Sigmoid()) == "Sigmoid()" and nn.Sigmoid().extra_repr() == ""
+
+
+# -------------------------------------------------------------------------------------- dropout
+def test_dropout_keeps_the_input_dtype_and_is_identity_at_p_zero():
+    x = tg.ones(50, 40)
+    assert nn.Dropout(0.5, generator=np.random.default_rng(0))(x).dtype == np.float32
+    assert nn.Dropout(0.0)(x) is x
+    with pytest.raises(ValueError, match="p must be in \\[0, 1\\)"):
+        nn.Dropout(-0.1)
+
+
+# ------------------------------------------------------------------------------------ optimizers
+def test_a_learning_rate_of_zero_is_allowed_and_changes_nothing():
+    w = nn.Parameter(np.array([1.0, 2.0]))
+    w.grad = tg.tensor(np.array([3.0, 4.0]))
+    nn.optim.SGD([w], lr=0.0).step()
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: nn.optim.SGD(p, lr=0.1, momentum=-0.5),
+    lambda p: nn.optim.SGD(p, lr=0.1, weight_decay=-0.5),
+    lambda p: nn.optim.Adam(p, betas=(0.9, 1.0)),
+    lambda p: nn.optim.Adam(p, betas=(0.9, 1.5)),
+    lambda p: nn.optim.Adam(p, betas=(-0.1, 0.9)),
+    lambda p: nn.optim.Adam(p, eps=-1e-8),
+    lambda p: nn.optim.Adam(p, weight_decay=-0.1),
+    lambda p: nn.optim.SGD(p, lr=-0.1),
+])
+def test_out_of_range_hyperparameters_are_refused_with_the_value(make):
+    with pytest.raises(ValueError, match="-0.5|1.0|1.5|-0.1|-1e-08"):
+        make([nn.Parameter(np.ones(1))])
+
+
+def test_the_edges_of_the_ranges_are_allowed():
+    p = [nn.Parameter(np.ones(1))]
+    nn.optim.Adam(p, betas=(0.0, 0.0))
+    nn.optim.SGD(p, lr=0.1, momentum=0.0, weight_decay=0.0)
+
+
+def test_adam_defaults_have_no_weight_decay():
+    w = nn.Parameter(np.array([10.0]))
+    w.grad = tg.tensor(np.array([0.0]))
+    nn.optim.Adam([w], lr=0.1).step()
+    assert w.item() == 10.0  # a zero gradient and no decay: nothing moves
+
+
+def test_optimizer_error_messages_name_the_class():
+    with pytest.raises(ValueError, match="^SGD got an empty parameter list$"):
+        nn.optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="^SGD: nesterov=True needs momentum > 0$"):
+        nn.optim.SGD([nn.Parameter(np.ones(1))], lr=0.1, nesterov=True)
+
+
+def test_adam_state_keeps_its_step_count_as_an_integer_across_a_reload():
+    w = nn.Parameter(np.array([1.0, 2.0]))
+    optimizer = nn.optim.Adam([w], lr=0.1)
+    w.grad = tg.tensor(np.array([0.5, -0.5]))
+    optimizer.step()
+    optimizer.step()
+    reloaded = nn.optim.Adam([w], lr=0.1)
+    reloaded.load_state_dict({k: np.asarray(v) for k, v in optimizer.state_dict().items()})  # as from an .npz
+    w.grad = tg.tensor(np.array([0.5, -0.5]))
+    reloaded.step()
+    optimizer.step()
+    np.testing.assert_array_equal(reloaded.state_dict()["state.0.exp_avg"], optimizer.state_dict()["state.0.exp_avg"])
+    assert reloaded.state_dict()["state.0.step"] == 3
+
+
+def test_a_state_entry_for_a_missing_parameter_is_refused():
+    w = nn.Parameter(np.ones(2))
+    optimizer = nn.optim.SGD([w], lr=0.1, momentum=0.9)
+    state = {**optimizer.state_dict(), "state.1.momentum_buffer": np.ones(2)}
+    with pytest.raises(KeyError, match="'state.1.momentum_buffer' is for parameter 1, but there are 1"):
+        optimizer.load_state_dict(state)

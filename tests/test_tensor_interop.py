@@ -1,0 +1,150 @@
+"""The Tensor's edges: NumPy conversion, printing, comparisons, constructors and indexing, each pinned to a value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+
+def test_numpy_conversion_shares_or_copies_as_asked():
+    x = tg.tensor(np.array([[1.5, 2.5], [3.5, 4.5]]))
+    shared = np.asarray(x)
+    assert shared is x.numpy()  # no dtype, no copy: the array itself
+    copied = np.array(x, copy=True)
+    copied[0, 0] = 100.0
+    assert x.numpy()[0, 0] == 1.5 and copied.dtype == np.float64
+    np.testing.assert_array_equal(copied[1], [3.5, 4.5])
+    as_int = np.asarray(x, dtype=np.int64)
+    assert as_int.dtype == np.int64
+    np.testing.assert_array_equal(as_int, [[1, 2], [3, 4]])
+    as_float32_copy = x.__array__(np.float32, copy=True)
+    assert as_float32_copy.dtype == np.float32
+    np.testing.assert_array_equal(as_float32_copy, [[1.5, 2.5], [3.5, 4.5]])
+
+
+def test_dlpack_passes_its_arguments_on():
+    x = tg.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(np.from_dlpack(x), [1.0, 2.0])
+    with pytest.raises(TypeError):
+        x.__dlpack__(1, 2, 3)  # NumPy's own check sees the arguments
+    with pytest.raises(TypeError):
+        x.__dlpack__(no_such_option=True)
+
+
+def test_repr_rounds_to_four_decimals_and_aligns_rows():
+    assert repr(tg.tensor([1.234567, 2.0])) == "tensor([1.2346, 2.    ])"
+    assert repr(tg.tensor([[1.0, 2.0], [3.0, 4.0]])) == "tensor([[1., 2.],\n        [3., 4.]])"
+
+
+def test_matmul_with_a_numpy_array_on_the_left():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    b = tg.tensor(np.array([[1.0], [-1.0]]), requires_grad=True)
+    out = a @ b
+    np.testing.assert_array_equal(out.numpy(), a @ b.numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), a.sum(axis=0)[:, None])
+
+
+def test_neg_method_is_minus():
+    x = tg.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    np.testing.assert_array_equal(x.neg().numpy(), [-1.0, 2.0])
+    assert x.neg().requires_grad
+
+
+def test_permute_takes_dims_spread_or_as_one_tuple():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(x.permute(2, 0, 1).numpy(), x.numpy().transpose(2, 0, 1))
+    np.testing.assert_array_equal(x.permute([2, 0, 1]).numpy(), x.numpy().transpose(2, 0, 1))
+    v = tg.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(v.permute(0).numpy(), [1.0, 2.0])
+
+
+def test_indexing_with_a_tuple_holding_a_tensor():
+    x = tg.tensor(np.arange(12.0).reshape(3, 4))
+    picked = x[1:, tg.tensor([3, 0])]
+    np.testing.assert_array_equal(picked.numpy(), x.numpy()[1:, [3, 0]])
+
+
+def test_comparisons_with_tensors_and_numbers_carry_no_gradient():
+    a = tg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    b = tg.tensor(np.array([1.0, 5.0, 3.0]))
+    for result, expected in [(a == b, [True, False, True]), (a != b, [False, True, False]),
+                             (a == 2.0, [False, True, False]), (a != 2.0, [True, False, True])]:
+        np.testing.assert_array_equal(result.numpy(), expected)
+        assert result.requires_grad is False
+
+
+@pytest.mark.parametrize("make", [tg.zeros, tg.ones])
+def test_zeros_and_ones_take_dtype_and_requires_grad(make):
+    t = make(2, 3, dtype=np.float64, requires_grad=True)
+    assert t.dtype == np.float64 and t.requires_grad and t.shape == (2, 3)
+    assert not make(2).requires_grad and make(2).dtype == np.float32
+    assert make((3, 1)).shape == (3, 1)
+
+
+def test_arange_with_start_and_end_and_requires_grad():
+    np.testing.assert_array_equal(tg.arange(2, 5).numpy(), [2, 3, 4])
+    np.testing.assert_array_equal(tg.arange(5).numpy(), [0, 1, 2, 3, 4])
+    t = tg.arange(0.0, 1.0, 0.5, requires_grad=True)
+    assert t.requires_grad and t.dtype == np.float32
+    np.testing.assert_array_equal(t.numpy(), [0.0, 0.5])
+
+
+def test_requires_grad_underscore_sets_and_returns_the_tensor():
+    x = tg.tensor([1.0])
+    assert x.requires_grad_() is x and x.requires_grad
+    x.requires_grad_(False)
+    assert not x.requires_grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ops_keep_float32_and_float64(dtype):
+    x = tg.tensor(np.array([[-1.0, 0.0], [2.0, 3.0]], dtype=dtype), requires_grad=True)
+    assert x.step().dtype == dtype
+    y = x[np.array([0, 0])].sum() + x[0, 1:].sum()  # fancy and basic indexing
+    y.backward()
+    assert x.grad.dtype == dtype
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 3.0], [0.0, 0.0]])
+
+
+def test_where_gives_each_side_its_gradient_when_only_one_needs_it():
+    condition = np.array([True, False, True])
+    a = tg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    b = tg.tensor(np.array([10.0, 20.0, 30.0]))
+    tg.where(condition, a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 0.0, 1.0])
+    c = tg.tensor(np.array([1.0, 2.0, 3.0]))
+    d = tg.tensor(np.array([10.0, 20.0, 30.0]), requires_grad=True)
+    out = tg.where(condition, c, d)
+    assert out.grad_fn.needs_input_grad == (False, True)
+    out.backward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(d.grad.numpy(), [0.0, 2.0, 0.0])
+
+
+def test_index_with_an_ellipsis_slice_or_tuple_is_basic_and_scatters_once():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    for index in [(..., 1), (0, slice(None), None), np.int64(1), (slice(0, 2), Ellipsis)]:
+        x.grad = None
+        x[index].sum().backward()
+        expected = np.zeros((2, 3, 4))
+        expected[index] = 1.0
+        np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_an_op_without_forward_or_backward_says_which():
+    class Half(tg.Function):
+        pass
+
+    with pytest.raises(NotImplementedError, match="^Half must implement forward$"):
+        Half.apply(tg.tensor([1.0]))
+    with pytest.raises(NotImplementedError, match="^Half must implement backward$"):
+        Half().backward(np.ones(1))
+    assert repr(Half()) == "<Half>"
+
+
+def test_an_error_inside_detect_anomaly_is_not_swallowed():
+    with pytest.raises(KeyError):
+        with tg.detect_anomaly():
+            raise KeyError("boom")
