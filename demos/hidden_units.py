@@ -23,7 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--digit", type=int, choices=range(10), default=0, metavar="D",
                         help="look at the first test image of this digit (default 0)")
     parser.add_argument("--top", type=common.positive_int, default=5, help="hidden neurons to list (default 5)")
-    parser.add_argument("--png", metavar="PATH", default="hidden-units.png", help="where to save the picture")
+    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="hidden-units.png",
+                        help="where to save the picture")
     trained.add_arguments(parser)
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
@@ -56,7 +57,9 @@ def run(args) -> dict:
 
     print(f"test digit {index}, a {args.digit}; the network says {predicted}")
     print(render_digit(X_test[index], "shade"))
-    print(f"\nthe {len(top)} hidden neurons that fire most, and what each adds to output {predicted}:")
+    print(f"\n{(h > 0.5).sum()} of {len(h)} hidden neurons fire (h > 0.5), {(h > 0.99).sum()} of them "
+          f"saturated (h > 0.99)")
+    print(f"the {len(top)} hidden neurons that fire most, and what each adds to output {predicted}:")
     print(f"{'neuron':>6} {'weighted input':>15} {'h':>6} {'v (weight to ' + str(predicted) + ')':>18} {'v·h':>7}")
     for i in top:
         print(f"{i:>6} {u[i]:>15.2f} {h[i]:>6.3f} {V[predicted, i]:>18.3f} {contributions[predicted, i]:>7.3f}")

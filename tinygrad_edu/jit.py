@@ -64,7 +64,7 @@ import zlib
 import numpy as np
 
 from . import ops
-from .autograd import _mode, _sum_to_shape, backward
+from .autograd import _mode, _sum_to_shape, run_backward
 from .tensor import Tensor
 
 __all__ = ["JitError", "jit", "live"]
@@ -195,7 +195,7 @@ class _Recording:
                                "supported; a replay sets .grad on leaves only")
         self.visits = []
         self.events.append(("backward", self.ref(root), gradient.copy(), self.visits))
-        backward(root, gradient, retain_graph)
+        run_backward(root, gradient, retain_graph)
         self._refresh()  # backward may set .grad of the tensors watched
         for t, _, grad in self.watched.values():  # reading a gradient later in the step reads the leaf's .grad
             if grad is not None:
