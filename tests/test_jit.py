@@ -370,3 +370,21 @@ def test_changing_a_constant_in_place_is_refused():
 
     with pytest.raises(tg.JitError, match="changes a tensor of shape \\(12,\\) made inside the step"):
         record_twice(step, (x,), (x,))
+
+
+def test_modules_reached_through_an_object_are_guarded_and_others_can_be_given():
+    x, _ = batches(1)[0]
+    holder = type("Holder", (), {})()
+    holder.model = make_model(dropout=0.5)  # one attribute away: found by the jit
+    deeper = type("Holder", (), {})()
+    deeper.inner = type("Holder", (), {})()
+    deeper.inner.model = make_model(dropout=0.5)  # two away: given with modules=
+
+    for step, model in ((tg.jit(lambda x: holder.model(x)), holder.model),
+                        (tg.jit(lambda x: deeper.inner.model(x), modules=[deeper.inner.model]), deeper.inner.model)):
+        model.train()
+        for _ in range(3):
+            step(x)
+        model.eval()  # dropout off: a new signature, recorded, then replayed without dropout
+        outputs = [step(x).numpy().copy() for _ in range(3)]
+        assert all(np.array_equal(out, model(x).numpy()) for out in outputs)

@@ -48,8 +48,9 @@ What a replay cannot do, and what happens instead:
 
 Guards, checked on every call: the arguments' shapes and dtypes (and whether they require grad),
 grad mode and anomaly mode, the ``training`` flag of every module the step can reach (modules
-found in the function's closure, the globals it names, and its arguments, or given as
-``jit(fn, modules=[...])``), and the shapes of the tensors the step reads. A call that matches no
+in the function's closure, the globals it names and its arguments, or one attribute or item away
+from those, as ``self.model``; give others as ``jit(fn, modules=[...])``), and the shapes of the
+tensors the step reads. A call that matches no
 recording runs eagerly and is recorded for its own signature; the last, smaller batch of an epoch
 gets a replay of its own after two epochs.
 """
@@ -847,8 +848,8 @@ class jit:
 
     See the module docstring for what a replay repeats and what it refuses. ``modules`` lists
     modules whose train/eval flag the guard must watch when the step reaches them in a way the
-    jit cannot see (as an attribute of another object, in a dict); modules in the step's closure,
-    in the globals it names and among its arguments are found without it.
+    jit does not look (two attributes away, say); modules in the step's closure, in the globals it
+    names and among its arguments, and one attribute or item away from those, are found without it.
     """
 
     live = staticmethod(live)  # tg.jit.live, for nn.optim and your own functions
@@ -925,11 +926,16 @@ class jit:
 
 def _reachable(fn, args) -> list:
     """Objects a step can reach without the jit being told: its arguments, closure, defaults and named
-    globals, and those of the function a ``functools.partial`` wraps together with its bound arguments."""
+    globals (and those of the function a ``functools.partial`` or a bound method wraps, with the
+    partial's arguments and the method's object), and the attributes and items of each of those."""
     found = list(args)
-    while isinstance(fn, functools.partial):
-        found += list(fn.args) + list(fn.keywords.values())
-        fn = fn.func
+    while isinstance(fn, functools.partial) or hasattr(fn, "__func__"):
+        if isinstance(fn, functools.partial):
+            found += list(fn.args) + list(fn.keywords.values())
+            fn = fn.func
+        else:
+            found.append(fn.__self__)
+            fn = fn.__func__
     code = getattr(fn, "__code__", None)
     if code is not None:
         for cell in fn.__closure__ or ():
@@ -939,7 +945,15 @@ def _reachable(fn, args) -> list:
                 pass
         found += [fn.__globals__[name] for name in code.co_names if name in fn.__globals__]
         found += list(fn.__defaults__ or ())
-    return found
+    inside = []  # one level further: an object's attributes, a container's items
+    for obj in found:
+        if isinstance(obj, (list, tuple)):
+            inside += list(obj)
+        elif isinstance(obj, dict):
+            inside += list(obj.values())
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type) and not callable(getattr(obj, "modules", None)):
+            inside += list(vars(obj).values())
+    return found + inside
 
 
 def _all_modules(objects) -> list:
