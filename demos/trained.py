@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-import nn
 from demos import checkpoints, common, train
 
 # What a checkpoint must say to rebuild its network (the optimizer: its state is checked too).
@@ -69,9 +68,7 @@ def loaded(args: argparse.Namespace):
     checkpoints.take_settings(args.load, args, ARCHITECTURE, dataset, train.add_arguments)
     model = common.mlp(args.sizes, args.activation, seed=args.seed, final_activation=args.loss == "mse",
                        dropout=args.dropout)
-    # Only for the check of the checkpoint's optimizer and schedule members; their values (the
-    # learning rate, the decay γ) come from the checkpoint.
-    optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=1.0)
-    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.0)
+    # Only for the check of the checkpoint's optimizer and schedule members; their values come from it.
+    optimizer, scheduler = train.optimizer_and_schedule(model, args.optimizer, lr=1.0, lr_decay=1.0)
     checkpoints.load(args.load, model, optimizer, scheduler)
     return model
