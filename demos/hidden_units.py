@@ -56,7 +56,9 @@ def run(args) -> dict:
 
     print(f"test digit {index}, a {args.digit}; the network says {predicted}")
     print(render_digit(X_test[index], "shade"))
-    print(f"\nthe {len(top)} hidden neurons that fire most, and what each adds to output {predicted}:")
+    print(f"\n{(h > 0.5).sum()} of {len(h)} hidden neurons fire (h > 0.5), {(h > 0.99).sum()} of them "
+          f"saturated (h > 0.99)")
+    print(f"the {len(top)} hidden neurons that fire most, and what each adds to output {predicted}:")
     print(f"{'neuron':>6} {'weighted input':>15} {'h':>6} {'v (weight to ' + str(predicted) + ')':>18} {'v·h':>7}")
     for i in top:
         print(f"{i:>6} {u[i]:>15.2f} {h[i]:>6.3f} {V[predicted, i]:>18.3f} {contributions[predicted, i]:>7.3f}")

@@ -68,6 +68,7 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
         runs.append(run_once(one))
 
     print(f"\nover {len(runs)} seeds:")
+    stuck_seeds = []
     for seed, result in zip(args.seeds, runs):
         best = f" (best epoch {100 * result['best_accuracy']:.2f}%)" if "best_accuracy" in result else ""
         recall = recognised(result["predictions"], result["labels"])
@@ -75,6 +76,7 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
         worst = f", worst class {recall.argmin()}: {100 * recall.min():.1f}% recognised"
         flag = f"  STUCK on {', '.join(f'{k} ({100 * recall[k]:.1f}%)' for k in stuck)}" if stuck else ""
         print(f"seed {seed}: test accuracy {100 * result['test_accuracy']:.2f}%{best}{worst}{flag}")
+        stuck_seeds += [seed] if stuck else []
     final = summary([r["test_accuracy"] for r in runs])
     print(f"test accuracy {100 * final['mean']:.2f}% ± {100 * final['sd']:.2f}% (mean ± sd), "
           f"min {100 * final['min']:.2f}%, max {100 * final['max']:.2f}%")
@@ -83,7 +85,6 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
         result["best_accuracy"] = best = summary([r["best_accuracy"] for r in runs])
         print(f"best epoch    {100 * best['mean']:.2f}% ± {100 * best['sd']:.2f}% (mean ± sd), "
               f"min {100 * best['min']:.2f}%, max {100 * best['max']:.2f}%")
-    stuck_seeds = [seed for seed, r in zip(args.seeds, runs) if stuck_classes(r["predictions"], r["labels"])]
     if stuck_seeds:
         print(f"stuck (a class recognised less often than chance) with seed{'s' if len(stuck_seeds) > 1 else ''} "
               f"{', '.join(map(str, stuck_seeds))}")

@@ -238,6 +238,7 @@ def test_hidden_units_contributions_add_up_to_the_outputs(tmp_path, capsys):
     assert list(result["top"]) == list(np.argsort(-result["weighted"])[:5])
     assert np.all(np.diff(result["hidden"][result["top"]]) <= 0)  # the ones that fire most
     assert f"test digit {index}, a 3" in out and png_size(png)[0] > 0
+    assert f"{(h > 0.5).sum()} of 30 hidden neurons fire (h > 0.5), {(h > 0.99).sum()} of them saturated" in out
 
 
 @needs_data
