@@ -70,13 +70,10 @@ def train_step(model, loss_fn, optimizer, images, targets) -> float:
     return loss.item()
 
 
-def build(args: argparse.Namespace) -> tuple:
-    """The model, optimizer and learning-rate schedule that the flags describe (also to load a checkpoint into)."""
-    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=args.loss == "mse",
-                       dropout=args.dropout)
-    optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
-    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)  # epoch e (from 0) uses η·γᵉ
-    return model, optimizer, scheduler
+def optimizer_and_schedule(model, name: str, lr: float, lr_decay: float):
+    """The optimizer ("sgd" or "adam") and its schedule: epoch e (from 0) uses η·γᵉ."""
+    optimizer = (nn.optim.SGD if name == "sgd" else nn.optim.Adam)(model.parameters(), lr=lr)
+    return optimizer, nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_decay)
 
 
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
@@ -100,7 +97,8 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
         tg.check_writable(args.save)  # now, not after the first epoch
     X_train, y_train, X_test, y_test = common.load_data(args, dataset)
     mse = args.loss == "mse"
-    model, optimizer, scheduler = build(args)
+    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
+    optimizer, scheduler = optimizer_and_schedule(model, args.optimizer, args.lr, args.lr_decay)
     loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
     # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
     T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train

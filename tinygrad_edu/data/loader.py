@@ -10,6 +10,7 @@ from numbers import Number
 
 import numpy as np
 
+from .. import creation
 from .. import tensor as engine
 
 
@@ -70,7 +71,7 @@ class DataLoader:
     def __iter__(self):
         n = len(self.dataset)
         if self.shuffle:
-            rng = self.generator if self.generator is not None else engine._default_generator
+            rng = creation._generator(self.generator)  # the one manual_seed sets, unless one was given
             order = rng.permutation(n)
         else:
             order = np.arange(n)
