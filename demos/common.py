@@ -48,6 +48,15 @@ def probability(text: str) -> float:
     return value
 
 
+def writable_file(text: str) -> str:
+    """A path that can be written (checked now, before any work: see `tinygrad_edu.check_writable`)."""
+    try:
+        tg.check_writable(text)
+    except OSError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def layer_sizes(text: str) -> list[int]:
     """'784,30,10' -> [784, 30, 10]."""
     try:

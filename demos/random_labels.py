@@ -32,7 +32,8 @@ def add_arguments(parser) -> None:
                              "accuracy (default 600)")
     parser.add_argument("--true-epochs", type=common.positive_int, default=30,
                         help="at most this many epochs on the true labels, for comparison (default 30)")
-    parser.add_argument("--png", metavar="PATH", default="random-labels.png", help="where to save the plot")
+    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="random-labels.png",
+                        help="where to save the plot")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 

@@ -14,7 +14,6 @@ import functools
 import time
 
 import nn
-import tinygrad_edu as tg
 from demos import checkpoints, common, seeds
 
 # The flags that define the experiment: a checkpoint records them, and a resumed run must agree with them.
@@ -51,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
                         help=f"examples per update m (default {defaults['batch_size']})")
     parser.add_argument("--epochs", type=common.positive_int, default=defaults["epochs"],
                         help=f"(default {defaults['epochs']})")
-    parser.add_argument("--save", metavar="PATH", default=None,
+    parser.add_argument("--save", type=common.writable_file, metavar="PATH", default=None,
                         help="save a checkpoint (.npz) after every epoch")
     parser.add_argument("--resume", metavar="PATH", default=None,
                         help="continue from a checkpoint written by --save; same result as not stopping. Settings "
@@ -70,10 +69,13 @@ def train_step(model, loss_fn, optimizer, images, targets) -> float:
     return loss.item()
 
 
-def optimizer_and_schedule(model, name: str, lr: float, lr_decay: float):
-    """The optimizer ("sgd" or "adam") and its schedule: epoch e (from 0) uses η·γᵉ."""
-    optimizer = (nn.optim.SGD if name == "sgd" else nn.optim.Adam)(model.parameters(), lr=lr)
-    return optimizer, nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_decay)
+def build(args: argparse.Namespace) -> tuple:
+    """The model, optimizer and learning-rate schedule that the flags describe (also to load a checkpoint into)."""
+    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=args.loss == "mse",
+                       dropout=args.dropout)
+    optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
+    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)  # epoch e (from 0) uses η·γᵉ
+    return model, optimizer, scheduler
 
 
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
@@ -93,12 +95,9 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
     if args.sizes[-1] != 10:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
     common.check_memory(args.sizes, copies=2 if args.optimizer == "sgd" else 4)
-    if args.save is not None:
-        tg.check_writable(args.save)  # now, not after the first epoch
     X_train, y_train, X_test, y_test = common.load_data(args, dataset)
     mse = args.loss == "mse"
-    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
-    optimizer, scheduler = optimizer_and_schedule(model, args.optimizer, args.lr, args.lr_decay)
+    model, optimizer, scheduler = build(args)
     loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
     # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
     T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train

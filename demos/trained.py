@@ -13,8 +13,8 @@ import argparse
 
 from demos import checkpoints, common, train
 
-# What a checkpoint must say to rebuild its network (the optimizer: its state is checked too).
-ARCHITECTURE = ("sizes", "activation", "loss", "dropout", "optimizer")
+# What a checkpoint must say to rebuild its network, optimizer and schedule (whose state is checked too).
+ARCHITECTURE = ("sizes", "activation", "loss", "dropout", "optimizer", "init", "lr", "lr_decay")
 
 
 def add_arguments(parser: argparse.ArgumentParser, epochs: int = 10) -> None:
@@ -66,9 +66,6 @@ def loaded(args: argparse.Namespace):
                                           "these demos look at networks for the MNIST digits")
     # The settings left out are the checkpoint's; one given with another value is refused, naming it.
     checkpoints.take_settings(args.load, args, ARCHITECTURE, dataset, train.add_arguments)
-    model = common.mlp(args.sizes, args.activation, seed=args.seed, final_activation=args.loss == "mse",
-                       dropout=args.dropout)
-    # Only for the check of the checkpoint's optimizer and schedule members; their values come from it.
-    optimizer, scheduler = train.optimizer_and_schedule(model, args.optimizer, lr=1.0, lr_decay=1.0)
+    model, optimizer, scheduler = train.build(args)
     checkpoints.load(args.load, model, optimizer, scheduler)
     return model

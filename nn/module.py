@@ -175,7 +175,12 @@ class Module:
 
         The tensors stay the same objects, so an optimizer made before still updates them.
         Only float32 and float64 are possible; gradchecking a layer needs float64 (``double()``).
+        ``to("cpu")`` is accepted for PyTorch code and changes nothing: everything here is on the CPU.
         """
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
+            if dtype != "cpu":
+                raise RuntimeError(f"to({dtype!r}): tinygrad-edu computes with NumPy on the CPU only")
+            return self
         dtype = np.dtype(dtype)
         if dtype not in _FLOAT_DTYPES:
             raise TypeError(f"{type(self).__name__}.to: only float32 or float64 is possible, got {dtype}")

@@ -229,3 +229,14 @@ def test_initial_lr_is_recorded_and_a_resumed_schedule_needs_it():
         lr_scheduler.ExponentialLR(optimizer(), gamma=0.5, last_epoch=3)
     resumed = lr_scheduler.CosineAnnealingLR(opt, T_max=10, last_epoch=3)  # the closed form at epoch 4
     assert resumed.get_last_lr()[0] == pytest.approx(LRS[0] * (1 + math.cos(math.pi * 4 / 10)) / 2, rel=1e-12)
+
+
+def test_an_optimizer_state_saved_without_a_scheduler_loads_into_one_with_a_scheduler():
+    saved = optimizer().state_dict()  # no scheduler: no initial_lr in its groups
+    opt = optimizer((0.5, 0.5))
+    scheduler = lr_scheduler.StepLR(opt, step_size=1, gamma=0.1)
+    opt.load_state_dict(saved)
+    assert [g["lr"] for g in opt.param_groups] == list(LRS)  # the saved rates
+    assert [g["initial_lr"] for g in opt.param_groups] == [0.5, 0.5]  # the schedule's own start is kept
+    scheduler.step()
+    assert scheduler.get_last_lr() == pytest.approx([LRS[0] * 0.1, LRS[1] * 0.1], rel=1e-12)

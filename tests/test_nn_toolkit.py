@@ -186,6 +186,9 @@ def test_double_float_and_to_convert_parameters_buffers_and_grads_in_place():
     assert net.to(np.float64).head.bias.dtype == np.float64
     with pytest.raises(TypeError, match="only float32 or float64"):
         net.to(np.int32)
+    assert net.to("cpu") is net and net.head.bias.dtype == np.float64  # PyTorch code's .to(device)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        net.to("cuda:0")
 
 
 def test_a_double_network_passes_gradcheck():

@@ -267,7 +267,7 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
+def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
     """Add ∂root/∂t into ``t.grad`` for every leaf t that requires grad (and every t that called
     ``retain_grad``): the chain rule, applied to the recorded graph from the root down.
 

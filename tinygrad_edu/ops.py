@@ -308,7 +308,7 @@ class Gather(Function):
         axis = dim_to_axis(dim, a.ndim)
         if index.dtype.kind not in "iu" or index.ndim != a.ndim:
             raise ValueError(f"gather needs an integer index with as many dims as the input ({a.ndim}), "
-                             f"got {index.dtype} with {index.ndim}")
+                             f"got a {index.dtype} index with {index.ndim}")
         if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != axis):
             raise ValueError(f"gather: index shape {index.shape} is larger than the input's {a.shape} outside dim {dim}")
         if index.size and (index.min() < 0 or index.max() >= a.shape[axis]):

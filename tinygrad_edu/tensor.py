@@ -1,23 +1,24 @@
 """`Tensor`: a NumPy array that remembers how it was computed, so gradients can flow back through it.
 
 The arithmetic lives in `ops.py` (one `Function` per op, forward and backward side by side); the
-graph walk lives in `autograd.py`. This file only wires the two to a friendly, PyTorch-like API.
+graph walk lives in `autograd.py`. This file wires the two to a friendly, PyTorch-like API, and
+changes tensors in place through one method, `Tensor._modify_in_place`, which keeps PyTorch's rules.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from numbers import Number
 
 import numpy as np
 
 from . import ops
-from .autograd import Function, backward, is_grad_enabled
+from .autograd import Function, is_grad_enabled, run_backward
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
+
 
 def _to_array(data, dtype) -> np.ndarray:
     """Make the array a new tensor holds: Python floats become float32, NumPy arrays keep their dtype."""
@@ -32,9 +33,17 @@ def _to_array(data, dtype) -> np.ndarray:
 
 
 def _promote(a, b, floating: bool = False) -> tuple:
-    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``)."""
+    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``).
+
+    The first three cases are what `result_type` would give too, taken without asking it because
+    they are nearly every op: nothing to promote, or a Python number joining a float tensor (x * 0.5).
+    """
     if isinstance(b, Tensor) and isinstance(a, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
-        return a, b  # the common case: nothing to promote
+        return a, b
+    if type(b) in (float, int) and isinstance(a, Tensor) and a.dtype.kind == "f":
+        return a, Tensor._constant(np.asarray(b, dtype=a.dtype))
+    if type(a) in (float, int) and isinstance(b, Tensor) and b.dtype.kind == "f":
+        return Tensor._constant(np.asarray(a, dtype=b.dtype)), b
     dtype = result_type(a, b)
     if floating and dtype.kind != "f":
         dtype = float32  # integer true division gives the default float type
@@ -191,8 +200,9 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors of one element can be used as an index, this one is {self.dtype}")
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, this one is "
+                            f"{self.dtype} of shape {self.shape}")
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
@@ -248,7 +258,7 @@ class Tensor:
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
-        backward(self, gradient, retain_graph)
+        run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
@@ -299,8 +309,8 @@ class Tensor:
                                f"tensor; use .to({new.dtype}) first")
         self.data[...] = new.data
         self._storage.version += 1
-        if recording:
-            self._ctx, self._requires_grad = new._ctx, True
+        if recording:  # self now holds new's value: it is what new is (a constant, if no gradient flows into it)
+            self._ctx, self._requires_grad = new._ctx, new._requires_grad
         return self
 
     def add_(self, other):

@@ -181,10 +181,13 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: saved parameter group {i} has {len(indices)} parameters, "
                                  f"this optimizer's has {len(own['params'])}")
             params.update(zip(indices, own["params"]))
-            missing = [k for k in own if k not in saved]
+            # initial_lr is what a scheduler adds: a state saved without one keeps this optimizer's.
+            missing = [k for k in own if k not in saved and k != "initial_lr"]
             if missing:
                 raise ValueError(f"{name}.load_state_dict: saved parameter group {i} lacks {missing}")
-            group = {k: _as_python(v, own.get(k), f"param_groups[{i}].{k}") for k, v in saved.items() if k != "params"}
+            group = {k: v for k, v in own.items() if k == "initial_lr"}
+            group.update({k: _as_python(v, own.get(k), f"param_groups[{i}].{k}") for k, v in saved.items()
+                          if k != "params"})
             self._check(group)
             groups.append({**group, "params": own["params"]})
         state = {}

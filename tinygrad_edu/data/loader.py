@@ -10,8 +10,8 @@ from numbers import Number
 
 import numpy as np
 
-from .. import creation
-from .. import tensor as engine
+from ..creation import randperm
+from ..tensor import Tensor
 
 
 class Dataset:
@@ -33,14 +33,14 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(t.numpy() if isinstance(t, engine.Tensor) else np.asarray(t) for t in tensors)
+        self.arrays = tuple(t.numpy() if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
         lengths = [len(a) if a.ndim else None for a in self.arrays]
         if None in lengths or len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: every array needs the same first dimension, got shapes "
                              f"{[a.shape for a in self.arrays]}")
 
     def __getitem__(self, index):
-        return tuple(engine.Tensor(a[index]) for a in self.arrays)
+        return tuple(Tensor(a[index]) for a in self.arrays)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
@@ -70,11 +70,7 @@ class DataLoader:
 
     def __iter__(self):
         n = len(self.dataset)
-        if self.shuffle:
-            rng = creation._generator(self.generator)  # the one manual_seed sets, unless one was given
-            order = rng.permutation(n)
-        else:
-            order = np.arange(n)
+        order = randperm(n, generator=self.generator).numpy() if self.shuffle else np.arange(n)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             yield self._fetch(order[start:start + self.batch_size])
@@ -84,7 +80,7 @@ class DataLoader:
             fields = tuple(a[indices] for a in self.dataset.arrays)
         else:
             fields = collate([self.dataset[int(i)] for i in indices])
-        return tuple(engine.Tensor(f) for f in fields) if isinstance(fields, tuple) else engine.Tensor(fields)
+        return tuple(Tensor(f) for f in fields) if isinstance(fields, tuple) else Tensor(fields)
 
 
 def collate(examples: list):
@@ -95,7 +91,7 @@ def collate(examples: list):
     first = examples[0]
     if isinstance(first, (tuple, list)):
         return tuple(collate([example[i] for example in examples]) for i in range(len(first)))
-    if not isinstance(first, (Number, np.ndarray, np.generic, engine.Tensor)):
+    if not isinstance(first, (Number, np.ndarray, np.generic, Tensor)):
         raise TypeError(f"DataLoader cannot batch examples of type {type(first).__name__}: a dataset item must "
                         "be an array, a Tensor, a number, or a tuple of them")
     if isinstance(first, bool):
@@ -104,4 +100,4 @@ def collate(examples: list):
         return np.array(examples, dtype=np.int64)
     if isinstance(first, float):
         return np.array(examples, dtype=np.float64)
-    return np.stack([e.numpy() if isinstance(e, engine.Tensor) else np.asarray(e) for e in examples])
+    return np.stack([e.numpy() if isinstance(e, Tensor) else np.asarray(e) for e in examples])
