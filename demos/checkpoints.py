@@ -3,11 +3,11 @@
 A checkpoint holds the model's parameters and buffers (``model.*``), the optimizer's
 hyperparameters and state (``optim.*``) and the learning-rate scheduler's (``scheduler.*``), both
 flattened into arrays by `nn.utils.flatten_state_dict`, one entry per finished epoch
-(``history.*``) and the settings that made it (``settings``, JSON text). It has no pickled objects, and it is written atomically, only when every
-number in it is finite. Loading trusts nothing: every member's name, shape and dtype are checked
-from its .npy header before its data is read (a damaged header cannot make us allocate terabytes),
-then its values, and the zip's CRC-32 of each member. Whatever is wrong ends in one
-`CheckpointError` naming the file.
+(``history.*``) and the settings that made it (``settings``, JSON text). It has no pickled
+objects, and it is written atomically, only when every number in it is finite. Loading trusts
+nothing: every member's name, shape and dtype are checked from its .npy header before its data is
+read (a damaged header cannot make us allocate terabytes), then its values, and the zip's CRC-32
+of each member. Whatever is wrong ends in one `CheckpointError` naming the file.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def load(path, model, optimizer, scheduler=None) -> list[dict]:
         if name.startswith("optim.") and value.ndim == 0 and not value >= least:
             raise CheckpointError(f"{path}: {name} is {value.item()}, but it cannot be less than {least}")
     history = _checked_history(path, {k: arrays[f"history.{k}"] for k in HISTORY_KEYS})
+
     def section(prefix: str) -> dict:
         return {name[len(prefix) + 1:]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader of our output has gone (`| head -1`): stop quietly, with the status of a
         # command stopped by SIGPIPE, and point stdout at nothing so the exit's flush cannot fail too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError):  # a stdout without a file descriptor has no pipe to flush to
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13
     except (DataError, OSError, ValueError, KeyError, MemoryError, Diverged) as err:
         # Expected failures (missing data, a bad checkpoint, an impossible setting, a run that

@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--init", choices=["normal", "pytorch"], default="normal",
                         help="initial weights: N(0, 1) as in the lecture, or PyTorch's uniform (default normal)")
     parser.add_argument("--lr", type=common.positive_float, default=3.0, help="learning rate η (default 3.0)")
-    parser.add_argument("--png", metavar="PATH", default="scaling.png", help="where to save the plot")
+    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="scaling.png",
+                        help="where to save the plot")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 

@@ -8,6 +8,7 @@ The engine's files, each importing only the ones listed before it:
     tensor.py     Tensor: its methods call the ops, in-place changes go through one place
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
+    testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
     files.py      atomic_file, check_writable: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader

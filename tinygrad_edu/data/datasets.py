@@ -205,8 +205,9 @@ def _decoded(spec, path: Path) -> np.ndarray:
     The cache is keyed by the file's known SHA-256 (checked before we get here), so it never serves
     arrays decoded from some other file. A CRC-32 of the array written next to it catches a cache
     file damaged or replaced since; one that does not match is rebuilt from the verified .gz, with a
-    one-line notice. (The check costs about a sixth of loading from the cache and a fiftieth of
-    rebuilding it: benchmarks/bench_load.py.) Without a writable cache folder we just decode.
+    one-line notice. (For the training set the check takes about 35 ms, a third of a load from the
+    cache and a twentieth of decoding the .gz files again: benchmarks/bench_load.py.) Without a
+    writable cache folder we just decode.
     """
     cached = cache_dir() / "decoded" / f"{spec.folder}-{spec.sha256[path.name][:16]}.npy"
     digest = cached.with_name(cached.name + ".crc32")
