@@ -148,3 +148,63 @@ def test_an_error_inside_detect_anomaly_is_not_swallowed():
     with pytest.raises(KeyError):
         with tg.detect_anomaly():
             raise KeyError("boom")
+
+
+def test_numpy_conversion_with_a_dtype_converts_and_shares_when_it_can():
+    x32 = tg.tensor([1.5, 2.5])
+    assert np.asarray(x32).dtype == np.float32
+    assert x32.__array__().dtype == np.float32
+    assert x32.__array__(np.float32) is x32.numpy()  # already that dtype: no copy
+    converted = x32.__array__(np.int64)
+    assert converted.dtype == np.int64
+    np.testing.assert_array_equal(converted, [1, 2])
+
+
+def test_len_is_the_first_dimension_and_refused_for_a_scalar():
+    assert len(tg.zeros(4, 2)) == 4 and len(tg.zeros(1)) == 1
+    with pytest.raises(TypeError, match="^len\\(\\) of a 0-d tensor$"):
+        len(tg.tensor(3.0))
+
+
+def test_truth_values_and_indices_need_one_element():
+    assert bool(tg.tensor([2.0])) and not bool(tg.tensor(0.0))
+    with pytest.raises(RuntimeError, match="^the truth value of a tensor with 2 elements \\(shape \\(2,\\)\\) is "
+                                           "ambiguous; use .any\\(\\) or .all\\(\\)$"):
+        bool(tg.tensor([1.0, 2.0]))
+    assert [10, 20, 30][tg.tensor(2)] == 30
+    assert [10, 20, 30][tg.tensor(np.uint8(1))] == 20
+    with pytest.raises(TypeError, match="^only integer tensors of one element can be used as an index, this one "
+                                        "is float32$"):
+        [10, 20][tg.tensor(1.0)]
+
+
+@pytest.mark.parametrize("name, call", [
+    ("add_", lambda t: t.add_(1.0)), ("sub_", lambda t: t.sub_(1.0)), ("mul_", lambda t: t.mul_(2.0)),
+    ("div_", lambda t: t.div_(2.0)), ("clamp_", lambda t: t.clamp_(0.0, 1.0)),
+    ("copy_", lambda t: t.copy_(tg.zeros(2))),
+])
+def test_in_place_ops_name_themselves_when_refused(name, call):
+    leaf = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"^{name}: a leaf that requires grad cannot be changed in place"):
+        call(leaf)
+
+
+def test_set_grad_enabled_lets_errors_through():
+    with pytest.raises(KeyError):
+        with tg.set_grad_enabled(False):
+            raise KeyError("boom")
+    assert tg.is_grad_enabled()
+
+
+def test_a_number_given_to_apply_takes_the_promoted_dtype():
+    class Second(tg.Function):
+        def forward(self, a, b):
+            return np.broadcast_to(b, a.shape).copy()
+
+        def backward(self, grad):
+            return grad, None
+
+    out = Second.apply(tg.tensor([1, 2]), 0.5)  # int64 tensor and a float: float32, as a + 0.5 would be
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), [0.5, 0.5])
+    assert Second.apply(tg.tensor(np.array([1.0])), 0.5).dtype == np.float64
