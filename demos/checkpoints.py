@@ -1,12 +1,13 @@
 """Checkpoints: all it takes to continue a run exactly, in one .npz file, checked member by member on loading.
 
-A checkpoint holds the model's parameters (``model.*``), the optimizer's hyperparameters and state
-(``optim.*``), one entry per finished epoch (``history.*``) and the settings that made it
-(``settings``, JSON text). It has no pickled objects, and it is written atomically, only when every
-number in it is finite. Loading trusts nothing: every member's name, shape and dtype are checked
-from its .npy header before its data is read (a damaged header cannot make us allocate terabytes),
-then its values, and the zip's CRC-32 of each member. Whatever is wrong ends in one
-`CheckpointError` naming the file.
+A checkpoint holds the model's parameters and buffers (``model.*``), the optimizer's
+hyperparameters and state (``optim.*``) and the learning-rate scheduler's (``scheduler.*``), both
+flattened into arrays by `nn.utils.flatten_state_dict`, one entry per finished epoch
+(``history.*``) and the settings that made it (``settings``, JSON text). It has no pickled
+objects, and it is written atomically, only when every number in it is finite. Loading trusts
+nothing: every member's name, shape and dtype are checked from its .npy header before its data is
+read (a damaged header cannot make us allocate terabytes), then its values, and the zip's CRC-32
+of each member. Whatever is wrong ends in one `CheckpointError` naming the file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import zlib
 
 import numpy as np
 
+import nn
 import tinygrad_edu as tg
 
 HISTORY_KEYS = ("epoch", "loss", "test_accuracy", "seconds")
@@ -32,10 +34,10 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: damaged, not a checkpoint, or not one for this model."""
 
 
-def save(path, model, optimizer, history: list[dict], settings: dict) -> None:
-    """Write the model, optimizer, history and settings to ``path``, atomically; never non-finite numbers."""
+def save(path, model, optimizer, history: list[dict], settings: dict, scheduler=None) -> None:
+    """Write the model, optimizer, scheduler, history and settings to ``path``, atomically; never non-finite numbers."""
     arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
-    arrays.update({f"optim.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
+    arrays.update(_flat_states(optimizer, scheduler))
     arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
     for name, array in arrays.items():
         if array.dtype.kind == "f" and not np.isfinite(array).all():
@@ -62,12 +64,13 @@ def read_settings(path) -> dict:
     return settings
 
 
-def load(path, model, optimizer) -> list[dict]:
-    """Check everything in the checkpoint at ``path`` against ``model`` and ``optimizer``, load it; return the history.
+def load(path, model, optimizer, scheduler=None) -> list[dict]:
+    """Check everything in the checkpoint at ``path`` against ``model``, ``optimizer`` and ``scheduler``, load it;
+    return the history.
 
     Nothing is changed unless every member passed its checks.
     """
-    expected = _members(model, optimizer)
+    expected = _members(model, optimizer, scheduler)
     history_lengths = set()
 
     def check(name, shape, dtype):
@@ -81,7 +84,8 @@ def load(path, model, optimizer) -> list[dict]:
         elif name == "settings":
             _check_settings_header(path, shape, dtype)
         elif name not in expected:
-            raise CheckpointError(f"{path}: unexpected member {name!r} (a checkpoint of another model or optimizer?)")
+            raise CheckpointError(f"{path}: unexpected member {name!r} (a checkpoint of another model, optimizer "
+                                  "or schedule?)")
         elif (shape, dtype) != expected[name]:
             raise CheckpointError(f"{path}: {name} has dtype {dtype} and shape {shape}, but the model and optimizer "
                                   f"need {expected[name][1]} of shape {expected[name][0]}")
@@ -101,8 +105,14 @@ def load(path, model, optimizer) -> list[dict]:
         if name.startswith("optim.") and value.ndim == 0 and not value >= least:
             raise CheckpointError(f"{path}: {name} is {value.item()}, but it cannot be less than {least}")
     history = _checked_history(path, {k: arrays[f"history.{k}"] for k in HISTORY_KEYS})
-    model.load_state_dict({name[len("model."):]: value for name, value in arrays.items() if name.startswith("model.")})
-    optimizer.load_state_dict({name[len("optim."):]: value for name, value in arrays.items() if name.startswith("optim.")})
+
+    def section(prefix: str) -> dict:
+        return {name[len(prefix) + 1:]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
+
+    model.load_state_dict(section("model"))
+    optimizer.load_state_dict(nn.utils.unflatten_state_dict(section("optim")))
+    if scheduler is not None:
+        scheduler.load_state_dict(nn.utils.unflatten_state_dict(section("scheduler")))
     return history
 
 
@@ -161,8 +171,16 @@ def _as_flag(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def _members(model, optimizer) -> dict:
-    """{member name: (shape, dtype)} of a checkpoint of ``model`` and ``optimizer``, except the history.
+def _flat_states(optimizer, scheduler) -> dict:
+    """The optimizer's and the scheduler's (if any) state dicts as ``optim.*`` and ``scheduler.*`` arrays."""
+    arrays = nn.utils.flatten_state_dict(optimizer.state_dict(), "optim")
+    if scheduler is not None:
+        arrays.update(nn.utils.flatten_state_dict(scheduler.state_dict(), "scheduler"))
+    return arrays
+
+
+def _members(model, optimizer, scheduler) -> dict:
+    """{member name: (shape, dtype)} of a checkpoint of ``model``, ``optimizer`` and ``scheduler``, except the history.
 
     Which state the optimizer keeps (Adam's averages and step count, SGD's momentum buffers) is
     learned by letting a copy of both take one step with zero gradients.
@@ -172,7 +190,7 @@ def _members(model, optimizer) -> dict:
         p.grad = tg.zeros(*p.shape, dtype=p.dtype)
     optimizer_copy.step()
     members = {f"model.{k}": (v.shape, v.dtype) for k, v in model.state_dict().items()}
-    members.update({f"optim.{k}": (np.shape(v), np.asarray(v).dtype) for k, v in optimizer_copy.state_dict().items()})
+    members.update({k: (v.shape, v.dtype) for k, v in _flat_states(optimizer_copy, scheduler).items()})
     return members
 
 

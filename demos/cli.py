@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
 from tinygrad_edu.data import DataError
 
-from demos import (deep, descent_variants, fashion, numerical_gradient, perceptron, random_labels,
-                   show_digits, sigmoid_vs_step, train)
+from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, hidden_units,
+                   numerical_gradient, perceptron, random_labels, scaling, show_digits, sigmoid_vs_step, train)
 from demos.common import Diverged
 
 # Subcommand name -> demo module, in the lecture's order. Each has add_arguments(parser) and run(args).
@@ -19,8 +20,13 @@ DEMOS = {
     "sigmoid-vs-step": sigmoid_vs_step,
     "numerical-gradient": numerical_gradient,
     "descent-variants": descent_variants,
+    "cost-surface": cost_surface,
+    "scaling": scaling,
     "train": train,
+    "hidden-units": hidden_units,
+    "errors": errors,
     "deep": deep,
+    "adversarial": adversarial,
     "random-labels": random_labels,
     "fashion": fashion,
 }
@@ -46,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader of our output has gone (`| head -1`): stop quietly, with the status of a
         # command stopped by SIGPIPE, and point stdout at nothing so the exit's flush cannot fail too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError):  # a stdout without a file descriptor has no pipe to flush to
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13
     except (DataError, OSError, ValueError, KeyError, MemoryError, Diverged) as err:
         # Expected failures (missing data, a bad checkpoint, an impossible setting, a run that

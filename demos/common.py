@@ -48,6 +48,15 @@ def probability(text: str) -> float:
     return value
 
 
+def writable_file(text: str) -> str:
+    """A path that can be written (checked now, before any work: see `tinygrad_edu.check_writable`)."""
+    try:
+        tg.check_writable(text)
+    except OSError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def layer_sizes(text: str) -> list[int]:
     """'784,30,10' -> [784, 30, 10]."""
     try:
@@ -89,11 +98,14 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # -------------------------------------------------------------------------------------- data
-def load_data(args, dataset: str = "mnist"):
-    """(X_train, y_train, X_test, y_test): pixels scaled to [0, 1], one row of 784 per image."""
+def load_data(args, dataset: str = "mnist", **options):
+    """(X_train, y_train, X_test, y_test): pixels scaled to [0, 1], one row of 784 per image.
+
+    ``options`` go to the loader (``raw=True``, ``standardize=True``, see `load_mnist`).
+    """
     load = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[dataset]
-    X_train, y_train = load(args.data, train=True, download=args.download)
-    X_test, y_test = load(args.data, train=False, download=args.download)
+    X_train, y_train = load(args.data, train=True, download=args.download, **options)
+    X_test, y_test = load(args.data, train=False, download=args.download, **options)
     if args.subset is not None:
         n_test = max(1, args.subset // 6)
         X_train, y_train, X_test, y_test = X_train[: args.subset], y_train[: args.subset], X_test[:n_test], y_test[:n_test]
@@ -144,7 +156,7 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
     An epoch is one pass over the examples ``X`` with their targets ``T`` (one-hot rows or labels),
     in shuffled batches of ``batch_size``; ``step(images, targets)`` makes one update from a batch
     and returns its loss (`demos.train.train_step`). Epochs count from 0. After each one, the demo
-    evaluates, prints, saves, changes the learning rate or stops (``break``) as it needs.
+    evaluates, prints, steps its learning-rate scheduler, saves or stops (``break``) as it needs.
 
     Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
     comes from (seed, epoch) alone, so a run resumed at epoch ``start`` draws exactly what an
@@ -190,7 +202,6 @@ def check_memory(sizes: list[int], copies: int) -> None:
                           f"{needed / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than this "
                           f"machine's {available / 2**30:,.1f} GiB of memory")
 
-
 # ------------------------------------------------------------------------------------- files
 def write_png(path, image: np.ndarray) -> None:
     """Save a 2-D uint8 array as an 8-bit grayscale PNG, with only the standard library."""
@@ -205,11 +216,8 @@ def write_png(path, image: np.ndarray) -> None:
         file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
-def plot_curves(path, panels: dict, ylabel: str, title: str, logx: bool = False) -> None:
-    """Save line plots side by side as a PNG, if matplotlib is installed; else say how to get it.
-
-    ``panels`` maps each panel's x-axis label to its curves, {curve label: (xs, ys)}.
-    """
+def pyplot(path):
+    """matplotlib's pyplot drawing to files, or None (after saying how to get the picture ``path``) without it."""
     try:
         import matplotlib
 
@@ -217,6 +225,30 @@ def plot_curves(path, panels: dict, ylabel: str, title: str, logx: bool = False)
         import matplotlib.pyplot as plt
     except ImportError:
         print(f"(no picture: matplotlib is not installed; pip install -e \".[plots]\" to get {path})")
+        return None
+    return plt
+
+
+def save_figure(plt, fig, path) -> None:
+    """Write a matplotlib figure to ``path`` as a PNG of 256 colours (a third of the bytes), atomically; close it."""
+    from PIL import Image  # installed with matplotlib
+
+    drawn, buffer = io.BytesIO(), io.BytesIO()
+    fig.savefig(drawn, format="png", bbox_inches="tight")
+    plt.close(fig)
+    Image.open(drawn).convert("RGB").quantize(colors=256).save(buffer, format="png", optimize=True)
+    with tg.atomic_file(path) as file:
+        file.write(buffer.getvalue())
+    print(f"saved {path}")
+
+
+def plot_curves(path, panels: dict, ylabel: str, title: str, logx: bool = False) -> None:
+    """Save line plots side by side as a PNG, if matplotlib is installed; else say how to get it.
+
+    ``panels`` maps each panel's x-axis label to its curves, {curve label: (xs, ys)}.
+    """
+    plt = pyplot(path)
+    if plt is None:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), dpi=80, squeeze=False)
     for ax, (xlabel, curves) in zip(axes[0], panels.items()):
@@ -228,9 +260,4 @@ def plot_curves(path, panels: dict, ylabel: str, title: str, logx: bool = False)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    with tg.atomic_file(path) as file:
-        file.write(buffer.getvalue())
-    print(f"saved {path}")
+    save_figure(plt, fig, path)

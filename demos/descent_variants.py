@@ -32,7 +32,8 @@ def add_arguments(parser) -> None:
                         help="learning rate η for one-example SGD, whose steps are noisier (default 0.5)")
     parser.add_argument("--probe", type=common.positive_int, default=2000,
                         help="training digits the cost is measured on (default 2000)")
-    parser.add_argument("--png", metavar="PATH", default="descent-variants.png", help="where to save the plot")
+    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="descent-variants.png",
+                        help="where to save the plot")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
@@ -75,6 +76,9 @@ def descend(model, X, y, batch_size, lr, epochs, seed, probe, quiet, desc) -> di
 
 def run(args) -> dict:
     X_train, y_train, X_test, y_test = common.load_data(args)
+    if args.batch_size >= len(X_train):
+        raise ValueError(f"--batch-size {args.batch_size} is not smaller than the {len(X_train)} training digits: "
+                         "mini-batch SGD would be full-batch descent; choose a smaller --batch-size")
     variants = {
         "full-batch GD": (len(X_train), args.lr),
         "SGD (m = 1)": (1, args.lr_sgd),

@@ -31,8 +31,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> dict:
     X, y, _, _ = common.load_data(args)
-    x = tg.Tensor(X[: args.examples].astype(np.float64))
-    t = nn.functional.one_hot(y[: args.examples], args.sizes[-1], dtype=np.float64)
+    examples = min(args.examples, len(X))
+    if examples < args.examples:
+        print(f"(--examples {args.examples}, but --subset {args.subset} leaves {len(X)} training digits: using {examples})")
+    x = tg.Tensor(X[:examples].astype(np.float64))
+    t = nn.functional.one_hot(y[:examples], args.sizes[-1], dtype=np.float64)
     model = common.mlp(args.sizes, "sigmoid", init="normal", seed=args.seed, final_activation=True,
                        dtype=np.float64)
     cost_fn = nn.MSELoss()
@@ -50,7 +53,7 @@ def run(args) -> dict:
         after = cost().item()
         weight.data[0, pixel] -= args.h
     estimate = (after - before) / args.h
-    print(f"cost C = 1/(2n) Σ‖y − a‖² over {args.examples} digits, {sum(p.numel() for p in params.values())} weights and biases")
+    print(f"cost C = 1/(2n) Σ‖y − a‖² over {examples} digits, {sum(p.numel() for p in params.values())} weights and biases")
     print(f"w = 0.weight[0, {pixel}]: C(w) = {before:.12f}, C(w + h) = {after:.12f} with h = {args.h:g}")
     print(f"  estimated ∂C/∂w = (C(w + h) − C(w)) / h = {estimate:.8f}")
 

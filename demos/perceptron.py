@@ -20,17 +20,22 @@ import numpy as np
 
 import nn
 import tinygrad_edu as tg
-from demos import common, train
+from demos import common, seeds, train
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=common.positive_int, default=3, help="(default 3)")
     parser.add_argument("--lr", type=common.positive_float, default=1.0, help="learning rate η (default 1.0)")
     common.add_output_arguments(parser)
+    seeds.add_argument(parser)
     common.add_data_arguments(parser)
 
 
 def run(args) -> dict:
+    return seeds.over_seeds(train_once, args) if args.seeds is not None else train_once(args)
+
+
+def train_once(args) -> dict:
     X_train, y_train, X_test, y_test = common.load_data(args)
     units = nn.Linear(784, 10, init="zeros")
     model = nn.Sequential(units, nn.Step())
@@ -53,4 +58,5 @@ def run(args) -> dict:
     print(f"on the first test digit (a {y_test[0]}) units {fired.tolist()} fire; "
           f"the largest z is unit {int(z.numpy()[0].argmax())}")
     print(f"test accuracy: {100 * history[-1]['test_accuracy']:.2f}%")
-    return {"history": history, "test_accuracy": history[-1]["test_accuracy"]}
+    return {"history": history, "test_accuracy": history[-1]["test_accuracy"],
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(units, X_test), "labels": y_test}

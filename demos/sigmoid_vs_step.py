@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
                         help="size of the nudge Δw given to each weight (default 0.05)")
     parser.add_argument("--weights", type=common.positive_int, default=5,
                         help="how many weights to nudge at once in the second experiment (default 5)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=common.non_negative_int, default=0)
     common.add_data_arguments(parser)
 
 

@@ -14,8 +14,7 @@ import functools
 import time
 
 import nn
-import tinygrad_edu as tg
-from demos import checkpoints, common
+from demos import checkpoints, common, seeds
 
 # The flags that define the experiment: a checkpoint records them, and a resumed run must agree with them.
 SETTINGS = ("sizes", "activation", "loss", "init", "optimizer", "lr", "lr_decay", "dropout", "batch_size", "seed",
@@ -51,12 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
                         help=f"examples per update m (default {defaults['batch_size']})")
     parser.add_argument("--epochs", type=common.positive_int, default=defaults["epochs"],
                         help=f"(default {defaults['epochs']})")
-    parser.add_argument("--save", metavar="PATH", default=None,
+    parser.add_argument("--save", type=common.writable_file, metavar="PATH", default=None,
                         help="save a checkpoint (.npz) after every epoch")
     parser.add_argument("--resume", metavar="PATH", default=None,
                         help="continue from a checkpoint written by --save; same result as not stopping. Settings "
                              "left out are the checkpoint's; those given must agree with it")
     common.add_output_arguments(parser)
+    seeds.add_argument(parser)
     common.add_data_arguments(parser)
 
 
@@ -69,7 +69,25 @@ def train_step(model, loss_fn, optimizer, images, targets) -> float:
     return loss.item()
 
 
+def build(args: argparse.Namespace) -> tuple:
+    """The model, optimizer and learning-rate schedule that the flags describe (also to load a checkpoint into)."""
+    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=args.loss == "mse",
+                       dropout=args.dropout)
+    optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
+    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)  # epoch e (from 0) uses η·γᵉ
+    return model, optimizer, scheduler
+
+
 def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
+    if args.seeds is None:
+        return train_once(args, dataset)
+    if args.save is not None or args.resume is not None:
+        raise ValueError("--seeds trains one network per seed, --save and --resume follow one: "
+                         "use --seed with them")
+    return seeds.over_seeds(lambda one: train_once(one, dataset), args)
+
+
+def train_once(args: argparse.Namespace, dataset: str) -> dict:
     if args.resume is not None:
         checkpoints.take_settings(args.resume, args, SETTINGS, dataset, add_arguments)
     if args.sizes[0] != 784:
@@ -77,18 +95,15 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
     if args.sizes[-1] != 10:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
     common.check_memory(args.sizes, copies=2 if args.optimizer == "sgd" else 4)
-    if args.save is not None:
-        tg.check_writable(args.save)  # now, not after the first epoch
     X_train, y_train, X_test, y_test = common.load_data(args, dataset)
     mse = args.loss == "mse"
-    model = common.mlp(args.sizes, args.activation, args.init, args.seed, final_activation=mse, dropout=args.dropout)
-    optimizer = (nn.optim.SGD if args.optimizer == "sgd" else nn.optim.Adam)(model.parameters(), lr=args.lr)
+    model, optimizer, scheduler = build(args)
     loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
     # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
     T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train
-    # A checkpoint holds the model, the optimizer and the epochs done: continuing from it gives
-    # the same result as never stopping.
-    history = checkpoints.load(args.resume, model, optimizer) if args.resume is not None else []
+    # A checkpoint holds the model, the optimizer, the schedule and the epochs done: continuing
+    # from it gives the same result as never stopping.
+    history = checkpoints.load(args.resume, model, optimizer, scheduler) if args.resume is not None else []
     if len(history) > args.epochs:
         raise checkpoints.CheckpointError(f"{args.resume} already has {len(history)} epochs, more than --epochs {args.epochs}")
     if history and len(history) == args.epochs:
@@ -98,7 +113,6 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
     settings = {**{key: getattr(args, key) for key in SETTINGS}, "dataset": dataset, "epochs": args.epochs}
     last_good = (args.resume, len(history)) if history else None
     step = functools.partial(train_step, model, loss_fn, optimizer)
-    optimizer.lr = args.lr * args.lr_decay ** len(history)  # epoch e (from 0) uses η·decayᵉ
     start = time.perf_counter()
     try:
         for epoch, loss in common.train_epochs(model, step, X_train, T_train, epochs=args.epochs,
@@ -107,13 +121,13 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
             seconds = time.perf_counter() - start
             test_accuracy = common.accuracy(model, X_test, y_test)
             history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
+            scheduler.step()
             if args.save is not None:  # before printing: a closed stdout must not cost the epoch
-                checkpoints.save(args.save, model, optimizer, history, settings)
+                checkpoints.save(args.save, model, optimizer, history, settings, scheduler)
                 last_good = (args.save, epoch + 1)
             if not args.quiet:
                 print(f"epoch {epoch + 1:>3}/{args.epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} "
                       f"({seconds:.1f} s)")
-            optimizer.lr = args.lr * args.lr_decay ** (epoch + 1)
             start = time.perf_counter()
     except KeyboardInterrupt:
         raise KeyboardInterrupt(checkpoints.where_to_continue(last_good)) from None
@@ -121,4 +135,5 @@ def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
         raise common.Diverged(f"{err}; {checkpoints.where_to_continue(last_good)}") from None
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
-    return {"model": model, "history": history, "test_accuracy": final}
+    return {"model": model, "history": history, "test_accuracy": final,
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, X_test), "labels": y_test}

@@ -1,21 +1,26 @@
 """nn: layers, losses and optimizers, built only on the public API of the `tinygrad_edu` engine.
 
-    module.py      Module (registers parameters and sub-modules), Parameter, save/load
-    layers.py      Linear, Sigmoid, Step, ReLU, Tanh, Dropout, Flatten, Sequential
+    module.py      Module (registers parameters, buffers and sub-modules), Parameter, save/load
+    layers.py      Linear, the activations, Softmax, BatchNorm1d, LayerNorm, Dropout, Flatten,
+                   and the containers Sequential, ModuleList, ModuleDict
+    init.py        initialising weights in place: uniform_, normal_, xavier_*, kaiming_*, ...
     functional.py  PyTorch's nn.functional: activations, linear, dropout, one_hot, and every loss as a function
     losses.py      MSELoss (the lecture's quadratic cost by default), L1Loss, HuberLoss, BCELoss,
                    BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss
-    optim.py       SGD, Adam
+    optim/         Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad; lr_scheduler
+    utils.py       clip_grad_norm_, clip_grad_value_, flat (.npz) forms of nested state dicts
 """
 
-from . import functional, optim
+from . import functional, init, optim, utils
 from .functional import one_hot
-from .layers import Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Step, Tanh
+from .layers import (BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ModuleDict,
+                     ModuleList, ReLU, Sequential, Sigmoid, Softmax, Step, Tanh)
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "HuberLoss", "L1Loss", "Linear",
-    "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Step", "Tanh", "functional",
-    "one_hot", "optim",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "HuberLoss", "Identity",
+    "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Step", "Tanh", "functional", "init",
+    "one_hot", "optim", "utils",
 ]

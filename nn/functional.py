@@ -58,8 +58,8 @@ class LeakyReLU(tg.Function):
         self.slope = np.where(z > 0, 1, negative_slope).astype(z.dtype)
         return z * self.slope
 
-    def backward(self, g):
-        return g * self.slope
+    def backward(self, grad):
+        return grad * self.slope
 
 
 def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
@@ -79,8 +79,8 @@ class Dropout(tg.Function):
         self.mask = keep / np.asarray(1 - p, dtype=x.dtype) if p < 1 else np.zeros_like(x)
         return x * self.mask
 
-    def backward(self, g):
-        return g * self.mask
+    def backward(self, grad):
+        return grad * self.mask
 
 
 def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True,
@@ -125,7 +125,7 @@ class _Loss(tg.Function):
 
     ``"none"`` keeps ℓ, ``"sum"`` is L = Σℓ, ``"mean"`` is L = Σℓ / N (N elements, or the total weight
     of the targets where there are weights), and mse's ``"lecture"`` is L = Σℓ / 2n for n examples
-    (the first dimension; a 0-d input is one example). So ∂L/∂ℓ = g · (1, 1/N or 1/2n) for every element.
+    (the first dimension; a 0-d input is one example). So ∂L/∂ℓ = grad · (1, 1/N or 1/2n) for every element.
     The non-finite check is part of forward, so that a replayed step reports divergence too.
     """
 
@@ -156,9 +156,9 @@ class _Loss(tg.Function):
         raise FloatingPointError(f"{self.name} is {value}: the network's outputs have diverged "
                                  "(try a smaller learning rate), or the inputs hold NaN or infinity")
 
-    def loss_grad(self, g):
+    def loss_grad(self, grad):
         """∂L/∂ℓ for every element (a scalar to broadcast, unless the reduction is "none")."""
-        return g if self.scale is None else g * self.scale
+        return grad if self.scale is None else grad * self.scale
 
 
 class _Pointwise(_Loss):
@@ -168,8 +168,8 @@ class _Pointwise(_Loss):
         self.d, self.options = a - _as_float(y, a), options
         return self.reduce(self.loss(self.d, **options), reduction)
 
-    def backward(self, g):
-        da = self.loss_grad(g) * self.derivative(self.d, **self.options)
+    def backward(self, grad):
+        da = self.loss_grad(grad) * self.derivative(self.d, **self.options)
         return da, (-da if self.needs_input_grad[1] else None)
 
 
@@ -251,15 +251,15 @@ class BinaryCrossEntropy(_Loss):
             raise ValueError("binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, "
                              "or give the raw scores to binary_cross_entropy_with_logits)")
         y = _as_float(y, a)
-        self.a, self.y, self.w = a, y, (weight[0] if weight else 1)
+        self.a, self.y, self.w = a, y, (_like(weight[0], a) if weight else 1)
         with np.errstate(divide="ignore"):  # ln 0 = −∞, clamped just below
             self.log_a, self.log_not_a = np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
         return self.reduce(-self.w * (y * self.log_a + (1 - y) * self.log_not_a), reduction)
 
-    def backward(self, g):
-        g = self.loss_grad(g) * self.w
-        da = g * (self.a - self.y) / np.maximum(self.a * (1 - self.a), 1e-12) if self.needs_input_grad[0] else None
-        dy = g * (self.log_not_a - self.log_a) if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        grad = self.loss_grad(grad) * self.w
+        da = grad * (self.a - self.y) / np.maximum(self.a * (1 - self.a), 1e-12) if self.needs_input_grad[0] else None
+        dy = grad * (self.log_not_a - self.log_a) if self.needs_input_grad[1] else None
         return (da, dy) + (None,) * (len(self.needs_input_grad) - 2)
 
 
@@ -273,18 +273,18 @@ class BinaryCrossEntropyWithLogits(_Loss):
     name = "binary_cross_entropy_with_logits"
 
     def forward(self, z, y, *weights, reduction, names):
-        given = dict(zip(names, weights))
+        given = {name: _like(w, z) for name, w in zip(names, weights)}
         self.w, self.p = given.get("weight", 1), given.get("pos_weight", 1)
         y = _as_float(y, z)
         self.z, self.y = z, y
         self.softplus = np.logaddexp(0, -z)  # ln(1 + e⁻ᶻ)
         return self.reduce(self.w * ((1 - y) * z + (1 + (self.p - 1) * y) * self.softplus), reduction)
 
-    def backward(self, g):
-        g = self.loss_grad(g) * self.w
+    def backward(self, grad):
+        grad = self.loss_grad(grad) * self.w
         z, y, p = self.z, self.y, self.p
-        dz = g * ((1 - y) - (1 + (p - 1) * y) * np.exp(-np.logaddexp(0, z))) if self.needs_input_grad[0] else None
-        dy = g * ((p - 1) * self.softplus - z) if self.needs_input_grad[1] else None
+        dz = grad * ((1 - y) - (1 + (p - 1) * y) * np.exp(-np.logaddexp(0, z))) if self.needs_input_grad[0] else None
+        dy = grad * ((p - 1) * self.softplus - z) if self.needs_input_grad[1] else None
         return (dz, dy) + (None,) * (len(self.needs_input_grad) - 2)
 
 
@@ -320,7 +320,7 @@ class NegativeLogLikelihood(_Loss):
         self.valid = labels != ignore_index
         _check_labels(labels, classes, self.valid, name, f" (or be ignore_index={ignore_index})")
         self.index = np.expand_dims(np.where(self.valid, labels, 0), 1)  # along the class dim
-        self.w = weight[0] if weight else np.ones(classes, dtype=log_p.dtype)
+        self.w = _like(weight[0], log_p) if weight else np.ones(classes, dtype=log_p.dtype)
         self.w_label = np.where(self.valid, self.w[self.index[:, 0]], 0)  # w_yᵢ, 0 where ignored
         self.shape, self.smoothing = log_p.shape, label_smoothing
         picked = np.where(self.valid, np.take_along_axis(log_p, self.index, axis=1)[:, 0], 0)
@@ -331,13 +331,13 @@ class NegativeLogLikelihood(_Loss):
             losses = losses + np.where(self.valid, (label_smoothing / classes) * smooth, 0)
         return self.reduce(losses, reduction, total=self.w_label.sum())
 
-    def backward(self, g):
-        g = np.broadcast_to(self.loss_grad(g), self.valid.shape)
-        grad = np.zeros(self.shape, dtype=g.dtype)
-        np.put_along_axis(grad, self.index, np.expand_dims(-(1 - self.smoothing) * self.w_label * g, 1), axis=1)
+    def backward(self, grad):
+        grad = np.broadcast_to(self.loss_grad(grad), self.valid.shape)
+        d_log_p = np.zeros(self.shape, dtype=grad.dtype)
+        np.put_along_axis(d_log_p, self.index, np.expand_dims(-(1 - self.smoothing) * self.w_label * grad, 1), axis=1)
         if self.smoothing:
-            grad -= (self.smoothing / self.shape[1]) * self.w_c * np.expand_dims(g * self.valid, 1)
-        return (grad,) + (None,) * (len(self.needs_input_grad) - 1)
+            d_log_p -= (self.smoothing / self.shape[1]) * self.w_c * np.expand_dims(grad * self.valid, 1)
+        return (d_log_p,) + (None,) * (len(self.needs_input_grad) - 1)
 
 
 class SoftCrossEntropy(_Loss):
@@ -351,15 +351,15 @@ class SoftCrossEntropy(_Loss):
 
     def forward(self, log_p, q, *weight, label_smoothing, reduction):
         classes = log_p.shape[1]
-        self.w = weight[0].reshape((1, classes) + (1,) * (log_p.ndim - 2)) if weight else 1
+        self.w = _like(weight[0], log_p).reshape((1, classes) + (1,) * (log_p.ndim - 2)) if weight else 1
         self.log_p, self.smoothing = log_p, label_smoothing
         self.q = (1 - label_smoothing) * q + label_smoothing / classes
         return self.reduce(-(self.w * self.q * log_p).sum(axis=1), reduction)
 
-    def backward(self, g):
-        g = np.expand_dims(np.broadcast_to(self.loss_grad(g), self.log_p.shape[:1] + self.log_p.shape[2:]), 1) * self.w
-        d_log_p = -g * self.q if self.needs_input_grad[0] else None
-        dq = -(1 - self.smoothing) * g * self.log_p if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        grad = np.expand_dims(np.broadcast_to(self.loss_grad(grad), self.log_p.shape[:1] + self.log_p.shape[2:]), 1) * self.w
+        d_log_p = -grad * self.q if self.needs_input_grad[0] else None
+        dq = -(1 - self.smoothing) * grad * self.log_p if self.needs_input_grad[1] else None
         return (d_log_p, dq) + (None,) * (len(self.needs_input_grad) - 2)
 
 
@@ -442,11 +442,14 @@ def _as_float(y: np.ndarray, like: np.ndarray) -> np.ndarray:
     return y if y.dtype.kind == "f" else y.astype(like.dtype)
 
 
+def _like(weight: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A weight in the prediction's float type, so that it never changes the dtype of the loss."""
+    return weight.astype(like.dtype, copy=False)
+
+
 def _constant(value, name, what) -> tg.Tensor:
-    """A weight: a tensor that takes no gradient (Python numbers become float32, as tensors do)."""
+    """A weight: a tensor that takes no gradient."""
     value = value if isinstance(value, tg.Tensor) else tg.Tensor(value)
-    if value.dtype.kind != "f":
-        value = tg.Tensor(value.numpy(), dtype=np.float32)
     if value.requires_grad:
         raise ValueError(f"{name}: {what} cannot require grad (there is no gradient with respect to it); "
                          f"pass {what}.detach()")
@@ -454,14 +457,15 @@ def _constant(value, name, what) -> tg.Tensor:
 
 
 def _pair(name, input, target, reduction, allowed=REDUCTIONS):
-    """Check a prediction and a target of the same shape; integer targets become the prediction's float type."""
+    """Check a prediction and a target of the same shape (the op takes integer targets in the prediction's float type)."""
     _check_reduction(name, reduction, allowed)
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
     if input.shape != target.shape:
-        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ "
-                         "(reshape one of them; PyTorch would broadcast them, with a warning)")
+        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
+                         "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
+                         "(n,) becomes an (n, n) table, usually by mistake)")
     if input.dtype.kind != "f":
         raise TypeError(f"{name}: predictions must be float, got {input.dtype}")
     if reduction in ("mean", "lecture") and input.numel() == 0:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import tinygrad_edu as tg
 
 from . import functional as F
+from . import init as nn_init
 from .module import Module, Parameter
 
 INITS = ("pytorch", "normal", "zeros")
@@ -15,9 +18,10 @@ INITS = ("pytorch", "normal", "zeros")
 class Linear(Module):
     """A layer of neurons: z = x Wᵀ + b, one row of W (shape (out, in)) and one bias per neuron.
 
-    ``init`` chooses the starting weights and biases:
+    ``init`` chooses the starting weights and biases (see `nn.init`):
 
-    - ``"pytorch"`` (default): uniform on [−1/√in, 1/√in], PyTorch's default for ``nn.Linear``;
+    - ``"pytorch"`` (default): uniform on [−1/√in, 1/√in], PyTorch's default for ``nn.Linear``
+      (its ``kaiming_uniform_(w, a=√5)``; with no inputs, the biases start at 0, as in PyTorch);
     - ``"normal"``: standard normal N(0, 1), as in Nielsen's network.py;
     - ``"zeros"``: w = 0 and b = 0, where the lecture starts the perceptron and batch gradient descent.
 
@@ -30,9 +34,26 @@ class Linear(Module):
         super().__init__()
         if init not in INITS:
             raise ValueError(f"Linear: unknown init {init!r}, choose one of {INITS}")
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+                raise ValueError(f"Linear: {name} must be an integer ≥ 0, got {size!r}")
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(_initial(init, (out_features, in_features), in_features, generator, dtype))
-        self.bias = Parameter(_initial(init, (out_features,), in_features, generator, dtype)) if bias else None
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters(init, generator)
+
+    def reset_parameters(self, init: str = "pytorch", generator: np.random.Generator | None = None) -> None:
+        """Draw the weights, then the biases, as ``init`` says."""
+        for p in (self.weight, self.bias):
+            if p is None:
+                continue
+            if init == "zeros":
+                nn_init.zeros_(p)
+            elif init == "normal":
+                nn_init.normal_(p, generator=generator)
+            else:
+                bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+                nn_init.uniform_(p, -bound, bound, generator=generator)
 
     def forward(self, x: tg.Tensor) -> tg.Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -41,15 +62,6 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-def _initial(init: str, shape: tuple, fan_in: int, generator, dtype) -> np.ndarray:
-    if init == "zeros":
-        return np.zeros(shape, dtype=dtype)
-    if init == "normal":
-        return tg.randn(*shape, generator=generator, dtype=dtype).numpy()
-    bound = 1 / np.sqrt(fan_in)
-    return ((2 * tg.rand(*shape, generator=generator, dtype=dtype).numpy() - 1) * bound).astype(dtype)
 
 
 class Sigmoid(Module):
@@ -71,6 +83,166 @@ class Tanh(Module):
 
     def forward(self, z):
         return z.tanh()
+
+
+class LeakyReLU(Module):
+    """a = z for z > 0, else negative_slope·z: a ReLU whose "off" side still passes a little gradient."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, z):
+        return F.leaky_relu(z, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    """aᵢ = e^zᵢ / Σⱼ e^zⱼ along ``dim``: outputs that are positive and sum to 1 (probabilities)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = _required_dim(dim, "Softmax")
+
+    def forward(self, z):
+        return F.softmax(z, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """aᵢ = zᵢ − ln Σⱼ e^zⱼ along ``dim``: the logarithm of `Softmax`, computed without overflow."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = _required_dim(dim, "LogSoftmax")
+
+    def forward(self, z):
+        return F.log_softmax(z, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+def _required_dim(dim, layer: str) -> int:
+    # PyTorch guesses a missing dim from the input's rank (with a warning); we ask for it instead.
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{layer}: dim must be an integer, such as {layer}(dim=1) for outputs of shape "
+                        f"(examples, classes); got {dim!r}")
+    return int(dim)
+
+
+class Identity(Module):
+    """a = z: a placeholder layer (any constructor arguments are ignored, as in PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class BatchNorm1d(Module):
+    """Normalise each feature over the batch, then scale and shift: y = γ (x − μ)/√(σ² + ε) + β.
+
+    Input (N, C) or (N, C, L). In training, μ and σ² are the batch's mean and (biased) variance
+    of each of the C features, over N (and L); the running averages used in evaluation follow
+    r ← (1 − momentum) r + momentum · (batch statistic), with the *unbiased* variance
+    (σ² · n/(n − 1)), as PyTorch does. ``momentum=None`` makes them plain averages over all
+    batches so far. In eval mode the running averages replace the batch's statistics, so one
+    example's output no longer depends on the others in its batch. ``affine=False`` drops γ
+    and β; ``track_running_stats=False`` keeps no running averages and uses batch statistics always.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype=np.float32):
+        super().__init__()
+        if not eps > 0:
+            raise ValueError(f"BatchNorm1d: eps must be > 0, got {eps}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNorm1d: momentum must lie in [0, 1] or be None, got {momentum}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))  # γ
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))  # β
+        if track_running_stats:
+            self.register_buffer("running_mean", tg.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", tg.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tg.tensor(0, dtype=np.int64))
+
+    def forward(self, x):
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}) or "
+                             f"(N, {self.num_features}, L), got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)  # per-feature values broadcast along the others
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            n = x.numel() // self.num_features
+            if self.training and n == 1:
+                raise ValueError(f"{self!r}: expected more than 1 value per feature when training, got input of "
+                                 f"shape {x.shape} (use a larger batch, or call eval())")
+            mean = x.mean(dim=axes, keepdim=True)
+            var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean.numpy().reshape(-1), var.numpy().reshape(-1) * (n / (n - 1)))
+        else:
+            mean = tg.Tensor(self.running_mean.numpy().reshape(shape))
+            var = tg.Tensor(self.running_var.numpy().reshape(shape))
+        y = (x - mean) / (var + self.eps).sqrt()
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y
+
+    def _update_running_stats(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+        self.num_batches_tracked.data += 1
+        m = 1 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
+        self.running_mean.data[...] = (1 - m) * self.running_mean.data + m * mean
+        self.running_var.data[...] = (1 - m) * self.running_var.data + m * unbiased_var
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class LayerNorm(Module):
+    """Normalise each example over its last dimensions, then scale and shift: y = γ (x − μ)/√(σ² + ε) + β.
+
+    μ and σ² (biased) are taken over the trailing dimensions given by ``normalized_shape``, for
+    each example separately, in training and evaluation alike; γ and β have that shape.
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 dtype=np.float32):
+        super().__init__()
+        if not eps > 0:
+            raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        self.weight = Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x):
+        k = len(self.normalized_shape)
+        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
+            raise ValueError(f"{self!r}: expected input whose last dimensions are {self.normalized_shape}, "
+                             f"got {x.shape}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(dim=axes, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)
+        y = (x - mean) / (var + self.eps).sqrt()
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class _StraightThroughStep(tg.Function):
@@ -130,20 +302,125 @@ class Flatten(Module):
 
 
 class Sequential(Module):
-    """Layers applied one after another; they are named "0", "1", ... as in PyTorch."""
+    """Layers applied one after another; they are named "0", "1", ... as in PyTorch (or by a dict's keys)."""
 
     def __init__(self, *layers: Module):
         super().__init__()
-        for i, layer in enumerate(layers):
-            setattr(self, str(i), layer)
+        named = layers[0].items() if len(layers) == 1 and isinstance(layers[0], dict) else enumerate(layers)
+        for name, layer in named:
+            self.add_module(str(name), layer)
 
     def forward(self, x):
         for _, layer in self.named_children():
             x = layer(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self.named_children())[index][1]
+    def __getitem__(self, index):
+        """One layer, or for a slice a new Sequential of those layers (the same layer objects)."""
+        if isinstance(index, slice):
+            return Sequential(dict(list(self.named_children())[index]))
+        return list(self.children())[index]
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.named_children())
+
+    def __iter__(self):
+        return self.children()
+
+    def append(self, layer: Module) -> "Sequential":
+        self.add_module(str(len(self)), layer)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain Python list would hide them)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self.children())[index])
+        return getattr(self, self._name(index))
+
+    def __setitem__(self, index, module: Module) -> None:
+        self.add_module(self._name(index), module)
+
+    def _name(self, index: int) -> str:
+        """The registered name of position ``index`` (negative counts from the end, as for lists)."""
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range for a ModuleList of {n} modules")
+        return str(index % n)
 
     def __len__(self) -> int:
         return len(self._registered)
+
+    def __iter__(self):
+        return self.children()
+
+    def append(self, module: Module) -> "ModuleList":
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self.children())
+        modules.insert(index, module)
+        for name in list(self._registered):
+            delattr(self, name)
+        self.extend(modules)
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, in insertion order, under their keys."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._registered:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._registered:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._registered)
+
+    def __iter__(self):
+        return iter(list(self._registered))
+
+    def __contains__(self, key) -> bool:
+        return key in self._registered
+
+    def keys(self):
+        return list(self._registered)
+
+    def values(self):
+        return list(self.children())
+
+    def items(self):
+        return list(self.named_children())
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def update(self, modules) -> None:
+        for key, module in (modules.items() if isinstance(modules, dict) else modules):
+            self[key] = module

@@ -51,6 +51,25 @@ def test_a_tensor_used_early_and_late_waits_for_every_share_of_its_gradient():
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
 
 
+def test_topological_order_lists_every_tensor_once_after_its_inputs():
+    """Backward walks this order in reverse: a tensor listed before one of its inputs would hand its
+    gradient on before it is complete. Here x is used at the start, in the middle and at the end."""
+    from tinygrad_edu.graph import topological_order
+
+    x = leaf([0.5, -1.0])
+    a = x * x
+    b = a.exp() + x
+    c = (b * a).tanh() + x * 3.0
+    root = (c + a).sum()
+    order = topological_order(root)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert len(position) == len(order) and order[-1] is root
+    for t in order:
+        if t.grad_fn is not None:
+            assert all(position[id(p)] < position[id(t)] for p in t.grad_fn.parents)
+    assert tg.gradcheck(lambda x: (((x * x).exp() + x) * (x * x)).tanh().sum() + (x * x).sum() + (x * 3.0).sum(), [x])
+
+
 def test_gradients_accumulate_across_backward_calls_until_cleared():
     x = leaf([1.0, 2.0])
     (x * 3.0).sum().backward()
@@ -259,3 +278,51 @@ def test_graph_rendering_shows_ops_shapes_and_names():
     assert "w" in text and "(4, 3)" in text and "(2, 4)" in text
     dot = tg.to_dot(loss)
     assert dot.startswith("digraph") and dot.count("->") == 4  # x, w -> Linear -> Sigmoid -> Sum
+
+
+# ------------------------------------------------------------- what a student's backward may return
+def op_returning(result_of_backward, inputs=1):
+    """An op x·2 (or x·y) whose backward returns ``result_of_backward(grad)``."""
+
+    class Doubler(tg.Function):
+        def forward(self, *arrays):
+            return arrays[0] * 2
+
+        def backward(self, grad):
+            return result_of_backward(grad)
+
+    return Doubler
+
+
+def test_a_backward_of_the_wrong_shape_names_the_op_the_input_and_the_shape():
+    x = leaf(np.ones((2, 3)))
+    Doubler = op_returning(lambda grad: grad.reshape(-1)[:4])
+    with pytest.raises(ValueError, match=r"Doubler.backward returned a gradient of shape \(4,\) for input 0, "
+                                         r"which has shape \(2, 3\)"):
+        Doubler.apply(x).sum().backward()
+
+
+def test_a_backward_returning_a_list_or_a_float_says_to_return_an_array():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"Doubler.backward returned a list as the gradient of input 0.*shape \(2,\)"):
+        op_returning(lambda grad: [2.0, 2.0]).apply(x).sum().backward()
+    with pytest.raises(TypeError, match=r"Doubler.backward returned a float as the gradient of input 0"):
+        op_returning(lambda grad: 2.0).apply(x).sum().backward()
+
+
+def test_a_backward_returning_too_many_or_too_few_gradients_says_how_many():
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(TypeError, match=r"Doubler.backward returned 3 gradient\(s\) for 2 input\(s\).*None"):
+        op_returning(lambda grad: (grad, grad, grad)).apply(x, y).sum().backward()
+    with pytest.raises(TypeError, match=r"returned 1 gradient\(s\) for 2 input\(s\)"):
+        op_returning(lambda grad: grad * 2).apply(x, y).sum().backward()
+
+
+def test_a_broadcast_gradient_and_a_numpy_scalar_are_accepted():
+    """The gradient may keep the broadcast shape (the engine sums it back); NumPy scalars are arrays enough."""
+    x = leaf([[1.0], [2.0]])
+    op_returning(lambda grad: np.broadcast_to(grad, (3, 2, 1)) * 2).apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[6.0], [6.0]])
+    s = leaf(3.0)
+    op_returning(lambda grad: np.float64(grad) * 2).apply(s).backward()
+    assert s.grad.item() == 2.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -61,3 +63,15 @@ def test_bad_arguments_are_refused_at_the_call():
         batches(np.zeros((3, 1)), np.zeros(2), 1)
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         batches(np.zeros((3, 1)), np.zeros(3), 0)
+
+
+@pytest.mark.parametrize("batch_size", [2.5, 2.0, "10", True, None])
+def test_a_batch_size_that_is_not_an_integer_is_refused_not_rounded(batch_size):
+    X, y = np.zeros((6, 2)), np.zeros(6)
+    with pytest.raises(TypeError, match=f"batch_size must be an integer, got {re.escape(repr(batch_size))}"):
+        batches(X, y, batch_size)
+
+
+def test_a_numpy_integer_batch_size_is_an_integer():
+    X, y = np.arange(6).reshape(6, 1), np.arange(6)
+    assert [len(b) for b, _ in batches(X, y, np.int64(4), shuffle=False)] == [4, 2]

@@ -50,6 +50,13 @@ def rewrite(path, arrays: dict) -> None:
     np.savez(path, **arrays)
 
 
+def assert_same_optimizer_state(opt, reference):
+    got, expected = nn.utils.flatten_state_dict(opt.state_dict()), nn.utils.flatten_state_dict(reference.state_dict())
+    assert sorted(got) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+
+
 def load_into_fresh(path, optimizer: str = "adam"):
     model, opt = tiny(optimizer)
     return checkpoints.load(path, model, opt), model, opt
@@ -61,12 +68,11 @@ def test_a_good_checkpoint_restores_model_optimizer_history_and_settings(saved):
     with tg.no_grad():
         for p in model.parameters():
             p.data[...] = 7.0  # so that loading has something to undo
-    opt.state = [{} for _ in opt.params]
+    opt.state = {}
     assert checkpoints.load(saved, model, opt) == HISTORY
     for (name, a), (_, b) in zip(original_model.state_dict().items(), model.state_dict().items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
-    for key, value in original_opt.state_dict().items():
-        np.testing.assert_array_equal(np.asarray(opt.state_dict()[key]), np.asarray(value), err_msg=key)
+    assert_same_optimizer_state(opt, original_opt)
     assert checkpoints.read_settings(saved) == SETTINGS
 
 
@@ -114,8 +120,7 @@ def test_a_flipped_byte_anywhere_is_refused_or_harmless(saved):
         assert history == HISTORY and settings == SETTINGS, position
         for (name, a), (_, b) in zip(reference_model.state_dict().items(), model.state_dict().items()):
             np.testing.assert_array_equal(a, b, err_msg=f"byte {position}: {name}")
-        for key, value in reference_opt.state_dict().items():
-            np.testing.assert_array_equal(np.asarray(opt.state_dict()[key]), np.asarray(value), err_msg=key)
+        assert_same_optimizer_state(opt, reference_opt)
         outcomes["harmless"] += 1
     assert outcomes["refused"] > 0.6 * len(positions)  # data and .npy headers are most of the file
 
@@ -133,8 +138,9 @@ def test_a_flipped_byte_anywhere_is_refused_or_harmless(saved):
     (lambda a: a.update({"optim.state.1.step": np.array(-3)}), "optim.state.1.step is -3, but it cannot be less than 1"),
     (lambda a: a.update({"optim.state.1.step": np.array(0)}), "optim.state.1.step is 0"),
     (lambda a: a.update({"optim.state.1.step": np.array(2.5)}), "optim.state.1.step has dtype float64"),
-    (lambda a: a.update({"optim.lr": np.array(-0.1)}), "optim.lr is -0.1"),
-    (lambda a: a.update({"optim.beta1": np.array("0.9")}), "optim.beta1 has dtype <U3"),
+    (lambda a: a.update({"optim.param_groups[0].lr": np.array(-0.1)}), r"optim.param_groups\[0\].lr is -0.1"),
+    (lambda a: a.update({"optim.param_groups[0].betas": np.array("0.9")}),
+     r"optim.param_groups\[0\].betas has dtype <U3"),
     (lambda a: a.pop("optim.state.2.exp_avg_sq"), "missing optim.state.2.exp_avg_sq"),
     (lambda a: a.pop("model.2.bias"), "missing model.2.bias"),
     (lambda a: a.update({"model.0.weight": a["model.0.weight"].T.copy()}), r"model.0.weight has dtype float32 and shape \(3, 2\)"),
@@ -155,7 +161,7 @@ def test_members_that_do_not_fit_are_named(saved, change, message):
 
 
 def test_a_checkpoint_of_another_optimizer_is_refused(saved):
-    with pytest.raises(CheckpointError, match="unexpected member 'optim.beta1'"):
+    with pytest.raises(CheckpointError, match="unexpected member 'optim.state.0.step'"):  # Adam's, not SGD's
         load_into_fresh(saved, optimizer="sgd")
 
 
@@ -254,3 +260,26 @@ def test_an_unreadable_npy_header_is_refused(saved, header):
         archive.writestr("history.loss.npy", member)
     with pytest.raises(CheckpointError, match=f"^{saved}: damaged or not a checkpoint"):
         load_into_fresh(saved)
+
+
+def test_the_schedule_is_saved_checked_and_restored(tmp_path):
+    path = tmp_path / "ck.npz"
+    model, opt = tiny()
+    scheduler = nn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(3):
+        scheduler.step()
+    checkpoints.save(path, model, opt, HISTORY, SETTINGS, scheduler)
+    assert "scheduler.last_epoch" in members(path)
+    model, opt = tiny()
+    fresh = nn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    checkpoints.load(path, model, opt, fresh)
+    assert fresh.last_epoch == 3 and fresh.get_last_lr() == scheduler.get_last_lr() == [0.005]
+    assert opt.param_groups[0]["lr"] == 0.005
+    with pytest.raises(CheckpointError, match=r"unexpected member '(scheduler\.|optim\.param_groups\[0\]\.initial_lr)"):
+        load_into_fresh(path)  # no scheduler to take it
+    arrays = members(path)
+    arrays["scheduler.last_epoch"] = np.array(3.5)
+    rewrite(path, arrays)
+    model, opt = tiny()
+    with pytest.raises(CheckpointError, match="scheduler.last_epoch has dtype float64"):
+        checkpoints.load(path, model, opt, nn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5))

@@ -270,3 +270,79 @@ def test_shuffle_pixels_applies_one_permutation_to_every_image():
     permutation = [int(np.flatnonzero(X[0] == v)[0]) for v in shuffled[0]]
     np.testing.assert_array_equal(shuffled, X[:, permutation])
     np.testing.assert_array_equal(np.sort(shuffled, axis=1), np.sort(X, axis=1))
+
+
+# ---------------------------------------------------------------------------- the decoded cache
+@pytest.fixture
+def small_mnist(tmp_path, monkeypatch):
+    """A 5-image test split of "MNIST" in tmp_path/root/mnist, with MNIST's checksums swapped for its own."""
+    folder = tmp_path / "root" / "mnist"
+    folder.mkdir(parents=True)
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    files = {"t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
+             "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels))}
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    fake = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+    monkeypatch.setattr("tinygrad_edu.data.datasets.MNIST", MNIST.__class__(
+        folder="mnist", sha256={**MNIST.sha256, **fake}, mirrors=()))
+    return folder, images, labels
+
+
+def cached_labels(tmp_path) -> Path:
+    (path,) = [p for p in (tmp_path / "cache" / "tinygrad-edu" / "decoded").glob("mnist-*.npy")
+               if np.load(p).ndim == 1]
+    return path
+
+
+@pytest.mark.parametrize("damage", [
+    lambda path: path.write_bytes(path.read_bytes()[:-5] + b"\x00" * 5),  # zeroed bytes: labels 0
+    lambda path: np.save(path, np.array([7, 7, 7, 7, 7], dtype=np.uint8)),  # another valid array
+    lambda path: path.write_bytes(b""),  # empty: was EOFError on every run
+    lambda path: path.with_name(path.name + ".crc32").unlink(),  # no digest to check against
+], ids=["zeroed", "replaced", "empty", "no-digest"])
+def test_a_damaged_cache_is_rebuilt_from_the_verified_files_with_a_notice(tmp_path, small_mnist, damage, capsys):
+    root = tmp_path / "root"
+    _, images, labels = small_mnist
+    load_mnist(root=root, train=False)
+    path = cached_labels(tmp_path)
+    damage(path)
+    capsys.readouterr()
+    X, y = load_mnist(root=root, train=False, raw=True)
+    np.testing.assert_array_equal(y, labels)
+    np.testing.assert_array_equal(X, images)
+    notice = capsys.readouterr().err
+    assert notice.count("\n") == 1 and f"the cached {path} is damaged" in notice and "rebuilding it" in notice
+    load_mnist(root=root, train=False)  # rebuilt: quiet again
+    assert capsys.readouterr().err == ""
+
+
+def test_a_damaged_file_in_the_cache_folder_is_downloaded_again(tmp_path, small_mnist, serve, monkeypatch, capsys):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    good, images, labels = small_mnist
+    ours = tmp_path / "cache" / "tinygrad-edu" / "mnist"
+    ours.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(good / name, ours / name)
+    labels_file = ours / "t10k-labels-idx1-ubyte.gz"
+    labels_file.write_bytes(flip_middle_byte(labels_file.read_bytes()))
+    damaged = labels_file.read_bytes()
+    with pytest.raises(DataError, match="SHA-256"):  # without download=True it stays an error
+        load_mnist(train=False)
+    X, y = load_mnist(train=False, download=True, mirrors=[serve(good)], raw=True)
+    np.testing.assert_array_equal(y, labels)
+    assert (ours / "t10k-labels-idx1-ubyte.gz.damaged").read_bytes() == damaged  # kept, aside
+    assert labels_file.read_bytes() == (good / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    notice = capsys.readouterr().err
+    assert notice.count("\n") == 1 and "moved it to t10k-labels-idx1-ubyte.gz.damaged" in notice
+
+
+def test_a_damaged_file_elsewhere_is_never_touched(tmp_path, small_mnist, serve):
+    good, _, _ = small_mnist
+    labels_file = good / "t10k-labels-idx1-ubyte.gz"
+    damaged = flip_middle_byte(labels_file.read_bytes())
+    labels_file.write_bytes(damaged)
+    with pytest.raises(DataError, match="SHA-256"):
+        load_mnist(root=tmp_path / "root", train=False, download=True, mirrors=[serve(tmp_path)])
+    assert labels_file.read_bytes() == damaged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from demos import cli
+import nn
+from demos import checkpoints, cli, train
+from demos import common as common_demo
 
 DATA = os.environ.get("TINYGRAD_EDU_DATA")
 needs_data = pytest.mark.skipif(
@@ -82,15 +85,56 @@ def test_train_reaches_good_accuracy_on_a_subset(capsys):
 
 
 @needs_data
-def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
-    # Dropout too: its masks must be redrawn identically after resuming.
-    common = ["train", "--subset", "500", "--sizes", "784,16,10", "--dropout", "0.3", "--quiet"]
+@pytest.mark.parametrize("flags", [
+    ["--dropout", "0.3"],  # dropout too: its masks must be redrawn identically after resuming
+    ["--optimizer", "adam", "--lr", "0.003", "--lr-decay", "0.7"],  # Adam's averages and the schedule's position
+])
+def test_resuming_gives_the_same_result_as_not_stopping(flags, tmp_path):
+    common = ["train", "--subset", "500", "--sizes", "784,16,10", "--quiet", *flags]
     straight = run_demo(*common, "--epochs", "3")
     run_demo(*common, "--epochs", "1", "--save", str(tmp_path / "ckpt.npz"))
     resumed = run_demo(*common, "--epochs", "3", "--resume", str(tmp_path / "ckpt.npz"))
     for (name, a), (_, b) in zip(straight["model"].named_parameters(), resumed["model"].named_parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
     assert [h["loss"] for h in straight["history"]] == [h["loss"] for h in resumed["history"]]
+    with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as archive:
+        assert "scheduler.last_epoch" in archive.files and "optim.param_groups[0].lr" in archive.files
+
+
+def test_checkpoints_hold_buffers_momentum_and_the_schedule_and_resume_bit_for_bit(tmp_path):
+    """Without the digits: a BatchNorm network (buffers), SGD with momentum, a StepLR schedule."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
+
+    def setup():
+        model = nn.Sequential(nn.Linear(784, 8, generator=np.random.default_rng(1)), nn.BatchNorm1d(8), nn.ReLU(),
+                              nn.Linear(8, 10, generator=np.random.default_rng(2)))
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return model, optimizer, nn.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+
+    def fit(model, optimizer, scheduler, epochs, save=None, resume=None):
+        history = checkpoints.load(resume, model, optimizer, scheduler) if resume else []
+        step = functools.partial(train.train_step, model, nn.CrossEntropyLoss(), optimizer)
+        for epoch, loss in common_demo.train_epochs(model, step, X, y, epochs=epochs, batch_size=8, seed=3,
+                                                    start=len(history), quiet=True):
+            history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": 0.5, "seconds": 1.0})
+            scheduler.step()
+            if save:
+                checkpoints.save(save, model, optimizer, history, {}, scheduler)
+        return history
+
+    straight = setup()
+    fit(*straight, 3)
+    first = setup()
+    fit(*first, 1, save=tmp_path / "ckpt.npz")
+    resumed = setup()
+    assert len(fit(*resumed, 3, resume=tmp_path / "ckpt.npz")) == 3
+    for name, value in straight[0].state_dict().items():  # parameters and BatchNorm's running statistics
+        np.testing.assert_array_equal(resumed[0].state_dict()[name], value, err_msg=name)
+    assert resumed[2].get_last_lr() == straight[2].get_last_lr() == [0.1 * 0.5]
+    buffers = [straight[1].state[p]["momentum_buffer"] for p in straight[0].parameters()]
+    for p, expected in zip(resumed[0].parameters(), buffers):
+        np.testing.assert_array_equal(resumed[1].state[p]["momentum_buffer"], expected)
 
 
 @needs_data

@@ -103,6 +103,18 @@ def test_integer_targets_are_taken_in_the_predictions_float_type():
     assert F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)).item() == pytest.approx(expected)
 
 
+def test_weights_never_change_the_dtype_of_the_loss():
+    z32, y = tg.tensor([[0.2, 0.7, 0.1], [0.9, 0.4, 0.3]]), tg.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    w64, integer_w = tg.Tensor(np.array([0.5, 2.0, 1.0])), [1, 2, 3]
+    losses = [F.cross_entropy(z32, tg.tensor([1, 0]), w64), F.cross_entropy(z32, y / 2, integer_w),
+              F.nll_loss(z32, tg.tensor([1, 0]), integer_w), F.binary_cross_entropy(z32, y, w64),
+              F.binary_cross_entropy_with_logits(z32, y, w64, pos_weight=integer_w)]
+    assert [loss.dtype for loss in losses] == [np.float32] * 5
+    log_p = np.log(np.exp(z32.numpy()) / np.exp(z32.numpy()).sum(axis=1, keepdims=True))
+    assert losses[2].item() == pytest.approx(-(2 * z32.numpy()[0, 1] + z32.numpy()[1, 0]) / 3)
+    assert losses[0].item() == pytest.approx(-(2 * log_p[0, 1] + 0.5 * log_p[1, 0]) / 2.5, rel=1e-6)
+
+
 # --------------------------------------------------------------------------- binary cross-entropy
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(data=st.data())

@@ -156,6 +156,17 @@ def test_a_constant_that_takes_a_value_needing_grad_joins_the_graph():
     np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 10.0, 100.0], [2.0, 20.0, 200.0]])
 
 
+def test_filling_a_tensor_in_the_graph_cuts_it_from_the_graph():
+    """After y.fill_(2), y no longer depends on x: ∂/∂x of anything computed from y is 0."""
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    y.fill_(2.0)
+    assert not y.requires_grad and y.is_leaf
+    z = (x * y).sum()
+    z.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])  # only through z = Σ x·y with y = 2
+
+
 def test_item_assignment_is_recorded_with_the_gradient_of_each_side():
     """out = x with out[1:, 0] = v: x's overwritten places get no gradient, v gets theirs."""
     def f(x, v):

@@ -174,18 +174,22 @@ def test_zero_grad_train_and_eval():
 
 def test_state_dict_round_trip_and_errors_name_the_key():
     source, target = TwoLayer(), TwoLayer()
-    target.load_state_dict(source.state_dict())
+    assert target.load_state_dict(source.state_dict()) == ([], [])
     for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
     state = source.state_dict()
-    with pytest.raises(KeyError, match="missing keys \\['scale'\\]"):
+    with pytest.raises(RuntimeError, match="missing keys \\['scale'\\], unexpected keys \\[\\]"):
         target.load_state_dict({k: v for k, v in state.items() if k != "scale"})
-    with pytest.raises(KeyError, match="unexpected keys \\['extra'\\]"):
+    with pytest.raises(RuntimeError, match="missing keys \\[\\], unexpected keys \\['extra'\\]"):
         target.load_state_dict({**state, "extra": np.zeros(1)})
-    with pytest.raises(ValueError, match="'hidden.bias' has shape \\(5,\\)"):
+    with pytest.raises(RuntimeError, match="'hidden.bias'.* shape \\(5,\\).* shape \\(4,\\)"):
         target.load_state_dict({**state, "hidden.bias": np.zeros(5)})
-    target.load_state_dict({"scale": np.array([7.0])}, strict=False)
+    with pytest.raises(RuntimeError, match="'hidden.bias'"):  # shapes are checked even when not strict
+        target.load_state_dict({"hidden.bias": np.zeros(5)}, strict=False)
+    result = target.load_state_dict({"scale": np.array([7.0]), "extra": np.zeros(1)}, strict=False)
     assert target.scale.item() == 7.0
+    assert result.missing_keys == ["hidden.weight", "hidden.bias", "out.1.weight"]
+    assert result.unexpected_keys == ["extra"]
 
 
 def test_save_and_load_round_trip_without_pickle(tmp_path):

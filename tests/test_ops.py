@@ -83,6 +83,29 @@ def test_binary_gradients_with_broadcasting(name, data):
     assert tg.gradcheck(fn, [leaf(a), leaf(b)])
 
 
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((5, 2, 3), (3, 4)), ((3,), (5, 3, 4)), ((5, 2, 3), (3,)),
+    ((5, 1, 2, 3), (4, 3, 2)),
+])
+def test_matmul_of_vectors_and_stacks_as_numpy_with_gradients(a_shape, b_shape):
+    """Vectors become one-row/one-column matrices before MatMul and lose that dim after, as in NumPy."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=a_shape), rng.normal(size=b_shape)
+    out = tg.tensor(a) @ tg.tensor(b)
+    assert out.shape == (a @ b).shape
+    np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-12)
+    assert tg.gradcheck(lambda x, y: x @ y, [leaf(a), leaf(b)])
+    assert tg.gradcheck(lambda y: a @ y, [leaf(b)])  # an array on the left
+
+
+def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
+    with pytest.raises(ValueError, match=r"at least one dimension.*\(\).*\(3,\)"):
+        tg.tensor(2.0) @ tg.ones(3)
+    from tinygrad_edu.ops import MatMul
+    with pytest.raises(ValueError, match="MatMul takes matrices"):
+        MatMul.apply(tg.ones(3), tg.ones(3, 2))
+
+
 @given(data=st.data())
 def test_matmul_gradients(data):
     """Matrix @ matrix, batched with broadcasting, and vector cases."""

@@ -1,4 +1,4 @@
-"""Optimizers: each update against its formula written out in NumPy, and exact resumption."""
+"""Optimizers: whole trajectories against their formulas written out in NumPy, groups, saving, and clear errors."""
 
 from __future__ import annotations
 
@@ -8,128 +8,397 @@ import pytest
 import nn
 import tinygrad_edu as tg
 
-STEPS = 5
+STEPS = 40
+W0 = np.random.default_rng(9).normal(size=(3, 2))
+CURVATURE = np.random.default_rng(8).uniform(0.2, 2.0, size=(3, 2))
+NOISE = np.random.default_rng(7).normal(size=(STEPS, 3, 2))
 
 
-def gradients(seed=0):
-    """A fixed sequence of gradients for one (3, 2) weight."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=(3, 2)) for _ in range(STEPS)]
+def gradient(w, t):
+    """∂C/∂w of a noisy quadratic bowl: depends on w, so a wrong step changes every later gradient."""
+    return CURVATURE * w + 0.3 * NOISE[t]
 
 
-def run(optimizer_factory, w0, grads):
-    """Apply the optimizer to a parameter fed the given gradients; return the weights after each step."""
+def run(make, steps=STEPS, w0=W0):
+    """Optimize one float64 parameter for ``steps`` steps; the weights after every step."""
     w = nn.Parameter(w0.copy())
-    optimizer = optimizer_factory([w])
+    optimizer = make([w])
     history = []
-    for g in grads:
+    for t in range(steps):
         optimizer.zero_grad()
-        w.grad = tg.Tensor(g)
+        w.grad = tg.Tensor(gradient(w.numpy(), t))
         optimizer.step()
         history.append(w.numpy().copy())
-    return history
+    return np.array(history)
 
 
-def sgd_reference(w, grads, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    history, velocity = [], None
-    for g in grads:
+def reference(update, steps=STEPS, w0=W0):
+    """The same loop, with ``update(w, g, state, t)`` written out in NumPy returning the new w."""
+    w, state, history = w0.copy(), {}, []
+    for t in range(steps):
+        w = update(w, gradient(w, t), state, t + 1)
+        history.append(w)
+    return np.array(history)
+
+
+# ----------------------------------------------------------------------- formulas, step by step
+def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
+    def update(w, g, state, t):
+        g = -g if maximize else g
         g = g + weight_decay * w
         if momentum:
-            velocity = g.copy() if velocity is None else momentum * velocity + g
-            g = g + momentum * velocity if nesterov else velocity
-        w = w - lr * g
-        history.append(w)
-    return history
+            state["v"] = g if t == 1 else momentum * state["v"] + (1 - dampening) * g
+            g = g + momentum * state["v"] if nesterov else state["v"]
+        return w - lr * g
+    return update
 
 
-def adam_reference(w, grads, lr, beta1, beta2, eps, weight_decay=0.0):
-    history, m, v = [], np.zeros_like(w), np.zeros_like(w)
-    for t, g in enumerate(grads, start=1):
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False, decoupled=False):
+    def update(w, g, state, t):
+        g = -g if maximize else g
+        if decoupled:
+            w = w * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * w
+        state["m"] = betas[0] * state.get("m", 0) + (1 - betas[0]) * g
+        state["v"] = betas[1] * state.get("v", 0) + (1 - betas[1]) * g * g
+        v = state["v"]
+        if amsgrad:
+            v = state["v_max"] = np.maximum(state.get("v_max", 0), v)
+        m_hat, v_hat = state["m"] / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
+        return w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return update
+
+
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, maximize=False):
+    def update(w, g, state, t):
+        g = -g if maximize else g
         g = g + weight_decay * w
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
-        history.append(w)
-    return history
+        state["s"] = alpha * state.get("s", 0) + (1 - alpha) * g * g
+        s = state["s"]
+        if centered:
+            state["gbar"] = alpha * state.get("gbar", 0) + (1 - alpha) * g
+            s = s - state["gbar"] ** 2
+        step = g / (np.sqrt(s) + eps)
+        if momentum:
+            state["b"] = momentum * state.get("b", 0) + step
+            step = state["b"]
+        return w - lr * step
+    return update
 
 
-W0 = np.random.default_rng(9).normal(size=(3, 2))
+def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+    def update(w, g, state, t):
+        g = -g if maximize else g
+        g = g + weight_decay * w
+        state["s"] = state.get("s", initial_accumulator_value) + g * g
+        return w - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(state["s"]) + eps)
+    return update
 
 
-@pytest.mark.parametrize("settings", [
-    dict(lr=0.1),
-    dict(lr=0.1, momentum=0.9),
-    dict(lr=0.1, momentum=0.9, nesterov=True),
-    dict(lr=0.05, momentum=0.5, weight_decay=0.01),
-])
-def test_sgd_follows_pytorchs_formula(settings):
-    ours = run(lambda p: nn.optim.SGD(p, **settings), W0, gradients())
-    for got, expected in zip(ours, sgd_reference(W0, gradients(), **settings)):
-        np.testing.assert_allclose(got, expected, rtol=1e-12)
+CASES = [
+    (nn.optim.SGD, dict(lr=0.1), sgd),
+    (nn.optim.SGD, dict(lr=0.1, momentum=0.9), sgd),
+    (nn.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), sgd),
+    (nn.optim.SGD, dict(lr=0.05, momentum=0.5, dampening=0.3, weight_decay=0.01), sgd),
+    (nn.optim.SGD, dict(lr=0.01, momentum=0.8, maximize=True), sgd),
+    (nn.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6), adam),
+    (nn.optim.Adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True), adam),
+    (nn.optim.Adam, dict(lr=0.02, maximize=True), adam),
+    (nn.optim.AdamW, dict(lr=0.01, weight_decay=0.1), lambda **kw: adam(decoupled=True, **kw)),
+    (nn.optim.AdamW, dict(lr=0.01, amsgrad=True), lambda **kw: adam(decoupled=True, weight_decay=1e-2, **kw)),
+    (nn.optim.RMSprop, dict(lr=0.01), rmsprop),
+    (nn.optim.RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.5, weight_decay=0.05), rmsprop),
+    (nn.optim.RMSprop, dict(lr=0.005, momentum=0.3, centered=True, eps=1e-6), rmsprop),
+    (nn.optim.Adagrad, dict(lr=0.1), adagrad),
+    (nn.optim.Adagrad, dict(lr=0.1, lr_decay=0.05, weight_decay=0.01, initial_accumulator_value=0.5), adagrad),
+]
 
 
-@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
-def test_adam_follows_pytorchs_formula(weight_decay):
-    ours = run(lambda p: nn.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=weight_decay),
-               W0, gradients())
-    for got, expected in zip(ours, adam_reference(W0, gradients(), 0.01, 0.8, 0.99, 1e-6, weight_decay)):
-        np.testing.assert_allclose(got, expected, rtol=1e-12)
+@pytest.mark.parametrize("optimizer, settings, formula", CASES,
+                         ids=[f"{o.__name__}-{'-'.join(s)}" for o, s, _ in CASES])
+def test_trajectory_follows_pytorchs_formula(optimizer, settings, formula):
+    ours = run(lambda p: optimizer(p, **settings))
+    np.testing.assert_allclose(ours, reference(formula(**settings)), rtol=1e-10, atol=1e-13)
+    assert np.abs(ours[-1] - W0).max() > 1e-3  # it did move
 
 
-@pytest.mark.parametrize("factory", [
-    lambda p: nn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
-    lambda p: nn.optim.Adam(p, lr=0.01),
-])
-def test_state_dict_resumes_exactly(factory):
-    """3 steps, save, a new optimizer loads, 2 more steps == 5 steps without stopping, bit for bit."""
-    grads = gradients()
-    straight = run(factory, W0, grads)[-1]
-
-    w = nn.Parameter(W0.copy())
-    first = factory([w])
-    for g in grads[:3]:
-        w.grad = tg.Tensor(g)
-        first.step()
-    saved = {k: np.copy(v) for k, v in first.state_dict().items()}
-    second = factory([w])
-    second.load_state_dict(saved)
-    for g in grads[3:]:
-        w.grad = tg.Tensor(g)
-        second.step()
-    np.testing.assert_array_equal(w.numpy(), straight)
+def test_parameter_groups_have_their_own_hyperparameters():
+    a, b = nn.Parameter(W0.copy()), nn.Parameter(W0[:2].copy())
+    optimizer = nn.optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.0}], lr=0.1, momentum=0.9)
+    assert optimizer.defaults["lr"] == 0.1 and optimizer.param_groups[1]["momentum"] == 0.0
+    assert optimizer.param_groups[1]["nesterov"] is False  # filled from the defaults
+    alone_a, alone_b = nn.Parameter(W0.copy()), nn.Parameter(W0[:2].copy())
+    references = [nn.optim.SGD([alone_a], lr=0.1, momentum=0.9), nn.optim.SGD([alone_b], lr=0.5)]
+    for t in range(STEPS):
+        for p in (a, b, alone_a, alone_b):
+            p.grad = tg.Tensor(gradient(np.resize(p.numpy(), (3, 2)), t)[: len(p.numpy())])
+        optimizer.step()
+        for r in references:
+            r.step()
+    np.testing.assert_array_equal(a.numpy(), alone_a.numpy())
+    np.testing.assert_array_equal(b.numpy(), alone_b.numpy())
 
 
-def test_state_dict_is_flat_arrays_and_numbers():
-    w = nn.Parameter(W0.copy())
-    optimizer = nn.optim.Adam([w])
-    w.grad = tg.Tensor(np.ones_like(W0))
-    optimizer.step()
-    state = optimizer.state_dict()
-    assert set(state) == {"lr", "beta1", "beta2", "eps", "weight_decay",
-                          "state.0.step", "state.0.exp_avg", "state.0.exp_avg_sq"}
-    with pytest.raises(ValueError, match="'state.0.exp_avg' has shape"):
-        nn.optim.Adam([w]).load_state_dict({**state, "state.0.exp_avg": np.zeros(4)})
-    with pytest.raises(KeyError, match="lr"):
-        nn.optim.Adam([w]).load_state_dict({k: v for k, v in state.items() if k != "lr"})
+def test_add_param_group_and_its_checks():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))
+    optimizer = nn.optim.Adam([a], lr=0.1)
+    optimizer.add_param_group({"params": [b], "betas": (0.5, 0.6)})
+    assert optimizer.param_groups[1]["lr"] == 0.1 and optimizer.param_groups[1]["betas"] == (0.5, 0.6)
+    with pytest.raises(ValueError, match="more than once"):
+        optimizer.add_param_group({"params": [a]})
+    with pytest.raises(TypeError, match="not as a set"):
+        optimizer.add_param_group({"params": {nn.Parameter(np.ones(1))}})
+    with pytest.raises(ValueError, match="betas must be two numbers in \\[0, 1\\)"):
+        optimizer.add_param_group({"params": [nn.Parameter(np.ones(1))], "betas": (0.9, 1.0)})
+    with pytest.raises(ValueError, match="leaf tensors"):
+        nn.optim.SGD([a * 2], lr=0.1)
+
+
+def test_zero_grad_sets_to_none_or_zeroes_in_place():
+    w = nn.Parameter(np.ones(3))
+    optimizer = nn.optim.SGD([w], lr=0.1)
+    w.grad = tg.Tensor(np.array([1.0, 2.0, 3.0]))
+    grad = w.grad
+    optimizer.zero_grad(set_to_none=False)
+    assert w.grad is grad and not grad.numpy().any()
+    optimizer.zero_grad()
+    assert w.grad is None
+
+
+def test_step_calls_the_closure_and_returns_its_loss():
+    w = nn.Parameter(np.array([3.0]))
+    optimizer = nn.optim.SGD([w], lr=0.25)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    loss = optimizer.step(closure)
+    assert loss.item() == 9.0 and w.item() == 3.0 - 0.25 * 6.0
+    assert optimizer.step() is None
 
 
 def test_parameters_without_gradient_are_left_alone_and_grads_are_not_written():
     a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
     grad = np.array([1.0, 2.0])
     a.grad = tg.Tensor(grad)
-    nn.optim.SGD([a, b], lr=0.5, momentum=0.9, weight_decay=0.1).step()
+    optimizer = nn.optim.SGD([a, b], lr=0.5, momentum=0.9, weight_decay=0.1)
+    optimizer.step()
     np.testing.assert_allclose(a.numpy(), 1 - 0.5 * (grad + 0.1))
     np.testing.assert_array_equal(b.numpy(), [1.0, 1.0])
     np.testing.assert_array_equal(grad, [1.0, 2.0])  # the gradient array itself is untouched
+    assert b not in optimizer.state
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: nn.optim.SGD(p, lr=-1), "learning rate"),
-    (lambda p: nn.optim.SGD(p, lr=0.1, nesterov=True), "nesterov"),
-    (lambda p: nn.optim.Adam(p, betas=(1.0, 0.9)), "betas"),
+# ----------------------------------------------------------------------- saving and resuming
+RESUMABLE = [
+    lambda p: nn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    lambda p: nn.optim.Adam(p, lr=0.01, betas=(0.8, 0.95), amsgrad=True),
+    lambda p: nn.optim.AdamW(p, lr=0.01),
+    lambda p: nn.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+    lambda p: nn.optim.Adagrad(p, lr=0.1, lr_decay=0.01),
+]
+
+
+@pytest.mark.parametrize("through_file", [False, True])
+@pytest.mark.parametrize("make", RESUMABLE)
+def test_state_dict_resumes_exactly(make, through_file, tmp_path):
+    """17 steps, save, a new optimizer loads, 23 more == 40 steps without stopping, bit for bit."""
+    straight = run(make)[-1]
+    w = nn.Parameter(W0.copy())
+    first = make([w])
+    for t in range(17):
+        w.grad = tg.Tensor(gradient(w.numpy(), t))
+        first.step()
+    saved = first.state_dict()
+    if through_file:  # as a checkpoint holds it: plain arrays, no pickle
+        np.savez(tmp_path / "optim.npz", **nn.utils.flatten_state_dict(saved))
+        with np.load(tmp_path / "optim.npz", allow_pickle=False) as archive:
+            saved = nn.utils.unflatten_state_dict({k: archive[k] for k in archive.files})
+    second = make([w])
+    second.load_state_dict(saved)
+    assert second.param_groups[0].keys() == first.param_groups[0].keys()
+    for key, value in first.param_groups[0].items():
+        if key != "params":
+            assert second.param_groups[0][key] == value and type(second.param_groups[0][key]) is type(value), key
+    for t in range(17, STEPS):
+        w.grad = tg.Tensor(gradient(w.numpy(), t))
+        second.step()
+    np.testing.assert_array_equal(w.numpy(), straight)
+
+
+def test_state_dict_has_pytorchs_layout_and_keeps_groups_and_tuples():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))
+    optimizer = nn.optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5, "betas": (0.5, 0.6)}], lr=0.1)
+    b.grad = tg.Tensor(np.ones(3))
+    optimizer.step()
+    state = optimizer.state_dict()
+    assert state["param_groups"] == [
+        {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False, "maximize": False,
+         "params": [0]},
+        {"lr": 0.5, "betas": (0.5, 0.6), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False, "maximize": False,
+         "params": [1]}]
+    assert list(state["state"]) == [1] and sorted(state["state"][1]) == ["exp_avg", "exp_avg_sq", "step"]
+    assert state["state"][1]["step"] == 1
+    state["state"][1]["exp_avg"][...] = 99  # a copy: changing it does not reach the optimizer
+    assert optimizer.state[b]["exp_avg"][0] != 99
+
+    flat = nn.utils.flatten_state_dict(optimizer.state_dict())
+    assert sorted(flat) == sorted(
+        [f"param_groups[{i}].{k}" for i in range(2) for k in ("lr", "betas", "eps", "weight_decay", "amsgrad",
+                                                              "maximize", "params")]
+        + ["state.1.exp_avg", "state.1.exp_avg_sq", "state.1.step"])
+    assert all(isinstance(v, np.ndarray) for v in flat.values())
+
+    fresh = nn.optim.Adam([{"params": [a]}, {"params": [b]}], lr=0.1)
+    fresh.load_state_dict(nn.utils.unflatten_state_dict(flat))
+    assert fresh.param_groups[1]["betas"] == (0.5, 0.6) and fresh.param_groups[1]["lr"] == 0.5
+    assert isinstance(fresh.param_groups[1]["betas"], tuple) and fresh.state[b]["step"] == 1
+
+
+def test_load_state_dict_errors_name_the_problem_and_change_nothing():
+    w = nn.Parameter(np.ones((3, 2)))
+    optimizer = nn.optim.Adam([w], lr=0.01)
+    w.grad = tg.Tensor(np.ones((3, 2)))
+    optimizer.step()
+    state = optimizer.state_dict()
+    target = nn.optim.Adam([nn.Parameter(np.ones((3, 2)))], lr=0.5)
+    bad_shape = {**state, "state": {0: {**state["state"][0], "exp_avg": np.zeros(4)}}}
+    with pytest.raises(ValueError, match=r"state entry 0.exp_avg has shape \(4,\), but parameter 0 has shape \(3, 2\)"):
+        target.load_state_dict(bad_shape)
+    with pytest.raises(ValueError, match="lacks \\['lr'\\]"):
+        target.load_state_dict({**state, "param_groups": [{k: v for k, v in state["param_groups"][0].items()
+                                                            if k != "lr"}]})
+    with pytest.raises(ValueError, match="lr must be a finite number ≥ 0, got -1.0"):
+        target.load_state_dict({**state, "param_groups": [{**state["param_groups"][0], "lr": -1.0}]})
+    with pytest.raises(ValueError, match="2 parameter groups, this optimizer has 1"):
+        target.load_state_dict({**state, "param_groups": state["param_groups"] * 2})
+    with pytest.raises(ValueError, match="group 0 has 2 parameters, this optimizer's has 1"):
+        target.load_state_dict({**state, "param_groups": [{**state["param_groups"][0], "params": [0, 1]}]})
+    with pytest.raises(ValueError, match="not an optimizer state dict"):
+        target.load_state_dict({"lr": 0.1})
+    assert target.param_groups[0]["lr"] == 0.5 and target.state == {}  # nothing was half loaded
+
+
+# ----------------------------------------------------------------------- clear errors
+BAD_SETTINGS = [
+    (lambda p: nn.optim.SGD(p, lr=-1), "SGD: lr must be a finite number ≥ 0, got -1"),
+    (lambda p: nn.optim.SGD(p, lr=float("nan")), "lr must be a finite number ≥ 0, got nan"),
+    (lambda p: nn.optim.Adam(p, lr=float("inf")), "lr must be a finite number ≥ 0, got inf"),
+    (lambda p: nn.optim.SGD(p, lr=0.1, momentum=-0.5), "momentum must be a finite number ≥ 0"),
+    (lambda p: nn.optim.RMSprop(p, momentum=float("nan")), "momentum must be a finite number ≥ 0"),
+    (lambda p: nn.optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be"),
+    (lambda p: nn.optim.SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum > 0 and dampening = 0"),
+    (lambda p: nn.optim.Adam(p, betas=(1.0, 0.9)), "betas must be two numbers in \\[0, 1\\)"),
+    (lambda p: nn.optim.AdamW(p, betas=(0.9, -0.1)), "betas must be two numbers in \\[0, 1\\)"),
+    (lambda p: nn.optim.Adam(p, eps=0.0), "eps must be a finite number > 0, got 0.0"),
+    (lambda p: nn.optim.Adagrad(p, eps=-1e-10), "eps must be a finite number > 0"),
+    (lambda p: nn.optim.RMSprop(p, alpha=-0.1), "alpha must be"),
+    (lambda p: nn.optim.Adagrad(p, lr_decay=-0.1), "lr_decay must be"),
     (lambda p: nn.optim.SGD([], lr=0.1), "empty"),
-])
-def test_bad_settings_are_clear_errors(make, message):
+]
+
+
+@pytest.mark.parametrize("make, message", BAD_SETTINGS)
+def test_bad_settings_are_value_errors_naming_the_setting(make, message):
     with pytest.raises(ValueError, match=message):
         make([nn.Parameter(np.ones(1))])
+
+
+def test_there_is_no_single_lr_to_set_silently():
+    optimizer = nn.optim.SGD([nn.Parameter(np.ones(1))], lr=0.1)
+    with pytest.raises(AttributeError, match=r"param_groups\[i\]\['lr'\]"):
+        optimizer.lr = 0.01
+    with pytest.raises(AttributeError, match="lr_scheduler"):
+        optimizer.lr
+
+
+# ----------------------------------------------------------------------- a student's optimizer (issue 17)
+def test_an_update_that_rebinds_and_returns_nothing_is_an_error_not_a_silent_no_op():
+    class Rebinding(nn.optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        def update(self, w, grad, state, group):
+            w = w - group["lr"] * grad  # noqa: F841  (the student's mistake)
+
+    w = nn.Parameter(np.ones(2))
+    w.grad = tg.Tensor(np.ones(2))
+    with pytest.raises(TypeError, match="Rebinding.update returned None: return the new weights"):
+        Rebinding([w]).step()
+
+
+def test_an_update_returning_the_new_weights_works_whether_it_rebinds_or_changes_in_place():
+    class Rebinding(nn.optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        def update(self, w, grad, state, group):
+            w = w - group["lr"] * grad
+            return w
+
+    class InPlace(Rebinding):
+        def update(self, w, grad, state, group):
+            w -= group["lr"] * grad
+            return w
+
+    ours = [run(lambda p: cls(p, lr=0.1)) for cls in (Rebinding, InPlace)]
+    expected = reference(sgd(lr=0.1))
+    for trajectory in ours:
+        np.testing.assert_allclose(trajectory, expected, rtol=1e-12)
+
+
+def test_a_missing_update_says_what_to_write():
+    class Empty(nn.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.1))
+
+    w = nn.Parameter(np.ones(2))
+    w.grad = tg.Tensor(np.ones(2))
+    with pytest.raises(NotImplementedError, match=r"Empty must define update\(self, w, grad, state, group\) returning"):
+        Empty([w]).step()
+
+
+def test_hyperparameters_must_be_a_dict_and_update_must_keep_the_shape():
+    class Positional(nn.optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, lr)
+
+    with pytest.raises(TypeError, match=r"super\(\).__init__\(params, dict\(lr=lr"):
+        Positional([nn.Parameter(np.ones(1))])
+
+    class Flattening(nn.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.1))
+
+        def update(self, w, grad, state, group):
+            return (w - grad).reshape(-1)
+
+    w = nn.Parameter(np.ones((2, 2)))
+    w.grad = tg.Tensor(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"returned shape \(4,\) for a parameter of shape \(2, 2\)"):
+        Flattening([w]).step()
+
+
+def test_a_students_hyperparameters_and_state_are_saved_without_being_listed():
+    class Momentum(nn.optim.Optimizer):
+        def __init__(self, params, lr=0.1, betas=(0.9, 0.5)):
+            super().__init__(params, dict(lr=lr, betas=betas))
+
+        def update(self, w, grad, state, group):
+            state["v"] = group["betas"][0] * state.get("v", 0) + grad
+            return w - group["lr"] * state["v"]
+
+    w = nn.Parameter(np.ones(2))
+    optimizer = Momentum([w], lr=0.2)
+    w.grad = tg.Tensor(np.ones(2))
+    optimizer.step()
+    optimizer.param_groups[0]["lr"] = 0.05
+    flat = nn.utils.flatten_state_dict(optimizer.state_dict())
+    resumed = Momentum([w])
+    resumed.load_state_dict(nn.utils.unflatten_state_dict(flat))
+    assert resumed.param_groups[0]["lr"] == 0.05 and resumed.param_groups[0]["betas"] == (0.9, 0.5)
+    np.testing.assert_array_equal(resumed.state[w]["v"], [1.0, 1.0])

@@ -54,18 +54,20 @@ def test_resuming_from_state_dicts_equals_never_stopping(name, tmp_path):
     first_optimizer = OPTIMIZERS[name](first.parameters())
     train(first, first_optimizer, batches[:4])
     np.savez(tmp_path / "checkpoint.npz", **{f"model.{k}": v for k, v in first.state_dict().items()},
-             **{f"optim.{k}": np.asarray(v) for k, v in first_optimizer.state_dict().items()})
+             **nn.utils.flatten_state_dict(first_optimizer.state_dict(), "optim"))
 
     resumed, _ = model_and_batches()  # a fresh process: new model, new optimizer
     resumed_optimizer = OPTIMIZERS[name](resumed.parameters())
     with np.load(tmp_path / "checkpoint.npz") as saved:
         resumed.load_state_dict({k[6:]: saved[k] for k in saved.files if k.startswith("model.")})
-        resumed_optimizer.load_state_dict({k[6:]: saved[k] for k in saved.files if k.startswith("optim.")})
+        resumed_optimizer.load_state_dict(
+            nn.utils.unflatten_state_dict({k[6:]: saved[k] for k in saved.files if k.startswith("optim.")}))
     train(resumed, resumed_optimizer, batches[4:])
 
     for key, value in straight.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value, err_msg=key)
-    expected, got = straight_optimizer.state_dict(), resumed_optimizer.state_dict()
+    expected = nn.utils.flatten_state_dict(straight_optimizer.state_dict())
+    got = nn.utils.flatten_state_dict(resumed_optimizer.state_dict())
     assert sorted(got) == sorted(expected)
     assert any(key.startswith("state.") for key in expected)  # there is state to lose
     for key in expected:

@@ -41,6 +41,8 @@ def test_float_int_and_format_of_one_element():
         format(tg.ones(2), ".3f")
     with pytest.raises(TypeError, match="integer"):
         [1, 2][tg.tensor(1.0)]
+    with pytest.raises(TypeError, match=r"one element.*\(2,\)"):
+        [1, 2][tg.tensor([0, 1])]
 
 
 # ------------------------------------------------------------------------------ dim out of range

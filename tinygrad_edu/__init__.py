@@ -1,16 +1,20 @@
 """tinygrad-edu: a small reverse-mode automatic-differentiation engine on NumPy.
 
+The engine's files, each importing only the ones listed before it:
+
+    dtypes.py     dtype names (tg.float32, ...) and PyTorch's type promotion rule (result_type)
     autograd.py   Function (how every op is written), grad modes (no_grad, ...), the backward walk
     ops.py        every op: forward and backward side by side
-    tensor.py     Tensor and its methods, dtype names, and PyTorch's type promotion (result_type)
+    tensor.py     Tensor: its methods call the ops, in-place changes go through one place
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
+    testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
     files.py      atomic_file, check_writable: files are replaced whole or not at all
-    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only)
+    data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
 
-from .autograd import (  # first: tensor.py builds on it
+from .autograd import (
     Function,
     detect_anomaly,
     enable_grad,
@@ -22,8 +26,9 @@ from .files import atomic_file, check_writable
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from . import data
-from .tensor import Tensor, cat, linear, result_type, stack, where
-from .tensor import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
+from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
+from .dtypes import result_type
+from .tensor import Tensor, cat, linear, stack, where
 from .creation import (
     arange,
     eye,

@@ -1,23 +1,23 @@
 """The autograd machinery: `Function` (the one way every op is written), grad modes, and backward.
 
 Reverse-mode differentiation in three sentences. Every op applied to tensors that require gradients
-records a `Function` node holding its inputs (`parents`), whatever its backward needs, and a
-sequence number saying when it ran. Calling `loss.backward()` visits the recorded ops from the
-newest to the oldest, handing each one ∂loss/∂output and asking it for ∂loss/∂input (the chain rule):
-an op always runs after the ops that made its inputs, so by the time the walk reaches a tensor,
-every op that used it has already handed back its share. Those shares are added, because
-∂loss/∂x sums over every way x influences the loss.
+records a `Function` node holding its inputs (`parents`) and whatever its backward needs. Calling
+`loss.backward()` puts the graph's tensors in topological order (each after its inputs) and walks it
+in reverse, handing each op ∂loss/∂output and asking it for ∂loss/∂input (the chain rule): so by
+the time the walk reaches a tensor, every op that used it has already handed back its share. Those
+shares are added, because ∂loss/∂x sums over every way x influences the loss.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import threading
 from numbers import Number
 
 import numpy as np
+
+from .dtypes import result_type
 
 
 class _GradMode(threading.local):
@@ -122,7 +122,11 @@ class Function:
     """
 
     parents: tuple | None  # the input tensors; None once backward has freed the node
-    sequence_number: int  # when it ran: higher is newer
+    sequence_number: int  # when it ran: higher is newer (tells an input changed in place after this op used it)
+
+    # The class of the tensors `apply` makes. tensor.py, the layer above this file, sets it to its
+    # Tensor when it is imported, so that imports go one way: tensor.py → autograd.py, never back.
+    tensor_type: type
 
     def forward(self, *arrays, **kwargs):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
@@ -137,6 +141,7 @@ class Function:
         Inputs that are plain numbers or NumPy arrays become constant tensors (a number takes the
         dtype the tensor inputs promote to, so ``Op.apply(x, 0.1)`` keeps ``x``'s float64).
         """
+        Tensor = cls.tensor_type
         inputs = tuple([x if isinstance(x, Tensor) else _constant_input(cls, x, inputs) for x in inputs])
         fn = cls()
         fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
@@ -162,8 +167,7 @@ class Function:
     def release(self):
         """Drop the saved arrays and the links to the inputs, so their memory can be freed.
 
-        The sequence number stays, so that a later backward can still order the node and then say
-        clearly that it was freed.
+        The sequence number stays, for the check that an input was not changed in place since.
         """
         self.__dict__ = {"parents": None, "sequence_number": self.sequence_number}
 
@@ -173,6 +177,7 @@ class Function:
 
 def _constant_input(op, value, inputs):
     """A number or array given to ``op.apply`` where a tensor belongs, as a constant tensor."""
+    Tensor = op.tensor_type
     if isinstance(value, (Number, np.generic)) and not isinstance(value, bool):
         return Tensor._constant(np.asarray(value, dtype=result_type(*[x for x in inputs if isinstance(x, Tensor)], value)))
     if isinstance(value, (np.ndarray, list, bool)):
@@ -217,6 +222,39 @@ def _keeps(fn, owner) -> bool:
     return False
 
 
+def _checked_gradients(fn, grads) -> tuple:
+    """What ``fn.backward`` returned, as one array (or None) per input, or an error naming the op,
+    the input and the shape its gradient must have (its own, or one that broadcasting made of it)."""
+    name = type(fn).__name__
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) != len(fn.parents):
+        raise TypeError(
+            f"{name}.backward returned {len(grads)} gradient(s) for {len(fn.parents)} input(s); return one "
+            "per input, as a tuple, with None for an input that needs no gradient"
+        )
+    for i, (grad, parent) in enumerate(zip(grads, fn.parents)):
+        if grad is None:
+            continue
+        if not isinstance(grad, (np.ndarray, np.generic)):
+            raise TypeError(
+                f"{name}.backward returned a {type(grad).__name__} as the gradient of input {i}; "
+                f"return a NumPy array of the input's shape {parent.shape}"
+            )
+        if grad.shape != parent.shape and not _broadcasts_to(parent.shape, grad.shape):
+            raise ValueError(
+                f"{name}.backward returned a gradient of shape {grad.shape} for input {i}, which has shape "
+                f"{parent.shape}; the gradient must have the input's shape (or the shape it was broadcast to)"
+            )
+    return grads
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether NumPy broadcasting stretches ``shape`` to ``target``."""
+    if len(shape) > len(target):
+        return False
+    return all(n == m or n == 1 for n, m in zip(shape, target[len(target) - len(shape):]))
+
+
 def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was stretched."""
     if grad.shape == shape:
@@ -229,75 +267,95 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def run_backward(root, gradient, retain_graph: bool) -> None:
-    """Accumulate ∂root/∂leaf into ``leaf.grad`` for every leaf that requires grad (see Tensor.backward)."""
-    given = set()  # ids of arrays already stored in some .grad
-    if root._ctx is None:
-        return _give(root, gradient, given)
-    grads = {root: gradient}  # ∂root/∂t for every tensor t reached so far (tensors hash by identity)
-    waiting = [_newest_first(root)]  # op results reached but not yet visited, as a heap: newest on top
-    leaves = []  # leaves reached; their gradients are complete only once the walk is over
-    anomaly = _mode.detect_anomaly
-    # This loop runs once per op per training step, so it reads fields directly and does no more
-    # than the chain rule needs: on small networks its cost is a visible part of a step.
-    while waiting:
-        node = heapq.heappop(waiting)[2]
-        grad = grads.pop(node)  # complete: every newer op that used node has been visited
-        fn = node._ctx
-        if fn.parents is None:  # freed by an earlier backward, or by this one through a copy of node
-            raise RuntimeError(
-                f"backward through {fn!r} a second time: backward has already freed its saved values. "
-                "Call backward(retain_graph=True) the first time to keep them."
-            )
+def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
+    """Add ∂root/∂t into ``t.grad`` for every leaf t that requires grad (and every t that called
+    ``retain_grad``): the chain rule, applied to the recorded graph from the root down.
+
+    The tensors are visited in reverse topological order, so each one is reached only after every op
+    that used it: by then its ∂root/∂t, the sum of what those ops handed back, is complete. Its own
+    op then turns it into ∂root/∂input for each input.
+    """
+    grads = {root: gradient}  # ∂root/∂t so far, for every tensor t reached (tensors hash by identity)
+    given = set()  # ids of the arrays already stored in some .grad
+    for t in reversed(topological_order(root)):
+        grad = grads.pop(t, None)
+        if grad is None:
+            continue  # no gradient reaches t: a constant, or an input nobody needed a gradient for
+        if t._ctx is None or t._retains_grad:
+            _accumulate(t, grad, given)
+        fn = t._ctx
+        if fn is None:
+            continue
+        _check_not_freed(fn)
         _check_unchanged(fn)
-        if node._retains_grad:
-            _give(node, grad, given)
-        input_grads = fn.backward(grad)
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
+        input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂root/∂input
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
-            data = parent.data
-            if parent_grad.shape != data.shape:
-                parent_grad = _sum_to_shape(parent_grad, data.shape)
-            if parent_grad.dtype != data.dtype:  # e.g. a float32 input of a float64 op
-                parent_grad = parent_grad.astype(data.dtype)
-            if anomaly and not np.isfinite(parent_grad).all():
-                raise FloatingPointError(
-                    f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
-                    f"for its input {i} of shape {parent.shape}"
-                )
-            if parent in grads:  # reached before, along another path
-                grads[parent] = grads[parent] + parent_grad
-                continue
-            grads[parent] = parent_grad
-            if parent._ctx is None:
-                leaves.append(parent)
-            else:
-                heapq.heappush(waiting, _newest_first(parent))
+            parent_grad = _fit(parent_grad, parent)
+            if _mode.detect_anomaly:
+                _check_finite(fn, i, parent, parent_grad)
+            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         if not retain_graph:
             fn.release()
-    for leaf in leaves:
-        _give(leaf, grads[leaf], given)
 
 
-def _newest_first(tensor) -> tuple:
-    """A heap entry for an op result: heapq pops the smallest, so the newest op must compare smallest.
+def topological_order(root) -> list:
+    """``root`` and every tensor it was computed from, each after its inputs (a depth-first search
+    that lists a tensor once all of its inputs are listed).
 
-    ``id(tensor)`` breaks ties (copies of one result share its op), so tensors themselves, whose
-    ``<`` is element-wise, are never compared.
+    Written with an explicit stack instead of recursion, so that a graph 100,000 ops deep does not
+    hit Python's recursion limit; each tensor is expanded once, so the cost is linear in graph size.
     """
-    return (-tensor._ctx.sequence_number, id(tensor), tensor)
+    order, expanded = [], set()  # (tensors hash by identity)
+    stack = [(root, False)]  # (tensor, are its inputs listed already?)
+    while stack:
+        node, inputs_listed = stack.pop()
+        if inputs_listed:
+            order.append(node)
+            continue
+        if node in expanded:  # reached again along another path, and listed already
+            continue
+        expanded.add(node)
+        stack.append((node, True))
+        if node._ctx is not None:
+            _check_not_freed(node._ctx)
+            for parent in reversed(node._ctx.parents):  # reversed: the first input is expanded first
+                if parent not in expanded:
+                    stack.append((parent, False))
+    return order
 
 
-def _give(tensor, grad, given: set) -> None:
+def _check_not_freed(fn) -> None:
+    if fn.parents is None:
+        raise RuntimeError(
+            f"going through {fn!r} a second time: an earlier backward has freed its saved values. Call "
+            "backward(retain_graph=True) the first time to keep them (and draw a graph before its backward)."
+        )
+
+
+def _fit(grad, tensor) -> np.ndarray:
+    """``grad`` as the gradient of ``tensor``: an array of its shape (summed over the dims broadcasting
+    stretched) and its dtype (a float32 input of a float64 op gets a float32 gradient)."""
+    grad = grad if type(grad) is np.ndarray else np.asarray(grad)
+    if grad.shape != tensor.shape:
+        grad = _sum_to_shape(grad, tensor.shape)
+    return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
+
+
+def _check_finite(fn, i: int, tensor, grad: np.ndarray) -> None:
+    """detect_anomaly's check: name the op whose backward produced a NaN or infinity."""
+    if not np.isfinite(grad).all():
+        raise FloatingPointError(
+            f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
+            f"for its input {i} of shape {tensor.shape}"
+        )
+
+
+def _accumulate(tensor, grad: np.ndarray, given: set) -> None:
     """Add ``grad`` into ``tensor.grad``. The same array may have reached several tensors (``a + b``
     hands its gradient to both), so a tensor gets its own copy of any array already given or viewed."""
     if id(grad) in given or grad.base is not None:
         grad = grad.copy()
     given.add(id(grad))
-    tensor.grad = Tensor._constant(grad if tensor.grad is None else tensor.grad.data + grad)
-
-
-from .tensor import Tensor, result_type  # noqa: E402  (Tensor needs Function, and Function.apply builds Tensors)
+    tensor.grad = Function.tensor_type._constant(grad if tensor.grad is None else tensor.grad.data + grad)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, _shape_arg, float32, int64, result_type
+from .dtypes import float32, int64, result_type
+from .tensor import Tensor, _shape_arg
 
 _default_generator = np.random.default_rng()
 

@@ -2,30 +2,7 @@
 
 from __future__ import annotations
 
-
-def topological_order(root) -> list:
-    """``root`` and every tensor it was computed from, each after its inputs.
-
-    Written with an explicit stack instead of recursion, so that a graph 100,000 ops deep does not
-    hit Python's recursion limit; each tensor is expanded once, so the cost is linear in graph size.
-    """
-    order, seen = [], {id(root)}
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        if node._ctx is None:
-            continue
-        if node._ctx.parents is None:
-            raise RuntimeError("this graph was freed by backward; draw it before (or use retain_graph=True)")
-        for parent in reversed(node._ctx.parents):  # reversed: the first input is expanded first
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, False))
-    return order
+from .autograd import topological_order
 
 
 def _labels(root, params: dict | None) -> tuple[list, dict]:

@@ -1,6 +1,6 @@
 """Every differentiable op, each a `Function` with its forward and backward side by side.
 
-Notation: ``g`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
+Notation: ``grad`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
 for every input, by the chain rule ∂L/∂x = ∂L/∂out · ∂out/∂x. Gradients may keep the broadcast
 shape of ``out``: the engine sums them back to each input's shape. Arrays are never modified in
 place here, because one gradient array may be shared by several inputs.
@@ -44,16 +44,16 @@ class Add(Function):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, g):
-        return g, g
+    def backward(self, grad):
+        return grad, grad
 
 
 class Sub(Function):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, g):
-        return g, (-g if self.needs_input_grad[1] else None)
+    def backward(self, grad):
+        return grad, (-grad if self.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -61,9 +61,9 @@ class Mul(Function):
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, g):
-        da = g * self.b if self.needs_input_grad[0] else None
-        db = g * self.a if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        da = grad * self.b if self.needs_input_grad[0] else None
+        db = grad * self.a if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -72,9 +72,9 @@ class Div(Function):
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, g):
-        da = g / self.b if self.needs_input_grad[0] else None
-        db = -g * self.a / (self.b * self.b) if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        da = grad / self.b if self.needs_input_grad[0] else None
+        db = -grad * self.a / (self.b * self.b) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -86,48 +86,40 @@ class Pow(Function):
         self.out = a**b
         return self.out
 
-    def backward(self, g):
+    def backward(self, grad):
         a, b = self.a, self.b
         da = db = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
-                da = g * np.where(b == 0, 0, b * a ** (b - 1))  # d/da a⁰ = 0, even at a = 0
+                da = grad * np.where(b == 0, 0, b * a ** (b - 1))  # d/da a⁰ = 0, even at a = 0
             if self.needs_input_grad[1]:
-                db = g * np.where(a == 0, 0, self.out * np.log(a))  # 0ᵇ is flat in b where it is defined
+                db = grad * np.where(a == 0, 0, self.out * np.log(a))  # 0ᵇ is flat in b where it is defined
         return da, db
 
 
 class MatMul(Function):
-    """out = a @ b;  ∂L/∂a = g @ bᵀ,  ∂L/∂b = aᵀ @ g (vectors are treated as one-row/one-column matrices)."""
+    """out = a @ b for matrices (or stacks of them);  ∂L/∂a = grad @ bᵀ,  ∂L/∂b = aᵀ @ grad.
+
+    ``a @ b`` on tensors turns a vector into a one-row or one-column matrix first, so only matrices
+    arrive here.
+    """
 
     def forward(self, a, b):
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError("MatMul takes matrices; write a @ b, which turns vectors into matrices first")
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, g):
-        a, b = self.a, self.b
-        if a.ndim == 1 and b.ndim == 1:  # the dot product a·b
-            return g * b, g * a
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
-        da = db = None
-        if self.needs_input_grad[0]:
-            da = g @ np.swapaxes(b2, -1, -2)
-            da = da.squeeze(-2) if a.ndim == 1 else da
-        if self.needs_input_grad[1]:
-            db = np.swapaxes(a2, -1, -2) @ g
-            db = db.squeeze(-1) if b.ndim == 1 else db
+    def backward(self, grad):
+        da = grad @ np.swapaxes(self.b, -1, -2) if self.needs_input_grad[0] else None
+        db = np.swapaxes(self.a, -1, -2) @ grad if self.needs_input_grad[1] else None
         return da, db
 
 
 class Linear(Function):
     """A layer's affine map as one op: out = x Wᵀ + b, with W of shape (out_features, in_features).
 
-    ∂L/∂x = g W,  ∂L/∂W = gᵀ x,  ∂L/∂b = Σ_examples g. One op instead of matmul, transpose and add
+    ∂L/∂x = grad W,  ∂L/∂W = gradᵀ x,  ∂L/∂b = Σ_examples grad. One op instead of matmul, transpose and add
     saves two graph nodes and a broadcast reduction per layer per step.
     """
 
@@ -138,15 +130,15 @@ class Linear(Function):
             out += bias  # in place: out is a new array, and this saves allocating another
         return out
 
-    def backward(self, g):
+    def backward(self, grad):
         x, weight = self.x, self.weight
-        dx = g @ weight if self.needs_input_grad[0] else None
-        if g.ndim != 2:  # any leading dims count as examples
-            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-        dw = g.T @ x if self.needs_input_grad[1] else None
+        dx = grad @ weight if self.needs_input_grad[0] else None
+        if grad.ndim != 2:  # any leading dims count as examples
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        dw = grad.T @ x if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return dx, dw
-        db = g.sum(axis=0) if self.needs_input_grad[2] else None
+        db = grad.sum(axis=0) if self.needs_input_grad[2] else None
         return dx, dw, db
 
 
@@ -154,8 +146,8 @@ class Neg(Function):
     def forward(self, a):
         return -a
 
-    def backward(self, g):
-        return -g
+    def backward(self, grad):
+        return -grad
 
 
 # ---------------------------------------------------------------------------- element-wise
@@ -164,8 +156,8 @@ class Exp(Function):
         self.out = np.exp(a)
         return self.out
 
-    def backward(self, g):
-        return g * self.out  # (eᵃ)' = eᵃ
+    def backward(self, grad):
+        return grad * self.out  # (eᵃ)' = eᵃ
 
 
 class Log(Function):
@@ -173,8 +165,8 @@ class Log(Function):
         self.a = a
         return np.log(a)
 
-    def backward(self, g):
-        return g / self.a
+    def backward(self, grad):
+        return grad / self.a
 
 
 class Sqrt(Function):
@@ -182,8 +174,8 @@ class Sqrt(Function):
         self.out = np.sqrt(a)
         return self.out
 
-    def backward(self, g):
-        return g / (2 * self.out)
+    def backward(self, grad):
+        return grad / (2 * self.out)
 
 
 class Abs(Function):
@@ -191,8 +183,8 @@ class Abs(Function):
         self.a = a
         return np.abs(a)
 
-    def backward(self, g):
-        return g * np.sign(self.a)  # 0 at a = 0, as in PyTorch
+    def backward(self, grad):
+        return grad * np.sign(self.a)  # 0 at a = 0, as in PyTorch
 
 
 class Sigmoid(Function):
@@ -208,8 +200,8 @@ class Sigmoid(Function):
         self.out = 0.5 * np.tanh(0.5 * z) + 0.5
         return self.out
 
-    def backward(self, g):
-        return g * self.out * (1 - self.out)
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)
 
 
 class Tanh(Function):
@@ -217,8 +209,8 @@ class Tanh(Function):
         self.out = np.tanh(z)
         return self.out
 
-    def backward(self, g):
-        return g * (1 - self.out * self.out)
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
 
 
 class ReLU(Function):
@@ -226,8 +218,8 @@ class ReLU(Function):
         self.positive = z > 0
         return z * self.positive
 
-    def backward(self, g):
-        return g * self.positive
+    def backward(self, grad):
+        return grad * self.positive
 
 
 class Step(Function):
@@ -240,8 +232,8 @@ class Step(Function):
     def forward(self, z):
         return (z >= 0).astype(z.dtype)
 
-    def backward(self, g):
-        return np.zeros_like(g)
+    def backward(self, grad):
+        return np.zeros_like(grad)
 
 
 class Clamp(Function):
@@ -255,8 +247,8 @@ class Clamp(Function):
             self.inside &= a <= max
         return np.clip(a, min, max)
 
-    def backward(self, g):
-        return g * self.inside
+    def backward(self, grad):
+        return grad * self.inside
 
 
 class Where(Function):
@@ -264,9 +256,9 @@ class Where(Function):
         self.condition = condition
         return np.where(condition, x, y)
 
-    def backward(self, g):
-        dx = np.where(self.condition, g, 0) if self.needs_input_grad[0] else None
-        dy = np.where(self.condition, 0, g) if self.needs_input_grad[1] else None
+    def backward(self, grad):
+        dx = np.where(self.condition, grad, 0) if self.needs_input_grad[0] else None
+        dy = np.where(self.condition, 0, grad) if self.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -276,10 +268,10 @@ class Sum(Function):
         self.shape, self.axes, self.keepdim = a.shape, dims_to_axes(dim, a.ndim), keepdim
         return np.sum(a, axis=self.axes, keepdims=keepdim)
 
-    def backward(self, g):
+    def backward(self, grad):
         if not self.keepdim:
-            g = np.expand_dims(g, self.axes)
-        return np.broadcast_to(g, self.shape)  # every summand gets the whole gradient
+            grad = np.expand_dims(grad, self.axes)
+        return np.broadcast_to(grad, self.shape)  # every summand gets the whole gradient
 
 
 class Mean(Function):
@@ -288,10 +280,10 @@ class Mean(Function):
         self.count = int(np.prod([a.shape[i] for i in self.axes]))
         return np.mean(a, axis=self.axes, keepdims=keepdim)
 
-    def backward(self, g):
+    def backward(self, grad):
         if not self.keepdim:
-            g = np.expand_dims(g, self.axes)
-        return np.broadcast_to(g / self.count, self.shape)
+            grad = np.expand_dims(grad, self.axes)
+        return np.broadcast_to(grad / self.count, self.shape)
 
 
 class Max(Function):
@@ -302,21 +294,21 @@ class Max(Function):
         self.is_max = a == out
         return out
 
-    def backward(self, g):
-        return g * self.is_max / self.is_max.sum()
+    def backward(self, grad):
+        return grad * self.is_max / self.is_max.sum()
 
 
 class Gather(Function):
     """out[i][j][k] = a[i][index[i][j][k]][k] for dim = 1 (PyTorch's ``gather``): pick along ``dim`` at ``index``.
 
-    Backward scatters g back with addition, so an element picked twice gets both gradients.
+    Backward scatters grad back with addition, so an element picked twice gets both gradients.
     """
 
     def forward(self, a, index, dim):
         axis = dim_to_axis(dim, a.ndim)
         if index.dtype.kind not in "iu" or index.ndim != a.ndim:
             raise ValueError(f"gather needs an integer index with as many dims as the input ({a.ndim}), "
-                             f"got {index.dtype} with {index.ndim}")
+                             f"got a {index.dtype} index with {index.ndim}")
         if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != axis):
             raise ValueError(f"gather: index shape {index.shape} is larger than the input's {a.shape} outside dim {dim}")
         if index.size and (index.min() < 0 or index.max() >= a.shape[axis]):
@@ -328,16 +320,16 @@ class Gather(Function):
         self.where = tuple(where)
         return a[self.where]
 
-    def backward(self, g):
-        grad = np.zeros(self.shape, dtype=g.dtype)
-        np.add.at(grad, self.where, g)
-        return grad, None
+    def backward(self, grad):
+        da = np.zeros(self.shape, dtype=grad.dtype)
+        np.add.at(da, self.where, grad)
+        return da, None
 
 
 class LogSumExp(Function):
     """log Σⱼ e^aⱼ along ``dim``, with the max subtracted first so no exponent overflows.
 
-    Backward: ∂/∂aᵢ = e^aᵢ / Σⱼ e^aⱼ = softmax(a)ᵢ, so ∂L/∂aᵢ = g · softmax(a)ᵢ.
+    Backward: ∂/∂aᵢ = e^aᵢ / Σⱼ e^aⱼ = softmax(a)ᵢ, so ∂L/∂aᵢ = grad · softmax(a)ᵢ.
     """
 
     def forward(self, a, dim, keepdim=False):
@@ -348,12 +340,12 @@ class LogSumExp(Function):
             self.out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
         return self.out if keepdim else self.out.squeeze(self.axes)
 
-    def backward(self, g):
+    def backward(self, grad):
         if not self.keepdim:
-            g = np.expand_dims(g, self.axes)
+            grad = np.expand_dims(grad, self.axes)
         with np.errstate(invalid="ignore"):
             softmax = np.exp(self.a - self.out)
-        return g * np.where(np.isnan(softmax), 0, softmax)  # a slice that is all −inf gets no gradient
+        return grad * np.where(np.isnan(softmax), 0, softmax)  # a slice that is all −inf gets no gradient
 
 
 class Norm(Function):
@@ -364,17 +356,17 @@ class Norm(Function):
         self.out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
         return self.out if keepdim else self.out.squeeze(self.axes)
 
-    def backward(self, g):
+    def backward(self, grad):
         if not self.keepdim:
-            g = np.expand_dims(g, self.axes)
+            grad = np.expand_dims(grad, self.axes)
         safe = np.where(self.out == 0, 1, self.out)
-        return g * self.a / safe
+        return grad * self.a / safe
 
 
 class Softmax(Function):
     """softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ, computed after subtracting max z so no exponent overflows.
 
-    Backward: ∂L/∂zᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ).
+    Backward: ∂L/∂zᵢ = sᵢ (gradᵢ − Σⱼ gradⱼ sⱼ).
     """
 
     def forward(self, z, dim=-1):
@@ -383,15 +375,15 @@ class Softmax(Function):
         self.out = e / e.sum(axis=dim, keepdims=True)
         return self.out
 
-    def backward(self, g):
+    def backward(self, grad):
         s = self.out
-        return s * (g - (g * s).sum(axis=self.dim, keepdims=True))
+        return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
 
 
 class LogSoftmax(Function):
     """log softmax(z)ᵢ = zᵢ − log Σⱼ e^zⱼ, with the max subtracted first for stability.
 
-    Backward: ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ.
+    Backward: ∂L/∂zᵢ = gradᵢ − softmax(z)ᵢ Σⱼ gradⱼ.
     """
 
     def forward(self, z, dim=-1):
@@ -400,8 +392,8 @@ class LogSoftmax(Function):
         self.out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         return self.out
 
-    def backward(self, g):
-        return g - np.exp(self.out) * g.sum(axis=self.dim, keepdims=True)
+    def backward(self, grad):
+        return grad - np.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
 
 
 # ---------------------------------------------------------------------------------- shapes
@@ -410,8 +402,8 @@ class Reshape(Function):
         self.shape = a.shape
         return a.reshape(shape)
 
-    def backward(self, g):
-        return g.reshape(self.shape)
+    def backward(self, grad):
+        return grad.reshape(self.shape)
 
 
 class Expand(Function):
@@ -420,8 +412,8 @@ class Expand(Function):
     def forward(self, a, shape):
         return np.broadcast_to(a, shape)
 
-    def backward(self, g):
-        return g
+    def backward(self, grad):
+        return grad
 
 
 class Clone(Function):
@@ -430,8 +422,8 @@ class Clone(Function):
     def forward(self, a):
         return a.copy()
 
-    def backward(self, g):
-        return g
+    def backward(self, grad):
+        return grad
 
 
 class Cast(Function):
@@ -440,8 +432,8 @@ class Cast(Function):
     def forward(self, a, dtype):
         return a.astype(dtype)
 
-    def backward(self, g):
-        return g
+    def backward(self, grad):
+        return grad
 
 
 class Permute(Function):
@@ -449,8 +441,8 @@ class Permute(Function):
         self.dims = dims
         return a.transpose(dims)
 
-    def backward(self, g):
-        return g.transpose(np.argsort(self.dims))  # the inverse permutation puts axes back
+    def backward(self, grad):
+        return grad.transpose(np.argsort(self.dims))  # the inverse permutation puts axes back
 
 
 def _is_basic_index(index) -> bool:
@@ -460,19 +452,19 @@ def _is_basic_index(index) -> bool:
 
 
 class Index(Function):
-    """``a[index]``. Backward scatters g back with addition, so an element picked twice gets both gradients."""
+    """``a[index]``. Backward scatters grad back with addition, so an element picked twice gets both gradients."""
 
     def forward(self, a, index):
         self.shape, self.index = a.shape, index
         return a[index]
 
-    def backward(self, g):
-        grad = np.zeros(self.shape, dtype=g.dtype)
+    def backward(self, grad):
+        da = np.zeros(self.shape, dtype=grad.dtype)
         if _is_basic_index(self.index):
-            grad[self.index] = g  # fast path: no element repeats
+            da[self.index] = grad  # fast path: no element repeats
         else:
-            np.add.at(grad, self.index, g)
-        return grad
+            np.add.at(da, self.index, grad)
+        return da
 
 
 class IndexPut(Function):
@@ -485,13 +477,13 @@ class IndexPut(Function):
         out[index] = v
         return out
 
-    def backward(self, g):
+    def backward(self, grad):
         da = dv = None
         if self.needs_input_grad[0]:
-            da = g.copy()
+            da = grad.copy()
             da[self.index] = 0
         if self.needs_input_grad[1]:
-            dv = g[self.index]
+            dv = grad[self.index]
         return da, dv
 
 
@@ -501,8 +493,8 @@ class Cat(Function):
         self.boundaries = np.cumsum([a.shape[self.dim] for a in arrays])[:-1]
         return np.concatenate(arrays, axis=self.dim)
 
-    def backward(self, g):
-        return tuple(np.split(g, self.boundaries, axis=self.dim))
+    def backward(self, grad):
+        return tuple(np.split(grad, self.boundaries, axis=self.dim))
 
 
 class Stack(Function):
@@ -510,5 +502,5 @@ class Stack(Function):
         self.dim = dim_to_axis(dim, arrays[0].ndim + 1)  # the new dim may also come last
         return np.stack(arrays, axis=self.dim)
 
-    def backward(self, g):
-        return tuple(np.moveaxis(g, self.dim, 0))
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.dim, 0))

@@ -1,26 +1,23 @@
 """`Tensor`: a NumPy array that remembers how it was computed, so gradients can flow back through it.
 
 The arithmetic lives in `ops.py` (one `Function` per op, forward and backward side by side); the
-graph walk lives in `autograd.py`. This file only wires the two to a friendly, PyTorch-like API.
+graph walk lives in `autograd.py`. This file wires the two to a friendly, PyTorch-like API, and
+changes tensors in place through one method, `Tensor._modify_in_place`, which keeps PyTorch's rules.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from numbers import Number
 
 import numpy as np
 
+from . import ops
 from .autograd import Function, is_grad_enabled, run_backward
+from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
-
-# The dtype names, as in PyTorch (`tg.float32`); they are NumPy dtypes, so NumPy accepts them too.
-float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
-int32, int64, uint8, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint8), np.dtype(np.bool_)
-_FLOAT_DTYPES = (float32, float64)
 
 
 def _to_array(data, dtype) -> np.ndarray:
@@ -30,50 +27,23 @@ def _to_array(data, dtype) -> np.ndarray:
     array = np.asarray(data)
     if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
-    if array.dtype.kind == "f" and array.dtype not in _FLOAT_DTYPES:
+    if array.dtype.kind == "f" and array.dtype not in FLOATS:
         return array.astype(np.float32)  # float16 and friends: compute in float32
     return array
 
 
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
-
-
-def result_type(*operands) -> np.dtype:
-    """The dtype of an element-wise op's result, by PyTorch's rule (NumPy's differs in places).
-
-    The highest kind among the operands wins: bool < integer < float. Among the operands of that
-    kind, the first of these groups that has any decides: tensors with dimensions, then 0-d tensors,
-    then Python numbers (a float counts as float32, the default float type, an int as int64). So
-    a 0-d float64 tensor does not make a float32 matrix float64, while an int matrix times 0.5 is
-    float32, and float32 with float64 (both with dimensions) is float64.
-    """
-    groups = ([], [], [])  # dtypes of: tensors with dimensions, 0-d tensors, Python numbers
-    for x in operands:
-        if isinstance(x, (Tensor, np.ndarray)):
-            groups[0 if x.ndim else 1].append(x.dtype)
-        else:
-            groups[2].append(_number_dtype(x))
-    kind = max(_KIND_RANK[d.kind] for group in groups for d in group)
-    for group in groups:
-        same_kind = [d for d in group if _KIND_RANK[d.kind] == kind]
-        if same_kind:
-            return np.result_type(*same_kind)
-
-
-def _number_dtype(x) -> np.dtype:
-    if isinstance(x, (bool, np.bool_)):
-        return bool_
-    if isinstance(x, (int, np.integer)):
-        return int64
-    if isinstance(x, (float, np.floating)):
-        return float32
-    raise TypeError(f"cannot combine a tensor with a {type(x).__name__}; make it a tensor first (tg.tensor(...))")
-
-
 def _promote(a, b, floating: bool = False) -> tuple:
-    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``)."""
+    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``).
+
+    The first three cases are what `result_type` would give too, taken without asking it because
+    they are nearly every op: nothing to promote, or a Python number joining a float tensor (x * 0.5).
+    """
     if isinstance(b, Tensor) and isinstance(a, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
-        return a, b  # the common case: nothing to promote
+        return a, b
+    if type(b) in (float, int) and isinstance(a, Tensor) and a.dtype.kind == "f":
+        return a, Tensor._constant(np.asarray(b, dtype=a.dtype))
+    if type(a) in (float, int) and isinstance(b, Tensor) and b.dtype.kind == "f":
+        return Tensor._constant(np.asarray(a, dtype=b.dtype)), b
     dtype = result_type(a, b)
     if floating and dtype.kind != "f":
         dtype = float32  # integer true division gives the default float type
@@ -146,7 +116,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        if value and self.data.dtype not in _FLOAT_DTYPES:
+        if value and self.data.dtype not in FLOATS:
             raise TypeError(
                 f"only float32/float64 tensors can require gradients, this one is {self.data.dtype} "
                 "(gradients of integers are not defined)"
@@ -230,8 +200,9 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors of one element can be used as an index, this one is {self.dtype}")
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, this one is "
+                            f"{self.dtype} of shape {self.shape}")
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
@@ -338,8 +309,8 @@ class Tensor:
                                f"tensor; use .to({new.dtype}) first")
         self.data[...] = new.data
         self._storage.version += 1
-        if recording:
-            self._ctx, self._requires_grad = new._ctx, True
+        if recording:  # self now holds new's value: it is what new is (a constant, if no gradient flows into it)
+            self._ctx, self._requires_grad = new._ctx, new._requires_grad
         return self
 
     def add_(self, other):
@@ -414,11 +385,21 @@ class Tensor:
     def __rpow__(self, other):
         return ops.Pow.apply(*_promote(other, self))
 
-    def __matmul__(self, other):
-        return ops.MatMul.apply(*_promote(self, other))
+    def matmul(self, other):
+        """The matrix product, NumPy's ``@``: a vector is taken as a one-row matrix on the left or a
+        one-column matrix on the right, and that dimension is dropped from the result."""
+        a, b = _promote(self, other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape} "
+                             "(use * to multiply by a scalar)")
+        out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+        out = out.squeeze(-2) if a.ndim == 1 else out
+        return out.squeeze(-1) if b.ndim == 1 else out
+
+    __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(*_promote(other, self))
+        return Tensor.matmul(*_promote(other, self))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -712,4 +693,4 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
 
 
-from . import ops  # noqa: E402  (ops subclass Function; Tensor methods look them up at call time)
+Function.tensor_type = Tensor  # what Function.apply wraps its results in (see autograd.Function)

@@ -20,7 +20,9 @@ def batches(X, y, batch_size: int, shuffle: bool = True, seed=None, drop_last: b
     """
     if len(X) != len(y):
         raise ValueError(f"batches: X has {len(X)} examples but y has {len(y)}")
-    if not batch_size >= 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batches: batch_size must be an integer, got {batch_size!r} of type {type(batch_size).__name__}")
+    if batch_size < 1:
         raise ValueError(f"batches: batch_size must be at least 1, got {batch_size}")
     order = np.random.default_rng(seed).permutation(len(X)) if shuffle else None
     return _batches(X, y, int(batch_size), order, drop_last)

@@ -1,0 +1,105 @@
+"""Dataset, TensorDataset and DataLoader: every example once per epoch, in Tensors, reshuffled, repeatable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.data import DataLoader, Dataset, TensorDataset, batches
+
+X = np.arange(23 * 3, dtype=np.float32).reshape(23, 3)
+Y = np.arange(23, dtype=np.int64) * 10
+
+
+def epoch(loader):
+    return [(x.numpy(), y.numpy()) for x, y in loader]
+
+
+def test_tensor_dataset_reads_its_arrays_together():
+    data = TensorDataset(X, tg.Tensor(Y))
+    assert len(data) == 23
+    x, y = data[4]
+    assert isinstance(x, tg.Tensor) and isinstance(y, tg.Tensor)
+    np.testing.assert_array_equal(x.numpy(), X[4])
+    assert y.item() == 40
+    with pytest.raises(ValueError, match=r"same first dimension, got shapes \[\(23, 3\), \(22,\)\]"):
+        TensorDataset(X, Y[:-1])
+
+
+@pytest.mark.parametrize("batch_size, drop_last, sizes", [(5, False, [5, 5, 5, 5, 3]), (5, True, [5, 5, 5, 5]),
+                                                          (23, False, [23]), (1, False, [1] * 23), (30, True, [])])
+def test_batches_in_order_cover_every_example_once(batch_size, drop_last, sizes):
+    loader = DataLoader(TensorDataset(X, Y), batch_size=batch_size, drop_last=drop_last)
+    assert len(loader) == len(sizes)
+    got = epoch(loader)
+    assert [len(y) for _, y in got] == sizes
+    if sizes:
+        np.testing.assert_array_equal(np.concatenate([y for _, y in got]), Y[: sum(sizes)])
+        assert got[0][0].dtype == np.float32 and got[0][1].dtype == np.int64
+
+
+def test_shuffling_changes_every_epoch_and_repeats_from_a_seed():
+    def two_epochs(generator):
+        loader = DataLoader(TensorDataset(X, Y), batch_size=4, shuffle=True, generator=generator)
+        return [np.concatenate([y for _, y in epoch(loader)]) for _ in range(2)]
+
+    first, second = two_epochs(np.random.default_rng(3))
+    assert sorted(first) == sorted(second) == list(Y)  # each epoch: every example once
+    assert not np.array_equal(first, second)  # a new order every epoch
+    again = two_epochs(np.random.default_rng(3))
+    np.testing.assert_array_equal(again[0], first)
+    np.testing.assert_array_equal(again[1], second)
+    tg.manual_seed(11)  # without a generator: the engine's default one
+    seeded = two_epochs(None)
+    tg.manual_seed(11)
+    np.testing.assert_array_equal(two_epochs(None)[1], seeded[1])
+    for x, y in DataLoader(TensorDataset(X, Y), batch_size=4, shuffle=True, generator=np.random.default_rng(0)):
+        np.testing.assert_array_equal(x.numpy()[:, 0] / 3 * 10, y.numpy())  # rows stay with their labels
+
+
+def test_the_same_generator_gives_the_order_of_batches():
+    """A loader and the lecture's `batches` agree for the same generator state: the demos can use either."""
+    loader = DataLoader(TensorDataset(X, Y), batch_size=5, shuffle=True, generator=np.random.default_rng(8))
+    for (x, y), (xb, yb) in zip(loader, batches(X, Y, 5, shuffle=True, seed=np.random.default_rng(8))):
+        np.testing.assert_array_equal(x.numpy(), xb)
+        np.testing.assert_array_equal(y.numpy(), yb)
+
+
+class Squares(Dataset):
+    def __len__(self):
+        return 7
+
+    def __getitem__(self, i):
+        return np.array([i, i * i], dtype=np.float64), i % 2, float(i) / 2
+
+
+def test_a_dataset_of_your_own_is_collated_like_pytorchs():
+    loader = DataLoader(Squares(), batch_size=3)
+    assert len(loader) == 3
+    features, parity, half = next(iter(loader))
+    np.testing.assert_array_equal(features.numpy(), [[0, 0], [1, 1], [2, 4]])
+    assert features.dtype == np.float64 and parity.dtype == np.int64 and half.dtype == np.float64
+    np.testing.assert_array_equal(parity.numpy(), [0, 1, 0])
+    assert [len(p) for _, p, _ in loader] == [3, 3, 1]
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 2.5"):
+        DataLoader(TensorDataset(X), batch_size=2.5)
+    with pytest.raises(ValueError, match="got 0"):
+        DataLoader(TensorDataset(X), batch_size=0)
+    with pytest.raises(TypeError, match="numpy.random.Generator, got int"):
+        DataLoader(TensorDataset(X), shuffle=True, generator=0)
+
+    class Strings(Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return "text"
+
+    with pytest.raises(TypeError, match="cannot batch examples of type str"):
+        list(DataLoader(Strings(), batch_size=2))
+    with pytest.raises(NotImplementedError, match="must define __getitem__"):
+        Dataset()[0]
