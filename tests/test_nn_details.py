@@ -202,3 +202,19 @@ def test_a_parameter_shared_by_two_layers_is_listed_once():
     model = nn.Sequential(first, second)
     names = [name for name, _ in model.named_parameters()]
     assert names == ["0.weight", "0.bias", "1.bias"]
+
+
+def test_one_hot_infers_the_classes_or_refuses_labels_out_of_range():
+    np.testing.assert_array_equal(nn.one_hot(np.array([1, 3])).numpy(), np.eye(4)[[1, 3]])
+    assert nn.one_hot(np.array([], dtype=np.int64)).shape == (0, 0)
+    with pytest.raises(ValueError, match="one_hot: labels must lie in \\[0, 0\\), got 0"):
+        nn.one_hot(np.array([0]), 0)
+
+
+def test_loss_modules_print_their_options():
+    assert repr(nn.MSELoss("mean")) == "MSELoss(reduction='mean')"
+    assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss(ignore_index=-100, label_smoothing=0.0, reduction='mean')"
+
+
+def test_the_perceptron_step_keeps_float32():
+    assert nn.Step()(tg.tensor([-1.0, 2.0])).dtype == np.float32

@@ -174,7 +174,7 @@ def test_truth_values_and_indices_need_one_element():
     assert [10, 20, 30][tg.tensor(2)] == 30
     assert [10, 20, 30][tg.tensor(np.uint8(1))] == 20
     with pytest.raises(TypeError, match="^only integer tensors of one element can be used as an index, this one "
-                                        "is float32$"):
+                                        "is float32 of shape \\(\\)$"):
         [10, 20][tg.tensor(1.0)]
 
 
@@ -208,3 +208,48 @@ def test_a_number_given_to_apply_takes_the_promoted_dtype():
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out.numpy(), [0.5, 0.5])
     assert Second.apply(tg.tensor(np.array([1.0])), 0.5).dtype == np.float64
+
+
+def test_norm_over_a_dim_keeps_other_size_one_dims():
+    x = tg.tensor(np.array([[3.0, 4.0, 12.0]]))  # shape (1, 3)
+    assert x.norm(dim=1).shape == (1,) and x.norm(dim=1).item() == 13.0
+    assert x.norm(dim=1, keepdim=True).shape == (1, 1)
+    np.testing.assert_allclose(x.norm(dim=0).numpy(), [3.0, 4.0, 12.0])
+
+
+@pytest.mark.parametrize("symbol, call", [
+    ("&", lambda a, b: a & b), ("|", lambda a, b: a | b), ("^", lambda a, b: a ^ b), ("~", lambda a, b: ~a),
+])
+def test_bitwise_ops_want_bool_or_integer_tensors(symbol, call):
+    a, b = tg.tensor([True, False, True]), tg.tensor([True, True, False])
+    expected = {"&": [True, False, False], "|": [True, True, True], "^": [False, True, True], "~": [False, True, False]}
+    np.testing.assert_array_equal(call(a, b).numpy(), expected[symbol])
+    floats = tg.tensor([1.0, 0.0, 2.0])
+    with pytest.raises(TypeError, match=f"^\\{symbol} needs bool \\(or integer\\) tensors, got float32 and "
+                                        f"(bool|float32); compare first, e.g. \\(x > 0\\) & \\(x < 1\\)$"):
+        call(floats, floats)
+
+
+def test_to_accepts_the_cpu_and_refuses_other_devices():
+    x = tg.tensor([1.0])
+    assert x.to("cpu") is x
+    for device in ("cuda", "cuda:0", "mps"):
+        with pytest.raises(RuntimeError, match=f"^to\\('{device}'\\): tinygrad-edu computes with NumPy on the CPU only$"):
+            x.to(device)
+    assert x.double().dtype == np.float64 and x.double().double().dtype == np.float64
+
+
+def test_all_over_a_dim_can_keep_it():
+    x = tg.tensor([[True, False, True], [True, True, True]])
+    np.testing.assert_array_equal(x.all(dim=1).numpy(), [False, True])
+    assert x.all(dim=1, keepdim=True).shape == (2, 1)
+
+
+def test_fill_keeps_the_dtype_and_setitem_names_itself():
+    x = tg.tensor([1, 2, 3])
+    x.fill_(7.9)
+    assert x.dtype == np.int64
+    np.testing.assert_array_equal(x.numpy(), [7, 7, 7])
+    leaf = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^setitem: a leaf that requires grad cannot be changed in place"):
+        leaf[0] = 5.0
