@@ -103,6 +103,7 @@ class Optimizer:
     def lr(self, value):
         self.lr  # the same error: setting it would silently change nothing
 
+    @tg.jit.live  # a jitted training step calls it for real on every replay
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``grad = None``; with ``set_to_none=False``, fill them with zeros in place)."""
         for group in self.param_groups:
@@ -112,6 +113,7 @@ class Optimizer:
                 else:
                     p.grad.data.fill(0)
 
+    @tg.jit.live  # a jitted step calls it for real every time: the current lr, momentum, Adam's state
     def step(self, closure=None):
         """Update every parameter that has a gradient; return ``closure()``'s loss if a closure is given.
 
