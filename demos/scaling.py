@@ -5,8 +5,8 @@ A hidden sigmoid neuron computes σ(z) with z = Σᵢ wᵢxᵢ + b. Its gradient
 gradient descent hardly moves its weights. With weights drawn from N(0, 1), z adds up hundreds of
 pixels, so the size of the pixel values decides how many hidden neurons start out saturated, and
 with that how fast, if at all, the network learns. The three versions of the data are
-`load_mnist(raw=True)`, the default `load_mnist()` and `load_mnist(standardize=True)` (each pixel
-shifted and scaled by the training set's mean and standard deviation).
+`load_mnist(raw=True)`, the default `load_mnist()` and `load_mnist(standardize=True)` (every pixel
+less the mean of all the training set's pixels, divided by their standard deviation).
 """
 
 from __future__ import annotations
