@@ -1,0 +1,105 @@
+"""Values at the edges, where a slip in a formula hides from random inputs: kinks, bounds, zeros,
+huge scores, permutations that are not reversals, more than two tensors joined."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+
+def leaf(values) -> tg.Tensor:
+    return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def test_abs_has_gradient_zero_at_zero_as_in_pytorch():
+    x = leaf([-2.0, 0.0, 3.0])
+    x.abs().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 0.0, 1.0])
+
+
+def test_clamp_passes_the_gradient_at_its_bounds():
+    x = leaf([-1.0, -0.5, 0.0, 0.75, 1.0])
+    x.clamp(-0.5, 0.75).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_pow_at_zero_gives_pytorchs_gradients_without_warnings():
+    a, b = leaf([0.0, 0.0, 2.0]), leaf([0.0, 2.0, 3.0])
+    with np.errstate(all="raise"):  # a warning from 0 ** -1 or log 0 would raise here
+        (a**b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0, 12.0])  # d/da a⁰ = 0 even at a = 0
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, 0.0, 8.0 * np.log(2.0)])  # 0ᵇ is flat in b
+
+
+def test_logsumexp_shifts_each_slice_by_its_own_maximum():
+    x = leaf([[1000.0, 1000.0], [-1000.0, -1000.0], [0.0, np.log(3.0)]])
+    out = x.logsumexp(dim=1)
+    np.testing.assert_allclose(out.numpy(), [1000.0 + np.log(2), -1000.0 + np.log(2), np.log(4.0)], rtol=1e-12)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 0.5], [0.5, 0.5], [0.25, 0.75]], rtol=1e-12)
+    row = leaf([[3.0, 4.0, 5.0]])  # shape (1, 3): only the summed dim goes
+    assert row.logsumexp(dim=1).shape == (1,) and row.logsumexp(dim=1, keepdim=True).shape == (1, 1)
+
+
+def test_the_gradient_of_a_permutation_that_is_not_a_reversal():
+    x = leaf(np.arange(24.0).reshape(2, 3, 4))
+    assert tg.gradcheck(lambda t: t.permute(1, 2, 0), [x])
+    weights = np.arange(24.0).reshape(3, 4, 2)
+    (x.permute(1, 2, 0) * tg.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), weights.transpose(2, 0, 1))
+
+
+def test_cat_and_stack_of_one_and_of_three_tensors():
+    a, b, c = leaf([[1.0, 2.0]]), leaf([[3.0, 4.0], [5.0, 6.0]]), leaf([[7.0, 8.0]])
+    np.testing.assert_array_equal(tg.cat([a]).numpy(), [[1.0, 2.0]])
+    np.testing.assert_array_equal(tg.stack([a]).numpy(), [[[1.0, 2.0]]])
+    weights = tg.tensor(np.arange(8.0).reshape(4, 2))
+    (tg.cat([a, b, c]) * weights).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [[0.0, 1.0]])
+    np.testing.assert_array_equal(b.grad.numpy(), [[2.0, 3.0], [4.0, 5.0]])
+    np.testing.assert_array_equal(c.grad.numpy(), [[6.0, 7.0]])
+
+
+def test_a_detached_tensor_shares_memory_so_an_in_place_change_of_the_original_is_refused():
+    y = leaf([1.0, 2.0]) * 2.0
+    y.detach()
+    with pytest.raises(RuntimeError, match="^add_: this tensor shares its memory with another \\(a view or a "
+                                           "detach\\(\\)\\), so its change cannot be recorded for backward; "
+                                           "change a clone\\(\\) instead$"):
+        y.add_(1.0)
+
+
+def test_a_read_only_array_cannot_be_changed_in_place():
+    array = np.ones(3)
+    array.flags.writeable = False
+    with pytest.raises(RuntimeError, match="^mul_: this tensor's array is read-only \\(made by expand\\(\\), or a "
+                                           "read-only NumPy array\\); change a clone\\(\\) instead$"):
+        tg.from_numpy(array).mul_(2.0)
+
+
+def test_clamp_needs_a_bound_and_var_one_way_of_correcting():
+    with pytest.raises(ValueError, match="^clamp\\(\\) needs at least one of min and max$"):
+        tg.tensor([1.0]).clamp()
+    x = tg.tensor(np.array([1.0, 2.0, 4.0]))
+    with pytest.raises(ValueError, match="^var\\(\\): give either unbiased or correction, not both$"):
+        x.var(unbiased=True, correction=1)
+    assert x.var().item() == pytest.approx(np.var([1.0, 2.0, 4.0], ddof=1))
+    assert x.std(unbiased=False).item() == pytest.approx(np.std([1.0, 2.0, 4.0]))
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(tg.tensor([5.0]).var(correction=1).item())  # one value, n − 1 = 0: NaN as in PyTorch, not 0
+
+
+@pytest.mark.parametrize("p", [2, "fro", 3, float("inf")])
+def test_norms_along_a_dim_keep_it_when_asked(p):
+    x = tg.tensor(np.array([[3.0, -4.0], [1.0, 0.0]]))
+    order = None if p == "fro" else p
+    np.testing.assert_allclose(x.norm(p, dim=1).numpy(), np.linalg.norm(x.numpy(), ord=order, axis=1))
+    assert x.norm(p, dim=1, keepdim=True).shape == (2, 1)
+
+
+def test_expand_needs_enough_sizes():
+    with pytest.raises(RuntimeError, match="^expand: the number of sizes \\(1\\) must be at least the tensor's "
+                                           "dims \\(2\\)$"):
+        tg.ones(2, 3).expand(3)
