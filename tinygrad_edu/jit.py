@@ -563,6 +563,7 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
     ops = [e for e in recording.events if e[0] == "op"]
     checks = []  # what the guard must check besides the arguments, modules and state (an unrolled step's groups)
     graded = set()  # id of each tensor read live whose .grad the replay has set since the last live call
+    cleared = set()  # id of each tensor read live whose .grad the replay has just set to None
 
     def array(ref) -> str:
         kind, what = ref
@@ -614,8 +615,16 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
         elif event[0] == "live":
             _, method, refs, kwrefs = event
             optimizer = _unrollable_step(method, refs, kwrefs, graded)
+            cleared = set()
             if optimizer is not None:
-                checks += _emit_optimizer_step(w, optimizer)
+                checks += [c for c in _emit_optimizer_step(w, optimizer) if c not in checks]
+            elif _optimizer_zero_grad(method, refs, kwrefs):
+                optimizer = refs[0][1]
+                params = [p for group in optimizer.param_groups for p in group["params"]]
+                checks += [c for c in _group_checks(w, optimizer) if c not in checks]
+                w.emit(" = ".join(f"{w.name(p, 's')}.grad" for p in params)
+                       + f" = None  # {type(optimizer).__name__}.zero_grad(), written out")
+                cleared = {id(p) for p in params}
             else:
                 call = [value(r) for r in refs] + [f"{n}={value(r)}" for n, r in kwrefs.items()]
                 w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
@@ -626,7 +635,8 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             n, k_copied = event[1]
             w.emit(f"v{k_copied}_{n} = v{k_copied}.copy()  # the old value, kept by the in-place change below")
         else:
-            graded |= {id(key[1]) for key in _emit_backward(w, event, ops, externals, args) if key[0] == "ext"}
+            graded |= {id(key[1]) for key in _emit_backward(w, event, ops, externals, args, cleared) if key[0] == "ext"}
+            cleared = set()
     w.emit(f"return {_return_source(recording.result, tensor)}")
     body, w.lines = w.lines, []
     _emit_guard(w, args, modules, [obj for how, obj in externals.values() if how == "state"], checks)
@@ -657,13 +667,11 @@ def _emit_optimizer_step(w, optimizer) -> list[str]:
     hyperparameters (a scheduler's lr) and the state live, without the loop over groups and the checks
     that this replay settles once (every parameter has a gradient, no group maximizes). Returns the
     guard's checks that the groups are still the ones written out."""
-    o, checks = w.literal(optimizer), [f"len({w.literal(optimizer)}.param_groups) != {len(optimizer.param_groups)}"]
+    o, checks = w.literal(optimizer), _group_checks(w, optimizer)
     first = f"  # {type(optimizer).__name__}.step(), written out: update() for each parameter (lr and state read live)"
     flat = {}  # dtype -> one array that the plain SGD updates of all parameters use in turn
-    for i, group in enumerate(optimizer.param_groups):
-        g, params = w.name(group, "group"), w.name(group["params"], "params")
-        checks.append(f"{o}.param_groups[{i}] is not {g} or {g}['params'] is not {params} "
-                      f"or len({params}) != {len(group['params'])} or {g}.get('maximize')")
+    for group in optimizer.param_groups:
+        g = w.name(group, "group")
         plain = _plain_sgd(optimizer, group)
         if plain:
             checks.append(f"{g}['momentum'] or {g}['weight_decay'] or type({g}['lr']) is not float "
@@ -682,6 +690,24 @@ def _emit_optimizer_step(w, optimizer) -> list[str]:
                 w.emit(f"if new is not {s}.data: {o}._write(new, {s}.data)  # an update that returned a new array")
             first = ""
     return checks
+
+
+def _group_checks(w, optimizer) -> list[str]:
+    """The guard's checks that an optimizer's groups hold the parameters written out, and none maximizes."""
+    o = w.literal(optimizer)
+    checks = [f"len({o}.param_groups) != {len(optimizer.param_groups)}"]
+    for i, group in enumerate(optimizer.param_groups):
+        g, params = w.name(group, "group"), w.name(group["params"], "params")
+        checks.append(f"{o}.param_groups[{i}] is not {g} or {g}['params'] is not {params} "
+                      f"or len({params}) != {len(group['params'])} or {g}.get('maximize')")
+    return checks
+
+
+def _optimizer_zero_grad(method, refs, kwrefs) -> bool:
+    """Whether this live call is nn.optim's ``Optimizer.zero_grad()`` with its default, set_to_none=True."""
+    return (getattr(method, "__qualname__", None) == "Optimizer.zero_grad"
+            and getattr(method, "__module__", None) == "nn.optim" and not kwrefs and len(refs) == 1
+            and refs[0][0] == "value" and not any(g.get("maximize") for g in refs[0][1].param_groups))
 
 
 def _plain_sgd(optimizer, group) -> bool:
@@ -725,7 +751,7 @@ def _return_source(template, tensor) -> str:
     return f"({inner},)" if kind is tuple else f"[{inner}]"
 
 
-def _emit_backward(w, event, ops, externals, args):
+def _emit_backward(w, event, ops, externals, args, cleared=()):
     """One backward as straight-line code: each op's backward in the order eager visited them, each
     gradient summed to its input's shape and cast to its dtype, then added to what that input has
     so far (in visit order, as eager adds them); last, every leaf's .grad, as eager sets it."""
@@ -797,7 +823,10 @@ def _emit_backward(w, event, ops, externals, args):
         else:
             own = acc if same[acc].startswith("new") else f"_own({acc})"
         given.add(same[acc])
-        w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
+        if key[0] == "ext" and id(key[1]) in cleared:  # zero_grad() was written out just before
+            w.emit(f"{t}.grad = _wrap({own})")
+        else:
+            w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
     if f"g{root[1]}" in given:  # the seed array itself reached a leaf (ops only read it otherwise)
         w.lines[seed_line] = w.lines[seed_line].replace("  #", ".copy()  #")  # a leaf keeps it: its own copy
     return leaves
