@@ -447,3 +447,24 @@ def test_the_quadratic_cost_written_out_equals_eager_with_a_target_that_requires
         results.append((target_grads, [p.grad.numpy().tobytes() for p in model.parameters()]))
     assert "np.subtract(" in run.source()  # the cost was written out
     assert results[0] == results[1]
+
+
+def test_zero_grad_written_out_clears_every_parameter_of_the_optimizer():
+    """A parameter the step does not use still has its .grad cleared by optimizer.zero_grad() in a replay."""
+    model, loss_fn = make_model(), nn.MSELoss()
+    extra = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    optimizer = nn.optim.SGD([*model.parameters(), extra], lr=0.1)
+
+    @tg.jit
+    def step(x, t):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for x, t in batches(5):
+        extra.grad = tg.Tensor(np.ones(3, np.float32))  # set outside the step: zero_grad must clear it
+        step(x, t)
+        assert extra.grad is None
+    assert "zero_grad(), written out" in step.source()
