@@ -8,8 +8,10 @@ the order in which it visits the ops, every call that must stay live such as ``o
 from then on the step is replaced by a generated function that calls the same ops' ``forward`` and
 ``backward`` on plain arrays, in the recorded order, routing each gradient by position. The
 results are the eager results bit for bit: the same NumPy calls run on the same arrays in the same
-order. The hottest ops (Linear, Sigmoid, ReLU) are written out as those NumPy calls, into buffers
-the replay reuses (``out=``), and every array is freed after its last use. This is how
+order. The hottest ops (Linear, Sigmoid, ReLU, nn's quadratic cost) are written out as those NumPy
+calls, into buffers the replay reuses (``out=``), and every array is freed after its last use;
+so are nn.optim's ``zero_grad()`` and ``step()`` (its ``update`` for each parameter; plain SGD's
+``w -= lr · grad`` itself), reading the learning rate and the optimizer's state on every call. This is how
 tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
 
     @tg.jit
@@ -40,8 +42,9 @@ What a replay cannot do, and what happens instead:
   `JitError` names the first difference. The step must return tensors (or a tuple/list of them,
   or None).
 - Calls marked `live` (an optimizer's ``step`` and ``zero_grad``, ``Module.zero_grad``) run for
-  real in every replay, so momentum, Adam's state and a learning rate changed by a scheduler are
-  honoured. Changes that neither an op nor a live call made (``p.data -= ...``, ``p.grad = None``)
+  real in every replay (nn.optim's written out, as above), so momentum, Adam's state and a
+  learning rate changed by a scheduler are honoured; the guard checks that the optimizer's
+  groups still hold the parameters written out and that none maximizes. Changes that neither an op nor a live call made (``p.data -= ...``, ``p.grad = None``)
   raise `JitError`; in-place ops (``p.sub_(...)``, ``h *= 2``) replay, and so does reading a
   gradient that backward set. The losses check for a non-finite value inside their op, so a
   replay still raises FloatingPointError.
