@@ -133,6 +133,25 @@ def test_integer_true_division_gives_float32():
     assert (tg.tensor([1, 2]) / 2).dtype == np.float32 and (3 / tg.tensor([1, 2])).dtype == np.float32
 
 
+def test_clamp_bounds_promote_as_the_other_operand_of_a_binary_op():
+    """PyTorch: an int tensor clamped to float bounds is float32; a NumPy float64 bound, like a Python
+    float, does not make a float32 tensor float64."""
+    out = tg.tensor([1, 2, 3]).clamp(0.5, 2.5)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), np.array([1.0, 2.0, 2.5], dtype=np.float32))
+    assert tg.tensor([1, 2, 3]).clamp(0, 2).dtype == np.int64
+    assert tg.ones(3).clamp(min=np.float64(0.5)).dtype == np.float32
+    assert tg.ones(3).clamp(max=tg.ones(3, dtype=np.float64)).dtype == np.float64  # both dimensioned
+
+
+def test_the_mean_of_an_integer_tensor_is_refused_as_in_pytorch():
+    with pytest.raises(RuntimeError, match=r"mean\(\) needs a float tensor.*\.float\(\)\.mean\(\)"):
+        tg.tensor([1, 2, 4]).mean()
+    with pytest.raises(RuntimeError, match="mean"):
+        (tg.ones(3) > 0).var()
+    assert tg.tensor([1, 2, 4]).float().mean().item() == pytest.approx(7 / 3)
+
+
 def test_gradients_flow_through_a_promotion_and_keep_each_input_dtype():
     """A float32 leaf times a float64 matrix: the product is float64, the leaf's gradient float32."""
     w = tg.tensor([1.0, 2.0], requires_grad=True)

@@ -433,9 +433,13 @@ class Tensor:
         return ops.Step.apply(self)
 
     def clamp(self, min=None, max=None):
+        """Clip into [min, max]; the bounds promote like the other operand of a binary op (an int
+        tensor clamped to 0.5 is float32), so they are given to the op in the result's dtype."""
         if min is None and max is None:
             raise ValueError("clamp() needs at least one of min and max")
-        return ops.Clamp.apply(self, min=min, max=max)
+        dtype = result_type(self, *[bound for bound in (min, max) if bound is not None])
+        min, max = (None if bound is None else _as_dtype(bound, dtype).data for bound in (min, max))
+        return ops.Clamp.apply(self.to(dtype), min=min, max=max)
 
     # ------------------------------------------------------------------------------- dtypes
     def to(self, dtype):
@@ -475,6 +479,8 @@ class Tensor:
         return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False):
+        if self.dtype.kind != "f":  # as in PyTorch: which float type it should be is the caller's choice
+            raise RuntimeError(f"mean() needs a float tensor, this one is {self.dtype}; use .float().mean()")
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim: bool = False):
@@ -523,11 +529,16 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def norm(self, p=2, dim=None, keepdim: bool = False):
-        """The p-norm (Σ |x|ᵖ)^(1/p) over ``dim`` (all elements by default); p = 2 is the Euclidean norm."""
+        """The p-norm (Σ |x|ᵖ)^(1/p) over ``dim`` (all elements by default); p = 2 is the Euclidean norm,
+        p = ±∞ the largest or smallest |x|, p = 0 the number of nonzero elements (as in PyTorch)."""
         if p in (2, "fro"):
             return ops.Norm.apply(self, dim=dim, keepdim=keepdim)
         if p == float("inf"):
             return self.abs().max() if dim is None else self.abs().max(dim, keepdim).values
+        if p == float("-inf"):
+            return self.abs().min() if dim is None else self.abs().min(dim, keepdim).values
+        if p == 0:  # the number of nonzero elements (flat almost everywhere: no gradient)
+            return (self != 0).to(self.dtype).sum(dim, keepdim=keepdim)
         return (self.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
     def logsumexp(self, dim, keepdim: bool = False):
