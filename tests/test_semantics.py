@@ -144,6 +144,34 @@ def test_clamp_bounds_promote_as_the_other_operand_of_a_binary_op():
     assert tg.ones(3).clamp(max=tg.ones(3, dtype=np.float64)).dtype == np.float64  # both dimensioned
 
 
+def test_the_smallest_element_of_unsigned_and_bool_tensors():
+    """MNIST's pixels are uint8: min() must not go through a negation, which wraps around in them."""
+    pixels = np.array([[0, 5], [255, 7]], dtype=np.uint8)
+    assert tg.tensor(pixels).min().item() == 0 and tg.tensor(pixels).min().dtype == np.uint8
+    assert tg.tensor(pixels).max().item() == 255
+    np.testing.assert_array_equal(tg.tensor(pixels).min(1).values.numpy(), [0, 7])
+    assert tg.tensor([True, False]).min().item() is False and tg.tensor([True, False]).max().item() is True
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sigmoid", "tanh", "softmax", "log_softmax", "norm"])
+def test_float_functions_of_an_integer_tensor_give_float32_as_in_pytorch(name):
+    """An integer tensor is computed with as the default float type, as integer division is."""
+    ints = np.array([1, 2, 4])
+    out = getattr(tg.tensor(ints), name)()
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), getattr(tg.tensor(ints.astype(np.float32)), name)().numpy())
+
+
+def test_cat_and_stack_promote_their_inputs_as_pytorch():
+    assert tg.cat([tg.ones(2), tg.tensor([1, 2])]).dtype == np.float32
+    assert tg.stack([tg.ones(2), tg.tensor([1, 2])]).dtype == np.float32
+    assert tg.cat([tg.ones(2), tg.ones(2, dtype=np.float64)]).dtype == np.float64
+    assert tg.cat([tg.tensor([1, 2]), tg.tensor([True])]).dtype == np.int64
+    x = tg.ones(2, requires_grad=True)
+    tg.cat([x, tg.ones(2, dtype=np.float64)]).sum().backward()  # the gradient flows back through the cast
+    assert x.grad.dtype == np.float32 and x.grad.numpy().tolist() == [1.0, 1.0]
+
+
 def test_the_mean_of_an_integer_tensor_is_refused_as_in_pytorch():
     with pytest.raises(RuntimeError, match=r"mean\(\) needs a float tensor.*\.float\(\)\.mean\(\)"):
         tg.tensor([1, 2, 4]).mean()
