@@ -1,11 +1,16 @@
 """How much does the autograd engine cost? Full training steps, tinygrad-edu against hand-written NumPy.
 
 Each workload is one training step (forward, loss, backward, SGD update) of an MLP on real MNIST
-digits, timed in three implementations of exactly the same float32 math from the same weights:
-tinygrad-edu as a user writes it (nn modules, loss, optimizer), a hand-written NumPy step, and
-PyTorch when it is installed. Implementations take turns within every repeat, so a slow moment of
-this shared machine hits them alike; we report the median and the spread over the repeats,
-scaled to seconds per 60,000-example epoch, and the ratio to NumPy.
+digits, timed in four implementations of the same float32 math from the same weights: a
+hand-written NumPy step as fast as NumPy allows (the limit for any engine built on NumPy),
+tinygrad-edu as a user writes it (nn modules, loss, optimizer) replayed by ``tg.jit``, the same
+step eager, and PyTorch when it is installed. Implementations take turns within every repeat, so
+a slow moment of this shared machine hits them alike; the ratio to NumPy is the median of the
+per-repeat ratios, and times are scaled to seconds per 60,000-example epoch.
+
+Times are CPU time of this process (``time.process_time``), with one BLAS thread for NumPy and
+PyTorch alike: on a machine shared with other jobs, wall-clock time mostly measures the others,
+and a second BLAS thread mostly waits for a core. Set OPENBLAS_NUM_THREADS to change it.
 
     python benchmarks/bench_train_step.py            # full run, writes benchmarks/results.json
     python benchmarks/bench_train_step.py --quick    # a smoke run
@@ -15,17 +20,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
 import tracemalloc
 
-import numpy as np
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")  # before NumPy starts its BLAS (see the docstring)
 
-import nn
-import tinygrad_edu as tg
-from tinygrad_edu.data import load_mnist
-from tinygrad_edu.files import atomic_file
+import numpy as np  # noqa: E402
+
+import nn  # noqa: E402
+import tinygrad_edu as tg  # noqa: E402
+from tinygrad_edu.data import load_mnist  # noqa: E402
+from tinygrad_edu.files import atomic_file  # noqa: E402
 
 WORKLOADS = [
     # name, layer sizes, activation, loss, batch size, learning rate
@@ -48,7 +57,8 @@ def initial_weights(sizes, seed=0):
 
 
 # ------------------------------------------------------------------------------- tinygrad-edu
-def tinygrad_edu_step(weights, activation, loss, lr):
+def tinygrad_edu_step(weights, activation, loss, lr, jitted=True):
+    """The step as a user writes it: nn modules, a loss, an optimizer; through tg.jit unless ``jitted`` is False."""
     layers = []
     for i, (W, b) in enumerate(weights):
         linear = nn.Linear(W.shape[1], W.shape[0])
@@ -60,54 +70,99 @@ def tinygrad_edu_step(weights, activation, loss, lr):
     optimizer = nn.optim.SGD(model.parameters(), lr=lr)
     loss_fn = nn.MSELoss() if loss == "mse" else nn.CrossEntropyLoss()
 
-    def step(x, labels, targets):
+    def train_step(x, target):
         optimizer.zero_grad()
-        out = loss_fn(model(tg.Tensor(x)), tg.Tensor(targets) if loss == "mse" else labels)
+        out = loss_fn(model(x), target)
         out.backward()
         optimizer.step()
-        return out.item()
+        return out
+
+    run = tg.jit(train_step) if jitted else train_step
+
+    def step(x, labels, targets):
+        return run(tg.Tensor(x), tg.Tensor(targets) if loss == "mse" else labels).item()
 
     return step
 
 
+def eager_step(weights, activation, loss, lr):
+    return tinygrad_edu_step(weights, activation, loss, lr, jitted=False)
+
+
 # -------------------------------------------------------------------------------------- NumPy
 def numpy_step(weights, activation, loss, lr):
-    """The same step written out by hand: forward, the chain rule backwards, in-place SGD."""
+    """The same step written by hand as fast as NumPy allows: the limit for any engine on NumPy.
+
+    Every intermediate lives in a buffer allocated once and written with ``out=``; activations are
+    applied in place; the learning rate η and the 1/m of the mean are folded into the output delta
+    δ = η ∂C/∂a, so the products δᵀa are already the weight updates.
+    """
     params = [(W.copy(), b.copy()) for W, b in weights]
-    sigmoid = activation == "sigmoid"
+    sigmoid, mse, last = activation == "sigmoid", loss == "mse", len(params) - 1
+    buffers = {}
+
+    def allocate(m):
+        return {
+            "a": [np.empty((m, W.shape[0]), np.float32) for W, _ in params],  # z, then the activation in place
+            "delta": [np.empty((m, W.shape[0]), np.float32) for W, _ in params],  # δ of each layer's output
+            "slope": [np.empty((m, W.shape[0]), np.float32 if sigmoid else bool) for W, _ in params],  # σ'(z) or z > 0
+            "dW": [np.empty_like(W) for W, _ in params],
+            "db": [np.empty_like(b) for _, b in params],
+            "row": np.empty((m, 1), np.float32),  # per-example max and sum of the softmax
+            "rows": np.arange(m),
+        }
 
     def step(x, labels, targets):
-        activations, a = [x], x
+        m = len(x)
+        if m not in buffers:
+            buffers[m] = allocate(m)
+        buf = buffers[m]
+        a = x
         for i, (W, b) in enumerate(params):
-            z = a @ W.T
+            z = buf["a"][i]
+            np.matmul(a, W.T, out=z)
             z += b
-            if i < len(params) - 1 or loss == "mse":
-                a = (0.5 * np.tanh(0.5 * z) + 0.5) if sigmoid else np.maximum(z, 0)
-            else:
-                a = z
-            activations.append(a)
-        n = len(x)
-        if loss == "mse":  # C = 1/(2n) Σ‖y − a‖²; δ = ∂C/∂a = (a − y)/n
-            diff = a - targets
-            value = float((diff * diff).sum()) * 0.5 / n
-            delta = diff / n
-        else:  # C = −(1/n) Σ log softmax(z)_label; δ = (softmax(z) − onehot)/n
-            shifted = a - a.max(axis=1, keepdims=True)
-            log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            value = -float(log_p[np.arange(n), labels].mean())
-            delta = np.exp(log_p)
-            delta[np.arange(n), labels] -= 1
-            delta /= n
-        for i in range(len(params) - 1, -1, -1):
+            if i < last or mse:
+                if sigmoid:  # σ(z) = ½ tanh(z/2) + ½, as the engine computes it
+                    z *= 0.5
+                    np.tanh(z, out=z)
+                    z *= 0.5
+                    z += 0.5
+                else:
+                    np.maximum(z, 0, out=z)
+            a = z
+        delta = buf["delta"][last]
+        if mse:  # C = 1/(2m) Σ‖y − a‖²;  δ = η (a − y)/m
+            np.subtract(a, targets, out=delta)
+            value = float(np.vdot(delta, delta)) * 0.5 / m
+            delta *= lr / m
+        else:  # C = −(1/m) Σ log softmax(z)_label;  δ = η (softmax(z) − onehot)/m
+            row, rows = buf["row"], buf["rows"]
+            np.max(a, axis=1, keepdims=True, out=row)
+            a -= row
+            np.exp(a, out=delta)
+            np.sum(delta, axis=1, keepdims=True, out=row)
+            value = float(np.log(row).sum() - a[rows, labels].sum()) / m
+            delta /= row
+            delta[rows, labels] -= 1
+            delta *= lr / m
+        for i in range(last, -1, -1):
             W, b = params[i]
-            out = activations[i + 1]
-            if i < len(params) - 1 or loss == "mse":  # through the activation
-                delta = delta * (out * (1 - out) if sigmoid else (out > 0))
-            grad_W, grad_b = delta.T @ activations[i], delta.sum(axis=0)
+            if i < last or mse:  # through the activation: δ ← δ ⊙ σ'(z) or δ ⊙ [z > 0]
+                out, slope = buf["a"][i], buf["slope"][i]
+                if sigmoid:
+                    np.subtract(1, out, out=slope)
+                    slope *= out
+                else:
+                    np.greater(out, 0, out=slope)
+                delta *= slope
+            np.matmul(delta.T, x if i == 0 else buf["a"][i - 1], out=buf["dW"][i])
+            np.sum(delta, axis=0, out=buf["db"][i])
             if i > 0:
-                delta = delta @ W
-            W -= lr * grad_W
-            b -= lr * grad_b
+                np.matmul(delta, W, out=buf["delta"][i - 1])
+                delta = buf["delta"][i - 1]
+            W -= buf["dW"][i]
+            b -= buf["db"][i]
         return value
 
     return step
@@ -155,38 +210,41 @@ def batches_for(X, y, batch_size, steps):
 
 
 def time_steps(step, data) -> float:
-    start = time.perf_counter()
+    """CPU seconds per step."""
+    start = time.process_time()
     for x, labels, targets in data:
         step(x, labels, targets)
-    return (time.perf_counter() - start) / len(data)
+    return (time.process_time() - start) / len(data)
 
 
-def peak_memory(make_step, data) -> tuple[int, int]:
-    """Peak bytes NumPy allocates while building the model and running the steps, and bytes still held
-    after 10x more steps than after the first few (growth across steps)."""
+def peak_memory(make_step, data) -> tuple[int, int, int]:
+    """Bytes NumPy and Python allocate: the peak while training (after the first 5 steps, which for
+    tg.jit are the recording), the bytes still held after 40x more steps than after those 5
+    (growth across steps), and the peak of building the model and running the first 5 steps."""
     tracemalloc.start()
     step = make_step()
     for x, labels, targets in data[:5]:
         step(x, labels, targets)
-    held_early = tracemalloc.get_traced_memory()[0]
+    held_early, first_peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
     for x, labels, targets in data:
         step(x, labels, targets)
     held_late, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return peak, held_late - held_early
+    return peak, held_late - held_early, first_peak
 
 
 def chain_backward_times(lengths) -> dict:
-    """Seconds to backpropagate through a chain of n ops (y = y * c + c, repeated)."""
+    """CPU seconds to backpropagate (eagerly) through a chain of n ops (y = y * c + c, repeated)."""
     times = {}
     for n in lengths:
         x = tg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)
         y = x
         for _ in range(n // 2):
             y = y * 1.0001 + 0.0
-        start = time.perf_counter()
+        start = time.process_time()
         y.sum().backward()
-        times[n] = time.perf_counter() - start
+        times[n] = time.process_time() - start
     return times
 
 
@@ -201,18 +259,21 @@ def main() -> None:
         args.repeats, args.seconds = 2, 0.2
 
     X, y = load_mnist()
-    makers = {"tinygrad-edu": tinygrad_edu_step, "numpy": numpy_step}
+    makers = {"numpy": numpy_step, "jit": tinygrad_edu_step, "eager": eager_step}
     try:
         import torch
 
-        torch.set_num_threads(2)  # NumPy's BLAS uses both cores of this machine too
+        torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))  # as many threads as NumPy's BLAS
         makers["pytorch"] = torch_step
-        torch_note = f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
+        torch_note = f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s)"
     except ImportError:
         torch_note = "PyTorch not installed: no PyTorch column (pip install torch to add it)"
-    print(f"Python {platform.python_version()}, NumPy {np.__version__}; {torch_note}")
+    threads = os.environ["OPENBLAS_NUM_THREADS"]
+    print(f"Python {platform.python_version()}, NumPy {np.__version__} ({threads} BLAS thread(s)); {torch_note}; "
+          "CPU time")
 
-    results = {"python": platform.python_version(), "numpy": np.__version__, "note": torch_note, "workloads": []}
+    results = {"python": platform.python_version(), "numpy": np.__version__, "blas_threads": threads,
+               "note": torch_note, "clock": "process_time", "workloads": []}
     for name, sizes, activation, loss, batch_size, lr in WORKLOADS:
         weights = initial_weights(sizes)
         # The same math: the losses of the first steps agree between implementations.
@@ -235,18 +296,22 @@ def main() -> None:
                   for fw, make in makers.items() if fw != "pytorch"}  # tracemalloc cannot see PyTorch's allocator
 
         baseline = statistics.median(samples["numpy"])
+        ratios = {fw: statistics.median(t / b for t, b in zip(times, samples["numpy"])) for fw, times in samples.items()}
         row = {"workload": name, "batch_size": batch_size, "steps_per_measurement": len(data),
                "max_loss_difference_vs_numpy": agree, "frameworks": {}}
         print(f"\n{name}, batch {batch_size} ({len(data)} steps per measurement, {args.repeats} repeats; "
               f"losses agree with NumPy to {agree:.1e})")
-        print(f"  {'':<13} {'s/epoch':>8} {'(min-max)':>15} {'vs NumPy':>9} {'peak MiB':>9} {'growth KiB':>11}")
+        print(f"  {'':<13} {'s/epoch':>8} {'(min-max)':>15} {'vs NumPy':>9} {'peak MiB':>9} {'vs NumPy':>9} "
+              f"{'growth KiB':>11} {'first 5 MiB':>12}")
         for fw, times in samples.items():
             median = statistics.median(times)
-            peak, growth = memory.get(fw, (None, None))
+            peak, growth, first = memory.get(fw, (None, None, None))
             row["frameworks"][fw] = {"seconds_per_epoch": median, "min": min(times), "max": max(times),
-                                     "ratio_to_numpy": median / baseline, "peak_bytes": peak, "growth_bytes": growth}
-            mem = f"{peak / 2**20:>9.1f} {growth / 1024:>11.1f}" if peak is not None else f"{'n/a':>9} {'n/a':>11}"
-            print(f"  {fw:<13} {median:>8.2f} {f'({min(times):.2f}-{max(times):.2f})':>15} {median / baseline:>8.2f}x {mem}")
+                                     "ratio_to_numpy": ratios[fw], "peak_bytes": peak, "growth_bytes": growth,
+                                     "first_steps_peak_bytes": first}
+            mem = (f"{peak / 2**20:>9.2f} {peak / memory['numpy'][0]:>8.2f}x {growth / 1024:>11.1f} {first / 2**20:>12.2f}"
+                   if peak is not None else f"{'n/a':>9} {'n/a':>9} {'n/a':>11} {'n/a':>12}")
+            print(f"  {fw:<13} {median:>8.2f} {f'({min(times):.2f}-{max(times):.2f})':>15} {ratios[fw]:>8.2f}x {mem}")
         results["workloads"].append(row)
 
     chain = chain_backward_times([1_000, 10_000, 100_000])

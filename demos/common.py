@@ -155,7 +155,7 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
 
     An epoch is one pass over the examples ``X`` with their targets ``T`` (one-hot rows or labels),
     in shuffled batches of ``batch_size``; ``step(images, targets)`` makes one update from a batch
-    and returns its loss (`demos.train.train_step`). Epochs count from 0. After each one, the demo
+    and returns its loss as a tensor (`demos.train.make_step`). Epochs count from 0. After each one, the demo
     evaluates, prints, steps its learning-rate scheduler, saves or stops (``break``) as it needs.
 
     Each epoch's randomness (the shuffle, and dropout masks from the engine's default generator)
@@ -174,7 +174,7 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # NaN and inf are checked for here
             for number, (X_batch, T_batch) in enumerate(progress, 1):
                 try:
-                    loss = step(tg.Tensor(X_batch), tg.Tensor(T_batch))
+                    loss = step(tg.Tensor(X_batch), tg.Tensor(T_batch)).item()
                 except FloatingPointError as err:  # the losses refuse a NaN or infinite value
                     raise Diverged(f"training diverged in epoch {epoch + 1}, step {number}: {err}") from None
                 if not math.isfinite(loss):

@@ -34,11 +34,12 @@ def add_arguments(parser) -> None:
                         help="training digits the cost is measured on (default 2000)")
     parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="descent-variants.png",
                         help="where to save the plot")
+    train.add_jit_argument(parser)
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
 
-def descend(model, X, y, batch_size, lr, epochs, seed, probe, quiet, desc) -> dict:
+def descend(model, X, y, batch_size, lr, epochs, seed, probe, quiet, desc, jit=True) -> dict:
     """Train with one batch size; record (updates, examples seen, probe cost) on a log-spaced grid."""
     optimizer = nn.optim.SGD(model.parameters(), lr=lr)
     cost_fn = nn.MSELoss()
@@ -53,10 +54,11 @@ def descend(model, X, y, batch_size, lr, epochs, seed, probe, quiet, desc) -> di
     curve = {"updates": [0], "examples": [0], "cost": [probe_cost()]}
 
     updates = seen = 0
+    step = train.make_step(model, cost_fn, optimizer, jit)
 
-    def step_and_record(images, targets) -> float:
+    def step_and_record(images, targets) -> tg.Tensor:
         nonlocal updates, seen
-        loss = train.train_step(model, cost_fn, optimizer, images, targets)
+        loss = step(images, targets)
         updates, seen = updates + 1, seen + len(images)
         if grid and seen >= grid[0]:
             while grid and seen >= grid[0]:
@@ -88,7 +90,7 @@ def run(args) -> dict:
     for name, (batch_size, lr) in variants.items():
         model = common.mlp([784, 30, 10], "sigmoid", init="normal", seed=args.seed, final_activation=True)
         curve = descend(model, X_train, y_train, batch_size, lr, args.epochs, args.seed,
-                        min(args.probe, len(X_train)), args.quiet, name)
+                        min(args.probe, len(X_train)), args.quiet, name, args.jit)
         curve.update(batch_size=batch_size, lr=lr, test_accuracy=common.accuracy(model, X_test, y_test))
         results[name] = curve
 

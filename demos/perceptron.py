@@ -14,7 +14,6 @@ several units, or none, may fire.
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from demos import common, seeds, train
 def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=common.positive_int, default=3, help="(default 3)")
     parser.add_argument("--lr", type=common.positive_float, default=1.0, help="learning rate η (default 1.0)")
+    train.add_jit_argument(parser)
     common.add_output_arguments(parser)
     seeds.add_argument(parser)
     common.add_data_arguments(parser)
@@ -40,7 +40,7 @@ def train_once(args) -> dict:
     units = nn.Linear(784, 10, init="zeros")
     model = nn.Sequential(units, nn.Step())
     optimizer = nn.optim.SGD(model.parameters(), lr=args.lr)
-    step = functools.partial(train.train_step, model, nn.MSELoss(), optimizer)  # one example: J = ½‖t − y‖²
+    step = train.make_step(model, nn.MSELoss(), optimizer, args.jit)  # one example: J = ½‖t − y‖²
     history = []
     for epoch, loss in common.train_epochs(model, step, X_train, nn.one_hot(y_train, 10).numpy(), epochs=args.epochs,
                                            batch_size=1, seed=args.seed, quiet=args.quiet):

@@ -9,7 +9,6 @@ alone therefore says nothing about whether a network has learned anything that g
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
@@ -34,6 +33,7 @@ def add_arguments(parser) -> None:
                         help="at most this many epochs on the true labels, for comparison (default 30)")
     parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="random-labels.png",
                         help="where to save the plot")
+    train.add_jit_argument(parser)
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
@@ -47,7 +47,7 @@ def fit_until_memorised(labels_name, X, y, X_test, y_test, args, epochs) -> dict
     # let it go on. The loss, not the accuracy, decides: with a few dozen labels left to learn,
     # the accuracy rarely sets a new best, and halving on that shrank the steps to nothing.
     scheduler = nn.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=args.patience, threshold=0)
-    step = functools.partial(train.train_step, model, nn.CrossEntropyLoss(), optimizer)
+    step = train.make_step(model, nn.CrossEntropyLoss(), optimizer, args.jit)
     curve = {"epoch": [], "train_accuracy": [], "test_accuracy": [], "seconds": []}
     start = time.perf_counter()
     for epoch, loss in common.train_epochs(model, step, X, y, epochs=epochs, batch_size=args.batch_size, seed=args.seed,

@@ -5,13 +5,12 @@ A hidden sigmoid neuron computes σ(z) with z = Σᵢ wᵢxᵢ + b. Its gradient
 gradient descent hardly moves its weights. With weights drawn from N(0, 1), z adds up hundreds of
 pixels, so the size of the pixel values decides how many hidden neurons start out saturated, and
 with that how fast, if at all, the network learns. The three versions of the data are
-`load_mnist(raw=True)`, the default `load_mnist()` and `load_mnist(standardize=True)` (each pixel
-shifted and scaled by the training set's mean and standard deviation).
+`load_mnist(raw=True)`, the default `load_mnist()` and `load_mnist(standardize=True)` (every pixel
+less the mean of all the training set's pixels, divided by their standard deviation).
 """
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -30,6 +29,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=common.positive_float, default=3.0, help="learning rate η (default 3.0)")
     parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="scaling.png",
                         help="where to save the plot")
+    train.add_jit_argument(parser)
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
 
@@ -52,7 +52,7 @@ def run(args) -> dict:
         if not args.quiet:
             print(f"{name}: pixels from {X_train.min():.2f} to {X_train.max():.2f}, "
                   f"{saturated:.1%} of hidden sigmoids saturated at the start")
-        step = functools.partial(train.train_step, model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=args.lr))
+        step = train.make_step(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=args.lr), args.jit)
         epochs = common.train_epochs(model, step, X_train, nn.one_hot(y_train, 10).numpy(), epochs=args.epochs,
                                      batch_size=10, seed=args.seed, quiet=args.quiet, desc=f"{name}, ")
         accuracies = [common.accuracy(model, X_test, y_test) for _ in epochs]

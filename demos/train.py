@@ -14,6 +14,7 @@ import functools
 import time
 
 import nn
+import tinygrad_edu as tg
 from demos import checkpoints, common, seeds
 
 # The flags that define the experiment: a checkpoint records them, and a resumed run must agree with them.
@@ -55,18 +56,35 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--resume", metavar="PATH", default=None,
                         help="continue from a checkpoint written by --save; same result as not stopping. Settings "
                              "left out are the checkpoint's; those given must agree with it")
+    add_jit_argument(parser)
     common.add_output_arguments(parser)
     seeds.add_argument(parser)
     common.add_data_arguments(parser)
 
 
-def train_step(model, loss_fn, optimizer, images, targets) -> float:
-    """One update of the weights from one batch: the lecture's central five lines, as in PyTorch."""
+def train_step(model, loss_fn, optimizer, images, targets) -> tg.Tensor:
+    """One update of the weights from one batch: the lecture's central five lines, as in PyTorch.
+
+    It returns the batch's cost as a tensor, not a number, so that tg.jit can replay it (see `make_step`).
+    """
     optimizer.zero_grad()                   # forget the previous batch's gradients
     loss = loss_fn(model(images), targets)  # forward: the outputs a, then the cost C of the batch
     loss.backward()                         # backprop: ∂C/∂w for every weight and bias
     optimizer.step()                        # w ← w − η ∂C/∂w
-    return loss.item()
+    return loss
+
+
+def make_step(model, loss_fn, optimizer, jit: bool = True):
+    """`train_step` on these three, as ``step(images, targets)``: recorded on its first calls and then
+    replayed by tg.jit, which gives the same numbers faster; eager on every call with ``jit=False`` (--no-jit)."""
+    step = functools.partial(train_step, model, loss_fn, optimizer)
+    return tg.jit(step) if jit else step
+
+
+def add_jit_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-jit", dest="jit", action="store_false",
+                        help="run every training step eagerly instead of replaying it with tg.jit "
+                             "(slower, same numbers)")
 
 
 def build(args: argparse.Namespace) -> tuple:
@@ -112,7 +130,7 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
         print(model)
     settings = {**{key: getattr(args, key) for key in SETTINGS}, "dataset": dataset, "epochs": args.epochs}
     last_good = (args.resume, len(history)) if history else None
-    step = functools.partial(train_step, model, loss_fn, optimizer)
+    step = make_step(model, loss_fn, optimizer, args.jit)
     start = time.perf_counter()
     try:
         for epoch, loss in common.train_epochs(model, step, X_train, T_train, epochs=args.epochs,

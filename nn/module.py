@@ -147,6 +147,7 @@ class Module:
         fn(self)
         return self
 
+    @tg.jit.live  # a jitted training step calls it for real on every replay
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if set_to_none or p.grad is None:

@@ -177,7 +177,7 @@ def test_an_epoch_that_leaves_a_weight_infinite_is_not_evaluated():
         calls.append(len(images))
         if len(calls) == 3:
             model.weight.data[0, 0] = np.inf
-        return 0.5
+        return tg.tensor(0.5)  # a step returns its loss as a tensor (demos.train.make_step)
 
     X, T = np.zeros((6, 2), dtype=np.float32), np.zeros(6)
     epochs = common.train_epochs(model, step, X, T, epochs=2, batch_size=2, seed=0, quiet=True)
@@ -189,8 +189,9 @@ def test_an_epoch_that_leaves_a_weight_infinite_is_not_evaluated():
                                            (float("inf"), "step 2: the loss is inf")])
 def test_a_step_with_a_non_finite_loss_stops_the_epoch(loss, message):
     model, losses = nn.Linear(2, 1), iter([0.5, loss, 0.5])
-    epochs = common.train_epochs(model, lambda images, targets: next(losses), np.zeros((6, 2), dtype=np.float32),
-                                 np.zeros(6), epochs=1, batch_size=2, seed=0, quiet=True)
+    epochs = common.train_epochs(model, lambda images, targets: tg.tensor(next(losses)),
+                                 np.zeros((6, 2), dtype=np.float32), np.zeros(6), epochs=1, batch_size=2, seed=0,
+                                 quiet=True)
     with pytest.raises(common.Diverged, match=f"epoch 1, {message}"):
         next(epochs)
 

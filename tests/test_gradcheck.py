@@ -157,3 +157,18 @@ def test_the_step_h_is_the_one_given():
     u = np.random.default_rng(0).standard_normal(())  # gradcheck's weight on the scalar output
     with pytest.raises(tg.GradcheckError, match=f"backward gives {3 * u:.8g}, finite differences give {3.25 * u:.8g}"):
         tg.gradcheck(lambda t: cube(t).sum(), [leaf([1.0])], h=0.5)
+
+
+def test_no_kink_is_blamed_when_both_one_sided_slopes_agree_exactly():
+    """2x with h = 0.5 at 0: left and right slopes are both exactly 2, even at zero tolerance."""
+
+    class ThreeInsteadOfTwo(tg.Function):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, grad):
+            return 3 * grad
+
+    with pytest.raises(tg.GradcheckError) as err:
+        tg.gradcheck(ThreeInsteadOfTwo.apply, [leaf([0.0])], h=0.5, atol=0.0, rtol=0.0)
+    assert str(err.value).endswith("atol=0.0, rtol=0.0)")

@@ -149,3 +149,72 @@ def test_a_state_entry_for_a_missing_parameter_is_refused():
     state = {**optimizer.state_dict(), "state": {1: {"momentum_buffer": np.ones(2)}}}
     with pytest.raises(ValueError, match="state for parameter 1, which no group holds"):
         optimizer.load_state_dict(state)
+
+
+# ------------------------------------------------------------------------------- layers and losses
+@pytest.mark.parametrize("init", ["pytorch", "normal", "zeros"])
+def test_linear_makes_every_parameter_in_the_dtype_asked_for(init):
+    layer = nn.Linear(3, 2, init=init, dtype=np.float64, generator=np.random.default_rng(0))
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
+
+
+@pytest.mark.parametrize("init", ["pytorch", "normal"])
+def test_linear_draws_its_weights_from_the_generator_given(init):
+    a = nn.Linear(4, 3, init=init, generator=np.random.default_rng(11))
+    b = nn.Linear(4, 3, init=init, generator=np.random.default_rng(11))
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+    np.testing.assert_array_equal(a.bias.numpy(), b.bias.numpy())
+    rng = np.random.default_rng(11)
+    expected = rng.standard_normal((3, 4), dtype=np.float32) if init == "normal" else \
+        ((2 * rng.random((3, 4), dtype=np.float32) - 1) * (1 / np.sqrt(4))).astype(np.float32)
+    np.testing.assert_array_equal(a.weight.numpy(), expected)
+
+
+def test_dropout_draws_its_mask_in_the_input_dtype():
+    x = tg.ones(6, 7)  # float32: the mask comes from float32 uniform draws
+    out = nn.Dropout(0.4, generator=np.random.default_rng(3))(x).numpy()
+    keep = np.random.default_rng(3).random((6, 7), dtype=np.float32) >= 0.4
+    np.testing.assert_array_equal(out != 0, keep)
+
+
+def test_losses_keep_float32():
+    a, y = tg.tensor([[0.25, 0.75]]), tg.tensor([[0.0, 1.0]])
+    assert nn.MSELoss()(a, y).dtype == np.float32
+    assert nn.CrossEntropyLoss()(a, np.array([1])).dtype == np.float32
+
+
+def test_mean_squared_error_of_one_element():
+    assert nn.MSELoss("mean")(tg.tensor([[0.5]]), tg.tensor([[2.0]])).item() == 2.25
+
+
+def test_a_nan_cross_entropy_names_itself():
+    with pytest.raises(FloatingPointError, match="^cross_entropy is nan: the network.s outputs have diverged"):
+        nn.CrossEntropyLoss()(tg.tensor([[float("nan"), 0.0]]), np.array([0]))
+
+
+def test_parameter_converts_to_the_dtype_asked_for():
+    assert nn.Parameter(np.array([1.0, 2.0]), dtype=np.float32).dtype == np.float32
+
+
+def test_a_parameter_shared_by_two_layers_is_listed_once():
+    first, second = nn.Linear(2, 2), nn.Linear(2, 2)
+    second.weight = first.weight
+    model = nn.Sequential(first, second)
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias", "1.bias"]
+
+
+def test_one_hot_infers_the_classes_or_refuses_labels_out_of_range():
+    np.testing.assert_array_equal(nn.one_hot(np.array([1, 3])).numpy(), np.eye(4)[[1, 3]])
+    assert nn.one_hot(np.array([], dtype=np.int64)).shape == (0, 0)
+    with pytest.raises(ValueError, match="one_hot: labels must lie in \\[0, 0\\), got 0"):
+        nn.one_hot(np.array([0]), 0)
+
+
+def test_loss_modules_print_their_options():
+    assert repr(nn.MSELoss("mean")) == "MSELoss(reduction='mean')"
+    assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss(ignore_index=-100, label_smoothing=0.0, reduction='mean')"
+
+
+def test_the_perceptron_step_keeps_float32():
+    assert nn.Step()(tg.tensor([-1.0, 2.0])).dtype == np.float32

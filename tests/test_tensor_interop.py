@@ -148,3 +148,108 @@ def test_an_error_inside_detect_anomaly_is_not_swallowed():
     with pytest.raises(KeyError):
         with tg.detect_anomaly():
             raise KeyError("boom")
+
+
+def test_numpy_conversion_with_a_dtype_converts_and_shares_when_it_can():
+    x32 = tg.tensor([1.5, 2.5])
+    assert np.asarray(x32).dtype == np.float32
+    assert x32.__array__().dtype == np.float32
+    assert x32.__array__(np.float32) is x32.numpy()  # already that dtype: no copy
+    converted = x32.__array__(np.int64)
+    assert converted.dtype == np.int64
+    np.testing.assert_array_equal(converted, [1, 2])
+
+
+def test_len_is_the_first_dimension_and_refused_for_a_scalar():
+    assert len(tg.zeros(4, 2)) == 4 and len(tg.zeros(1)) == 1
+    with pytest.raises(TypeError, match="^len\\(\\) of a 0-d tensor$"):
+        len(tg.tensor(3.0))
+
+
+def test_truth_values_and_indices_need_one_element():
+    assert bool(tg.tensor([2.0])) and not bool(tg.tensor(0.0))
+    with pytest.raises(RuntimeError, match="^the truth value of a tensor with 2 elements \\(shape \\(2,\\)\\) is "
+                                           "ambiguous; use .any\\(\\) or .all\\(\\)$"):
+        bool(tg.tensor([1.0, 2.0]))
+    assert [10, 20, 30][tg.tensor(2)] == 30
+    assert [10, 20, 30][tg.tensor(np.uint8(1))] == 20
+    with pytest.raises(TypeError, match="^only integer tensors of one element can be used as an index, this one "
+                                        "is float32 of shape \\(\\)$"):
+        [10, 20][tg.tensor(1.0)]
+
+
+@pytest.mark.parametrize("name, call", [
+    ("add_", lambda t: t.add_(1.0)), ("sub_", lambda t: t.sub_(1.0)), ("mul_", lambda t: t.mul_(2.0)),
+    ("div_", lambda t: t.div_(2.0)), ("clamp_", lambda t: t.clamp_(0.0, 1.0)),
+    ("copy_", lambda t: t.copy_(tg.zeros(2))),
+])
+def test_in_place_ops_name_themselves_when_refused(name, call):
+    leaf = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"^{name}: a leaf that requires grad cannot be changed in place"):
+        call(leaf)
+
+
+def test_set_grad_enabled_lets_errors_through():
+    with pytest.raises(KeyError):
+        with tg.set_grad_enabled(False):
+            raise KeyError("boom")
+    assert tg.is_grad_enabled()
+
+
+def test_a_number_given_to_apply_takes_the_promoted_dtype():
+    class Second(tg.Function):
+        def forward(self, a, b):
+            return np.broadcast_to(b, a.shape).copy()
+
+        def backward(self, grad):
+            return grad, None
+
+    out = Second.apply(tg.tensor([1, 2]), 0.5)  # int64 tensor and a float: float32, as a + 0.5 would be
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), [0.5, 0.5])
+    assert Second.apply(tg.tensor(np.array([1.0])), 0.5).dtype == np.float64
+
+
+def test_norm_over_a_dim_keeps_other_size_one_dims():
+    x = tg.tensor(np.array([[3.0, 4.0, 12.0]]))  # shape (1, 3)
+    assert x.norm(dim=1).shape == (1,) and x.norm(dim=1).item() == 13.0
+    assert x.norm(dim=1, keepdim=True).shape == (1, 1)
+    np.testing.assert_allclose(x.norm(dim=0).numpy(), [3.0, 4.0, 12.0])
+
+
+@pytest.mark.parametrize("symbol, call", [
+    ("&", lambda a, b: a & b), ("|", lambda a, b: a | b), ("^", lambda a, b: a ^ b), ("~", lambda a, b: ~a),
+])
+def test_bitwise_ops_want_bool_or_integer_tensors(symbol, call):
+    a, b = tg.tensor([True, False, True]), tg.tensor([True, True, False])
+    expected = {"&": [True, False, False], "|": [True, True, True], "^": [False, True, True], "~": [False, True, False]}
+    np.testing.assert_array_equal(call(a, b).numpy(), expected[symbol])
+    floats = tg.tensor([1.0, 0.0, 2.0])
+    with pytest.raises(TypeError, match=f"^\\{symbol} needs bool \\(or integer\\) tensors, got float32 and "
+                                        f"(bool|float32); compare first, e.g. \\(x > 0\\) & \\(x < 1\\)$"):
+        call(floats, floats)
+
+
+def test_to_accepts_the_cpu_and_refuses_other_devices():
+    x = tg.tensor([1.0])
+    assert x.to("cpu") is x
+    for device in ("cuda", "cuda:0", "mps"):
+        with pytest.raises(RuntimeError, match=f"^to\\('{device}'\\): tinygrad-edu computes with NumPy on the CPU only$"):
+            x.to(device)
+    assert x.double().dtype == np.float64 and x.double().double().dtype == np.float64
+
+
+def test_all_over_a_dim_can_keep_it():
+    x = tg.tensor([[True, False, True], [True, True, True]])
+    np.testing.assert_array_equal(x.all(dim=1).numpy(), [False, True])
+    assert x.all(dim=1, keepdim=True).shape == (2, 1)
+
+
+def test_fill_keeps_the_dtype_and_setitem_names_itself():
+    x = tg.tensor([1, 2, 3])
+    x.fill_(7.9)
+    assert x.dtype == np.int64
+    np.testing.assert_array_equal(x.numpy(), [7, 7, 7])
+    leaf = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^setitem: a leaf that requires grad cannot be changed in place"):
+        leaf[0] = 5.0

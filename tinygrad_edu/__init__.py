@@ -10,6 +10,7 @@ The engine's files, each importing only the ones listed before it:
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
+    jit.py        jit: record a training step once, replay it as one generated function
     files.py      atomic_file, check_writable: files are replaced whole or not at all
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
@@ -29,6 +30,7 @@ from . import data
 from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
 from .dtypes import result_type
 from .tensor import Tensor, cat, linear, stack, where
+from .jit import JitError, jit  # after tensor.py: the jit reads tensors and replays ops
 from .creation import (
     arange,
     eye,
@@ -51,9 +53,9 @@ from .creation import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
+    "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
     "detect_anomaly", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
-    "is_grad_enabled", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
+    "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]

@@ -23,6 +23,7 @@ from .dtypes import result_type
 class _GradMode(threading.local):
     enabled = True
     detect_anomaly = False
+    recorder = None  # set by tinygrad_edu.jit while it records a step; the engine only reports to it
 
 
 _mode = _GradMode()
@@ -162,6 +163,8 @@ class Function:
         if recording:
             fn.parents, fn.sequence_number = inputs, next(_op_counter)
             fn.versions = [(t._storage, t._storage.version) for t in (*inputs, result)]  # checked by backward
+        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit is recording a step
+            _mode.recorder.op(fn, inputs, kwargs, result)
         return result
 
     def release(self):

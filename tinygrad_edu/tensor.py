@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops
-from .autograd import Function, is_grad_enabled, run_backward
+from .autograd import Function, _mode, is_grad_enabled, run_backward
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
@@ -174,12 +174,16 @@ class Tensor:
     # ------------------------------------------------------------- reading values out as Python
     def item(self):
         """The one element as a Python number. Every conversion to a Python scalar reads through here."""
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, "item()")
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied). Every conversion to NumPy reads through here."""
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, "numpy()")
         return self.data
 
     def tolist(self):
@@ -258,6 +262,8 @@ class Tensor:
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
+        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
+            return _mode.recorder.backward(self, gradient, retain_graph)
         run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
@@ -311,6 +317,8 @@ class Tensor:
         self._storage.version += 1
         if recording:  # self now holds new's value: it is what new is (a constant, if no gradient flows into it)
             self._ctx, self._requires_grad = new._ctx, new._requires_grad
+        if _mode.recorder is not None:  # jit hook: an in-place change while recording a step
+            _mode.recorder.in_place(self, new)
         return self
 
     def add_(self, other):

@@ -103,6 +103,7 @@ class Optimizer:
     def lr(self, value):
         self.lr  # the same error: setting it would silently change nothing
 
+    @tg.jit.live  # a jitted training step calls it for real on every replay
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``grad = None``; with ``set_to_none=False``, fill them with zeros in place)."""
         for group in self.param_groups:
@@ -112,6 +113,7 @@ class Optimizer:
                 else:
                     p.grad.data.fill(0)
 
+    @tg.jit.live  # a jitted step calls it for real every time: the current lr, momentum, Adam's state
     def step(self, closure=None):
         """Update every parameter that has a gradient; return ``closure()``'s loss if a closure is given.
 
@@ -138,7 +140,11 @@ class Optimizer:
         return loss
 
     def update(self, w: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> np.ndarray:
-        """The new value of one parameter ``w`` from its gradient, its ``state`` dict and its group's hyperparameters."""
+        """The new value of one parameter ``w`` from its gradient, its ``state`` dict and its group's hyperparameters.
+
+        The built-in optimizers change ``w`` in place and return it (``w -= ...; return w``), which
+        saves allocating and copying a new array for every parameter at every step.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must define update(self, w, grad, state, group) returning the new weights, "
             "e.g. `return w - group['lr'] * grad` (w: the parameter's array, grad: its gradient, state: a dict "
@@ -256,7 +262,8 @@ class SGD(Optimizer):
                 velocity *= group["momentum"]
                 velocity += (1 - group["dampening"]) * grad
             grad = grad + group["momentum"] * velocity if group["nesterov"] else velocity
-        return w - group["lr"] * grad
+        w -= group["lr"] * grad
+        return w
 
 
 class Adam(Optimizer):
@@ -275,7 +282,8 @@ class Adam(Optimizer):
     def update(self, w, grad, state, group):
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * w
-        return w - self._adam_step(w, grad, state, group)
+        w -= self._adam_step(w, grad, state, group)
+        return w
 
     @staticmethod
     def _adam_step(w, grad, state, group):
@@ -307,8 +315,9 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
 
     def update(self, w, grad, state, group):
-        w = w * (1 - group["lr"] * group["weight_decay"])
-        return w - self._adam_step(w, grad, state, group)
+        w *= 1 - group["lr"] * group["weight_decay"]
+        w -= self._adam_step(w, grad, state, group)
+        return w
 
 
 class RMSprop(Optimizer):
@@ -349,8 +358,10 @@ class RMSprop(Optimizer):
             buffer = state["momentum_buffer"]
             buffer *= group["momentum"]
             buffer += grad / denominator
-            return w - group["lr"] * buffer
-        return w - group["lr"] * grad / denominator
+            w -= group["lr"] * buffer
+        else:
+            w -= group["lr"] * grad / denominator
+        return w
 
 
 class Adagrad(Optimizer):
@@ -373,7 +384,8 @@ class Adagrad(Optimizer):
             grad = grad + group["weight_decay"] * w
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
-        return w - lr * grad / (np.sqrt(state["sum"]) + group["eps"])
+        w -= lr * grad / (np.sqrt(state["sum"]) + group["eps"])
+        return w
 
 
 from . import lr_scheduler  # noqa: E402  (schedulers act on the optimizers above)

@@ -1,0 +1,76 @@
+"""Every constructor against NumPy: values, shape, dtype (default and asked for), requires_grad, generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+T64 = tg.tensor(np.arange(6.0).reshape(2, 3))  # float64, non-square
+
+
+@pytest.mark.parametrize("like, fill", [(tg.zeros_like, 0.0), (tg.ones_like, 1.0)])
+def test_zeros_and_ones_like_follow_the_tensor(like, fill):
+    out = like(T64)
+    assert out.shape == (2, 3) and out.dtype == np.float64 and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), np.full((2, 3), fill))
+    asked = like(T64, dtype=np.float32, requires_grad=True)
+    assert asked.dtype == np.float32 and asked.requires_grad
+
+
+def test_full_and_full_like():
+    out = tg.full((2, 3), 2.5)
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    np.testing.assert_array_equal(out.numpy(), np.full((2, 3), 2.5))
+    assert tg.full((2,), 7).dtype == np.int64
+    assert tg.full((2,), 1.5, dtype=np.float64, requires_grad=True).requires_grad
+    like = tg.full_like(T64, -1.5)
+    assert like.dtype == np.float64 and like.shape == (2, 3)
+    np.testing.assert_array_equal(like.numpy(), np.full((2, 3), -1.5))
+    asked = tg.full_like(T64, 3.0, dtype=np.float32, requires_grad=True)
+    assert asked.dtype == np.float32 and asked.requires_grad
+
+
+@pytest.mark.parametrize("like, draw", [
+    (tg.rand_like, lambda rng, shape, dtype: rng.random(shape, dtype=dtype)),
+    (tg.randn_like, lambda rng, shape, dtype: rng.standard_normal(shape, dtype=dtype)),
+])
+def test_random_like_draws_from_the_generator_in_the_tensor_dtype(like, draw):
+    out = like(T64, generator=np.random.default_rng(4))
+    assert out.dtype == np.float64 and out.shape == (2, 3) and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), draw(np.random.default_rng(4), (2, 3), np.float64))
+    asked = like(T64, generator=np.random.default_rng(4), dtype=np.float32, requires_grad=True)
+    assert asked.dtype == np.float32 and asked.requires_grad
+    np.testing.assert_array_equal(asked.numpy(), draw(np.random.default_rng(4), (2, 3), np.float32))
+
+
+def test_eye_and_linspace():
+    np.testing.assert_array_equal(tg.eye(3).numpy(), np.eye(3))
+    np.testing.assert_array_equal(tg.eye(2, 4).numpy(), np.eye(2, 4))
+    assert tg.eye(2).dtype == np.float32 and tg.eye(2, dtype=np.float64).dtype == np.float64
+    assert tg.eye(2, requires_grad=True).requires_grad
+    np.testing.assert_allclose(tg.linspace(-1, 2, 7).numpy(), np.linspace(-1, 2, 7), rtol=1e-6)
+    assert tg.linspace(0, 1, 3).dtype == np.float32
+    assert tg.linspace(0, 1, 3, dtype=np.float64, requires_grad=True).requires_grad
+
+
+def test_randint_and_randperm():
+    out = tg.randint(3, 9, size=(4, 5), generator=np.random.default_rng(1))
+    np.testing.assert_array_equal(out.numpy(), np.random.default_rng(1).integers(3, 9, size=(4, 5)))
+    assert out.dtype == np.int64
+    low_only = tg.randint(5, size=(50,), generator=np.random.default_rng(2))
+    np.testing.assert_array_equal(low_only.numpy(), np.random.default_rng(2).integers(0, 5, size=(50,)))
+    assert tg.randint(5, size=3, dtype=np.int32).dtype == np.int32
+    perm = tg.randperm(6, generator=np.random.default_rng(3))
+    np.testing.assert_array_equal(perm.numpy(), np.random.default_rng(3).permutation(6))
+    assert perm.dtype == np.int64 and tg.randperm(4, dtype=np.int32).dtype == np.int32
+
+
+def test_from_numpy_shares_memory_and_refuses_other_data():
+    array = np.array([1.0, 2.0])
+    t = tg.from_numpy(array)
+    array[0] = 9.0
+    assert t.numpy()[0] == 9.0 and t.dtype == np.float64
+    with pytest.raises(TypeError, match="^from_numpy expects a NumPy array, got list; use tg.tensor for other data$"):
+        tg.from_numpy([1.0])

@@ -1,0 +1,390 @@
+"""tg.jit: a replayed training step equals the eager step bit for bit, and refuses what it cannot replay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nn
+import tinygrad_edu as tg
+
+IN, HIDDEN, OUT = 12, 7, 3
+
+
+def make_model(seed=0, shared=False, dropout=0.0):
+    generator = np.random.default_rng(seed)
+    if shared:  # one layer applied three times: its weight gets three gradients, summed in visit order
+        square = nn.Linear(HIDDEN, HIDDEN, generator=generator)
+        return nn.Sequential(nn.Linear(IN, HIDDEN, generator=generator), nn.Sigmoid(), square, nn.Tanh(), square,
+                             nn.Sigmoid(), square, nn.ReLU(), nn.Linear(HIDDEN, OUT, generator=generator))
+    layers = [nn.Linear(IN, HIDDEN, generator=generator), nn.Sigmoid()]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers, nn.Linear(HIDDEN, OUT, generator=generator), nn.Sigmoid())
+
+
+def batches(n_steps, sizes=(8,), seed=1):
+    """(x, one-hot targets) as tensors, batch sizes cycling through ``sizes``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_steps):
+        m = sizes[i % len(sizes)]
+        x = rng.standard_normal((m, IN)).astype(np.float32)
+        out.append((tg.Tensor(x), tg.Tensor(np.eye(OUT, dtype=np.float32)[rng.integers(0, OUT, m)])))
+    return out
+
+
+def train(jitted: bool, make_optimizer, data, *, shared=False, accumulate=False, gamma=None):
+    """Run the steps eagerly or through tg.jit; return the losses and the final parameters."""
+    model = make_model(shared=shared)
+    optimizer = make_optimizer(model.parameters())
+    loss_fn = nn.MSELoss()
+
+    def step(x, t):
+        optimizer.zero_grad()
+        if accumulate:  # two half-batches, two backwards, one update
+            half = x.shape[0] // 2
+            first = loss_fn(model(x[:half]), t[:half])
+            first.backward()
+            second = loss_fn(model(x[half:]), t[half:])
+            second.backward()
+            optimizer.step()
+            return first, second
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = tg.jit(step) if jitted else step
+    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, gamma) if gamma is not None else None
+    losses = []
+    for x, t in data:
+        out = run(x, t)
+        losses.append([o.numpy().copy() for o in (out if isinstance(out, tuple) else (out,))])
+        if scheduler is not None:  # a new learning rate for every step
+            scheduler.step()
+    return losses, [p.numpy().copy() for p in model.parameters()], run
+
+
+def assert_bitwise_equal(a, b):
+    losses_a, params_a, _ = a
+    losses_b, params_b, _ = b
+    assert len(params_a) == len(params_b)
+    for x, y in zip(params_a, params_b):
+        assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+    for x, y in zip(losses_a, losses_b):
+        assert [v.tobytes() for v in x] == [v.tobytes() for v in y]
+
+
+SGD_MOMENTUM = lambda params: nn.optim.SGD(params, lr=0.5, momentum=0.9)  # noqa: E731
+ADAM = lambda params: nn.optim.Adam(params, lr=0.01)  # noqa: E731
+
+
+@pytest.mark.parametrize("optimizer", [SGD_MOMENTUM, ADAM], ids=["sgd-momentum", "adam"])
+def test_jit_equals_eager_bit_for_bit_over_100_steps(optimizer):
+    data = batches(100)
+    jitted = train(True, optimizer, data)
+    assert "replay" in jitted[2].source()  # it did replay
+    assert_bitwise_equal(jitted, train(False, optimizer, data))
+
+
+def test_a_learning_rate_changed_by_a_scheduler_is_used_by_the_replay():
+    data = batches(100)
+    eager = train(False, SGD_MOMENTUM, data, gamma=0.97)
+    assert_bitwise_equal(train(True, SGD_MOMENTUM, data, gamma=0.97), eager)
+    constant = train(True, SGD_MOMENTUM, data)  # the schedule does change the result
+    assert constant[1][0].tobytes() != eager[1][0].tobytes()
+
+
+def test_shared_layers_and_gradient_accumulation_over_two_backwards():
+    data = batches(100)
+    assert_bitwise_equal(train(True, ADAM, data, shared=True), train(False, ADAM, data, shared=True))
+    jitted = train(True, SGD_MOMENTUM, data, accumulate=True)
+    assert jitted[2].source().count("∂loss/∂loss") == 2  # both backwards are replayed
+    assert_bitwise_equal(jitted, train(False, SGD_MOMENTUM, data, accumulate=True))
+
+
+def test_the_last_smaller_batch_gets_its_own_replay():
+    data = batches(100, sizes=(8, 8, 8, 5))  # four steps an "epoch", the last one smaller
+    jitted = train(True, SGD_MOMENTUM, data)
+    assert jitted[2].source().count("def replay") == 2
+    assert_bitwise_equal(jitted, train(False, SGD_MOMENTUM, data))
+
+
+def test_gradients_are_set_as_eager_backward_sets_them():
+    """Without zero_grad in the step, gradients accumulate across calls, in the replay too."""
+    data = batches(6)
+    results = []
+    for jitted in (False, True):
+        model = make_model()
+        loss_fn = nn.MSELoss()
+
+        def step(x, t):
+            loss = loss_fn(model(x), t)
+            loss.backward()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        for x, t in data:
+            run(x, t)
+        results.append([p.grad.numpy().copy() for p in model.parameters()])
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(*results))
+
+
+def test_a_guard_failure_falls_back_to_eager():
+    model, loss_fn = make_model(), nn.MSELoss()
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+
+    @tg.jit
+    def step(x, t):
+        calls.append(1)  # a Python side effect: runs only while recording
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    data = batches(8)
+    for x, t in data[:4]:
+        step(x, t)
+    assert len(calls) == 2  # two recordings, then replays
+    model.eval()  # another train/eval flag: a new signature, recorded eagerly
+    step(*data[4])
+    assert len(calls) == 3
+    x64 = tg.Tensor(data[5][0].numpy().astype(np.float64))  # another dtype: eager again
+    with pytest.raises(ValueError):  # ... and eager gives eager's error (a float64 input to float32 weights works)
+        step(x64, tg.Tensor(np.zeros((3, 3), np.float32)))
+    assert len(calls) == 4
+
+
+def test_replayed_non_finite_loss_still_raises():
+    model, loss_fn = make_model(), nn.MSELoss()
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+
+    @tg.jit
+    def step(x, t):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    data = batches(3)
+    for x, t in data:
+        step(x, t)
+    bad = tg.Tensor(np.full((8, OUT), np.nan, dtype=np.float32))
+    with pytest.raises(FloatingPointError, match="mse_loss"):
+        step(data[0][0], bad)
+
+
+# ------------------------------------------------------------------------------------- refusals
+def record_twice(step, *call_args):
+    jitted = tg.jit(step)
+    for args in call_args:
+        jitted(*args)
+    return jitted
+
+
+def test_reading_a_value_inside_the_step_is_refused():
+    model, loss_fn = make_model(), nn.MSELoss()
+    x, t = batches(1)[0]
+
+    def step(x, t):
+        loss = loss_fn(model(x), t)
+        if loss.item() > 100:  # control flow on a value
+            loss = loss * 0.5
+        return loss
+
+    with pytest.raises(tg.JitError, match=r"item\(\).*SquaredError"):
+        tg.jit(step)(x, t)
+    with pytest.raises(tg.JitError, match=r"numpy\(\).*Linear"):
+        tg.jit(lambda x: tg.Tensor(model[0](x).numpy() * 2))(x)
+
+
+def test_recordings_that_differ_are_refused():
+    x, _ = batches(1)[0]
+    calls = []
+
+    def step(x):
+        calls.append(1)
+        return x.sigmoid() if len(calls) % 2 else x.tanh()
+
+    with pytest.raises(tg.JitError, match="Sigmoid.*Tanh|Tanh.*Sigmoid"):
+        record_twice(step, (x,), (x,))
+
+
+def test_constants_that_change_between_calls_are_refused():
+    model, loss_fn = make_model(), nn.MSELoss()
+    (x, t), (x2, t2) = batches(2)
+    rng = np.random.default_rng(0)
+
+    def hand_made_dropout(x, t):
+        mask = tg.Tensor((rng.random((8, HIDDEN)) > 0.5).astype(np.float32))  # drawn in NumPy, not by an op
+        return loss_fn(model[2](model[1](model[0](x)) * mask), t)
+
+    with pytest.raises(tg.JitError, match=r"input 1 of op 2 \(Mul\) is a tensor made outside any op"):
+        record_twice(hand_made_dropout, (x, t), (x2, t2))
+
+    def hand_made_one_hot(x, labels):
+        return loss_fn(model(x), tg.Tensor(np.eye(OUT, dtype=np.float32)[labels]))
+
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    with pytest.raises(tg.JitError, match=r"input 1 of op \d \(SquaredError\) is a tensor made outside any op"):
+        record_twice(hand_made_one_hot, (x, labels), (x, labels[::-1].copy()))
+
+    def max_along(x):
+        return x.max(dim=1).values.sum()  # the argmax is computed outside any op and handed to one
+
+    with pytest.raises(tg.JitError, match=r"input 1 of op \d \(Gather\) is a tensor made outside any op"):
+        record_twice(max_along, (x,), (x2,))
+
+    def random_rows(x):
+        return x[rng.integers(0, 8, 4)].sum()  # an index drawn in NumPy, passed as index=
+
+    with pytest.raises(tg.JitError, match=r"keyword argument index= of op 0 \(Index\) changed"):
+        record_twice(random_rows, (x,), (x,))
+
+
+def test_dropout_and_one_hot_as_ops_replay_exactly():
+    """nn.Dropout draws its mask inside its op and nn.one_hot is an op: both are redone on every replay."""
+    data = [(x, np.random.default_rng(i).integers(0, OUT, 8)) for i, (x, _) in enumerate(batches(30))]
+    results = []
+    for jitted in (False, True):
+        tg.manual_seed(5)
+        model = make_model(dropout=0.5)
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.3)
+
+        def step(x, labels):
+            optimizer.zero_grad()
+            loss = nn.MSELoss()(model(x), nn.one_hot(labels, OUT, dtype=np.float32))
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        losses = [run(x, labels).numpy().tobytes() for x, labels in data]
+        results.append((losses, [p.numpy().tobytes() for p in model.parameters()]))
+    assert results[0] == results[1]
+    assert len(set(results[0][0])) == len(data)  # a new mask (and batch) each step
+
+
+def test_an_unchanging_constant_is_fine_and_arrays_passed_in_are_read_afresh():
+    scale = np.float32(3.0)
+
+    @tg.jit
+    def step(x):
+        return (tg.Tensor(x) * tg.Tensor(np.array([scale]))).sum()  # x is read each call, the 3 is a constant
+
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.standard_normal(5).astype(np.float32)
+        assert step(x).numpy().tobytes() == (x * scale).sum().tobytes()
+
+
+def test_returning_non_tensors_and_passing_non_tensors_are_refused():
+    x, _ = batches(1)[0]
+    with pytest.raises(tg.JitError, match="returned a float"):
+        tg.jit(lambda x: 1.5)(x)
+    with pytest.raises(TypeError, match="takes tensors and NumPy arrays, got a float"):
+        tg.jit(lambda x, lr: x * lr)(x, 0.1)
+
+
+def test_changes_a_replay_would_not_repeat_are_refused():
+    model, loss_fn = make_model(), nn.MSELoss()
+    x, t = batches(1)[0]
+
+    def hand_written_update(x, t):
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad.data  # not an op, not a live call
+        return loss
+
+    with pytest.raises(tg.JitError, match="changed in place"):
+        tg.jit(hand_written_update)(x, t)
+
+    def clear_by_hand(x, t):
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        for p in model.parameters():
+            p.grad = None
+        return loss
+
+    with pytest.raises(tg.JitError, match="optimizer.zero_grad"):
+        tg.jit(clear_by_hand)(x, t)
+
+
+def test_the_replay_source_shows_the_ops_and_live_calls():
+    model, loss_fn = make_model(), nn.MSELoss()
+    optimizer = nn.optim.Adam(model.parameters())
+
+    @tg.jit
+    def step(x, t):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    assert "nothing replayed yet" in step.source()
+    for x, t in batches(3):
+        step(x, t)
+    source = step.source()
+    for piece in ("Linear", "Sigmoid", "SquaredError", "backward", "zero_grad(", "step(", "def replay"):
+        assert piece in source
+
+
+def test_in_place_changes_replay_and_in_place_updates_of_parameters_are_repeated():
+    model, loss_fn = make_model(), nn.MSELoss()
+    data = batches(6)
+    results = []
+    for jitted in (False, True):
+        model = make_model()
+
+        def step(x, t):
+            h = model[0](x)
+            h *= 2.0  # an in-place op on an op's result: its op stands for h from now on
+            h.add_(1.0)
+            loss = loss_fn(model[3](model[2](model[1](h))), t)
+            loss.backward()
+            with tg.no_grad():
+                for p in model.parameters():  # the lecture's update by hand, through in-place ops
+                    p.sub_(p.grad * 0.1)
+            model.zero_grad()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        losses = [run(x, t).numpy().tobytes() for x, t in data]
+        results.append((losses, [p.numpy().tobytes() for p in model.parameters()]))
+    assert results[0] == results[1]
+
+
+def test_changing_a_constant_in_place_is_refused():
+    x, _ = batches(1)[0]
+
+    def step(x):
+        total = tg.zeros(IN)
+        total += x.sum(dim=0)
+        return total
+
+    with pytest.raises(tg.JitError, match="changes a tensor of shape \\(12,\\) made inside the step"):
+        record_twice(step, (x,), (x,))
+
+
+def test_modules_reached_through_an_object_are_guarded_and_others_can_be_given():
+    x, _ = batches(1)[0]
+    holder = type("Holder", (), {})()
+    holder.model = make_model(dropout=0.5)  # one attribute away: found by the jit
+    deeper = type("Holder", (), {})()
+    deeper.inner = type("Holder", (), {})()
+    deeper.inner.model = make_model(dropout=0.5)  # two away: given with modules=
+
+    for step, model in ((tg.jit(lambda x: holder.model(x)), holder.model),
+                        (tg.jit(lambda x: deeper.inner.model(x), modules=[deeper.inner.model]), deeper.inner.model)):
+        model.train()
+        for _ in range(3):
+            step(x)
+        model.eval()  # dropout off: a new signature, recorded, then replayed without dropout
+        outputs = [step(x).numpy().copy() for _ in range(3)]
+        assert all(np.array_equal(out, model(x).numpy()) for out in outputs)
