@@ -153,6 +153,14 @@ def test_the_smallest_element_of_unsigned_and_bool_tensors():
     assert tg.tensor([True, False]).min().item() is False and tg.tensor([True, False]).max().item() is True
 
 
+def test_integers_and_bools_add_up_as_int64_as_in_pytorch():
+    """NumPy keeps a uint8 sum unsigned, so a difference from it would wrap around to a huge number."""
+    pixels = tg.tensor(np.array([[200, 100], [0, 3]], dtype=np.uint8))
+    assert pixels.sum().dtype == np.int64 and pixels.sum(1).dtype == np.int64
+    assert (pixels.sum() - 1000).item() == 303 - 1000
+    assert (pixels > 50).sum().dtype == np.int64 and (pixels > 50).sum().item() == 2
+
+
 @pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sigmoid", "tanh", "softmax", "log_softmax", "norm"])
 def test_float_functions_of_an_integer_tensor_give_float32_as_in_pytorch(name):
     """An integer tensor is computed with as the default float type, as integer division is."""

@@ -489,7 +489,9 @@ class Tensor:
 
     # ----------------------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False):
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+        """Σ over ``dim`` (all elements by default). Integers and bools add up as int64, as in PyTorch
+        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around)."""
+        return ops.Sum.apply(self if self.dtype.kind == "f" else self.to(int64), dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False):
         if self.dtype.kind != "f":  # as in PyTorch: which float type it should be is the caller's choice
