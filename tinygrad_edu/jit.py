@@ -61,6 +61,7 @@ gets a replay of its own after two epochs.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import weakref
 import zlib
@@ -434,7 +435,7 @@ class _Writer:
     """Builds the replay's source: names for every object it uses, and ``del`` after each local's last use."""
 
     def __init__(self):
-        self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np,
+        self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np, "math": math,
                           "_check_finite": _check_finite, "_own": _own}
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
@@ -954,7 +955,7 @@ class _SquaredErrorKernel:
         return [f"np.subtract({ins[0]}, {ins[1]}, out={d})",
                 f"{out} = np.asarray(np.multiply({d}, {d}, out={w.buffer(*in_types[0])}).sum() * {scale!r}, "
                 f"dtype={w.name(np.dtype(dtype), '')})",
-                f"if not np.isfinite({out}): {w.name(cls, '')}().diverged({out}.item())  # as eager, in every replay"]
+                f"if not math.isfinite({out}): {w.name(cls, '')}().diverged({out}.item())  # as eager, in every replay"]
 
     @staticmethod
     def backward(w, g, names, ins, in_types, out, shape, dtype):
