@@ -199,15 +199,22 @@ class Module:
         return self.to(np.float32)
 
     # ----------------------------------------------------------------------------- weights
-    def state_dict(self) -> dict:
-        """{dotted name: copy of the array} for every parameter and buffer, in registration order."""
+    def _state_tensors(self) -> dict:
+        """{dotted name: tensor} for every parameter and buffer, in registration order."""
         state = {}
         for module_name, module in self.named_modules():
             for name, kind in module._registered.items():
                 value = getattr(module, name)
                 if kind != "module" and value is not None:
-                    state.setdefault(f"{module_name}.{name}" if module_name else name, value.data.copy())
+                    state.setdefault(f"{module_name}.{name}" if module_name else name, value)
         return state
+
+    def state_dict(self) -> dict:
+        """{dotted name: copy of the array} for every parameter and buffer, in registration order.
+
+        Copies, so the dict is a snapshot that later training does not change (PyTorch's holds
+        tensors that share the parameters' memory)."""
+        return {name: t.data.copy() for name, t in self._state_tensors().items()}
 
     def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers by name; return ``(missing_keys, unexpected_keys)``.
@@ -216,12 +223,7 @@ class Module:
         A shape that differs is always an error naming the key and both shapes. Everything is
         checked before anything is copied: a failed load changes nothing.
         """
-        own = {}
-        for module_name, module in self.named_modules():
-            for name, kind in module._registered.items():
-                value = getattr(module, name)
-                if kind != "module" and value is not None:
-                    own.setdefault(f"{module_name}.{name}" if module_name else name, value)
+        own = self._state_tensors()
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):

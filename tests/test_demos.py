@@ -215,7 +215,7 @@ def test_train_epochs_visits_every_example_once_per_epoch_and_reports_the_mean_l
 
     def step(images, targets):  # a "loss" that is the batch's mean target, to check the weighting
         seen.append(targets.numpy().copy())
-        return targets.mean()
+        return targets.float().mean()  # (a mean of integers is refused, as in PyTorch)
 
     model = nn.Linear(2, 1)
     done = list(common.train_epochs(model, step, X, T, epochs=3, batch_size=3, seed=0, start=1, quiet=True))

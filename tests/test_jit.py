@@ -388,3 +388,83 @@ def test_modules_reached_through_an_object_are_guarded_and_others_can_be_given()
         model.eval()  # dropout off: a new signature, recorded, then replayed without dropout
         outputs = [step(x).numpy().copy() for _ in range(3)]
         assert all(np.array_equal(out, model(x).numpy()) for out in outputs)
+
+
+# ------------------------------------------------------------------------- what the replay writes out
+def test_plain_sgd_and_its_scheduled_lr_are_written_out_bit_for_bit():
+    plain = lambda params: nn.optim.SGD(params, lr=0.5)  # noqa: E731
+    data = batches(100)
+    jitted = train(True, plain, data, gamma=0.97)
+    assert "np.multiply(" in jitted[2].source() and "SGD's update" in jitted[2].source()
+    assert_bitwise_equal(jitted, train(False, plain, data, gamma=0.97))
+
+
+def test_an_optimizer_changed_after_the_replay_was_built_is_followed():
+    """Momentum switched on (or a group added) after recording: the guard sees it and the step records again."""
+    data = batches(12)
+    results = []
+    for jitted in (False, True):
+        model, loss_fn = make_model(), nn.MSELoss()
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), t)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        for i, (x, t) in enumerate(data):
+            if i == 5:
+                optimizer.param_groups[0]["momentum"] = 0.9
+            if i == 9:
+                optimizer.param_groups[0]["maximize"] = True
+            run(x, t)
+        results.append([p.numpy().copy() for p in model.parameters()])
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(*results))
+
+
+@pytest.mark.parametrize("reduction", ["lecture", "mean", "sum"])
+def test_the_quadratic_cost_written_out_equals_eager_with_a_target_that_requires_grad(reduction):
+    data = batches(6)
+    results = []
+    for jitted in (False, True):
+        model, loss_fn = make_model(), nn.MSELoss(reduction=reduction)
+        target_grads = []
+
+        def step(x, t):
+            model.zero_grad()
+            loss = loss_fn(model(x), t)
+            loss.backward()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        for x, t in data:
+            t = tg.Tensor(t.numpy(), requires_grad=True)
+            loss = run(x, t)
+            target_grads.append((loss.numpy().tobytes(), t.grad.numpy().tobytes()))
+        results.append((target_grads, [p.grad.numpy().tobytes() for p in model.parameters()]))
+    assert "np.subtract(" in run.source()  # the cost was written out
+    assert results[0] == results[1]
+
+
+def test_zero_grad_written_out_clears_every_parameter_of_the_optimizer():
+    """A parameter the step does not use still has its .grad cleared by optimizer.zero_grad() in a replay."""
+    model, loss_fn = make_model(), nn.MSELoss()
+    extra = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    optimizer = nn.optim.SGD([*model.parameters(), extra], lr=0.1)
+
+    @tg.jit
+    def step(x, t):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for x, t in batches(5):
+        extra.grad = tg.Tensor(np.ones(3, np.float32))  # set outside the step: zero_grad must clear it
+        step(x, t)
+        assert extra.grad is None
+    assert "zero_grad(), written out" in step.source()

@@ -192,6 +192,17 @@ def test_state_dict_round_trip_and_errors_name_the_key():
     assert result.unexpected_keys == ["extra"]
 
 
+def test_a_state_dict_is_a_snapshot_and_tensors_load_too():
+    source, target = TwoLayer(), TwoLayer()
+    state = source.state_dict()
+    before = state["hidden.weight"].copy()
+    with tg.no_grad():
+        source.hidden.weight += 1.0
+    np.testing.assert_array_equal(state["hidden.weight"], before)  # later training leaves it alone
+    target.load_state_dict({name: tg.tensor(value) for name, value in state.items()})
+    np.testing.assert_array_equal(target.hidden.weight.numpy(), before)
+
+
 def test_save_and_load_round_trip_without_pickle(tmp_path):
     path = tmp_path / "weights.npz"
     model = TwoLayer()

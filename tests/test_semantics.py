@@ -133,6 +133,61 @@ def test_integer_true_division_gives_float32():
     assert (tg.tensor([1, 2]) / 2).dtype == np.float32 and (3 / tg.tensor([1, 2])).dtype == np.float32
 
 
+def test_clamp_bounds_promote_as_the_other_operand_of_a_binary_op():
+    """PyTorch: an int tensor clamped to float bounds is float32; a NumPy float64 bound, like a Python
+    float, does not make a float32 tensor float64."""
+    out = tg.tensor([1, 2, 3]).clamp(0.5, 2.5)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), np.array([1.0, 2.0, 2.5], dtype=np.float32))
+    assert tg.tensor([1, 2, 3]).clamp(0, 2).dtype == np.int64
+    assert tg.ones(3).clamp(min=np.float64(0.5)).dtype == np.float32
+    assert tg.ones(3).clamp(max=tg.ones(3, dtype=np.float64)).dtype == np.float64  # both dimensioned
+
+
+def test_the_smallest_element_of_unsigned_and_bool_tensors():
+    """MNIST's pixels are uint8: min() must not go through a negation, which wraps around in them."""
+    pixels = np.array([[0, 5], [255, 7]], dtype=np.uint8)
+    assert tg.tensor(pixels).min().item() == 0 and tg.tensor(pixels).min().dtype == np.uint8
+    assert tg.tensor(pixels).max().item() == 255
+    np.testing.assert_array_equal(tg.tensor(pixels).min(1).values.numpy(), [0, 7])
+    assert tg.tensor([True, False]).min().item() is False and tg.tensor([True, False]).max().item() is True
+
+
+def test_integers_and_bools_add_up_as_int64_as_in_pytorch():
+    """NumPy keeps a uint8 sum unsigned, so a difference from it would wrap around to a huge number."""
+    pixels = tg.tensor(np.array([[200, 100], [0, 3]], dtype=np.uint8))
+    assert pixels.sum().dtype == np.int64 and pixels.sum(1).dtype == np.int64
+    assert (pixels.sum() - 1000).item() == 303 - 1000
+    assert (pixels > 50).sum().dtype == np.int64 and (pixels > 50).sum().item() == 2
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sigmoid", "tanh", "softmax", "log_softmax", "norm"])
+def test_float_functions_of_an_integer_tensor_give_float32_as_in_pytorch(name):
+    """An integer tensor is computed with as the default float type, as integer division is."""
+    ints = np.array([1, 2, 4])
+    out = getattr(tg.tensor(ints), name)()
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), getattr(tg.tensor(ints.astype(np.float32)), name)().numpy())
+
+
+def test_cat_and_stack_promote_their_inputs_as_pytorch():
+    assert tg.cat([tg.ones(2), tg.tensor([1, 2])]).dtype == np.float32
+    assert tg.stack([tg.ones(2), tg.tensor([1, 2])]).dtype == np.float32
+    assert tg.cat([tg.ones(2), tg.ones(2, dtype=np.float64)]).dtype == np.float64
+    assert tg.cat([tg.tensor([1, 2]), tg.tensor([True])]).dtype == np.int64
+    x = tg.ones(2, requires_grad=True)
+    tg.cat([x, tg.ones(2, dtype=np.float64)]).sum().backward()  # the gradient flows back through the cast
+    assert x.grad.dtype == np.float32 and x.grad.numpy().tolist() == [1.0, 1.0]
+
+
+def test_the_mean_of_an_integer_tensor_is_refused_as_in_pytorch():
+    with pytest.raises(RuntimeError, match=r"mean\(\) needs a float tensor.*\.float\(\)\.mean\(\)"):
+        tg.tensor([1, 2, 4]).mean()
+    with pytest.raises(RuntimeError, match="mean"):
+        (tg.ones(3) > 0).var()
+    assert tg.tensor([1, 2, 4]).float().mean().item() == pytest.approx(7 / 3)
+
+
 def test_gradients_flow_through_a_promotion_and_keep_each_input_dtype():
     """A float32 leaf times a float64 matrix: the product is float64, the leaf's gradient float32."""
     w = tg.tensor([1.0, 2.0], requires_grad=True)

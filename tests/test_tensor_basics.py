@@ -138,6 +138,18 @@ def test_norm(p, dim):
     assert tg.gradcheck(lambda t: t.norm(p, dim=dim), [leaf(a)])
 
 
+@pytest.mark.parametrize("dim", [None, 1])
+def test_norm_with_p_zero_counts_nonzeros_and_minus_infinity_is_the_smallest_size(dim):
+    a = values(3, 4)
+    a[1, 2] = a[2, 0] = 0.0
+    count = (a != 0).sum() if dim is None else (a != 0).sum(axis=dim)
+    np.testing.assert_array_equal(tg.tensor(a).norm(0, dim=dim).numpy(), count)
+    smallest = np.abs(a).min() if dim is None else np.abs(a).min(axis=dim)
+    np.testing.assert_array_equal(tg.tensor(a).norm(float("-inf"), dim=dim).numpy(), smallest)
+    b = values(3, 4)  # away from zero, where the smallest size has a gradient
+    assert tg.gradcheck(lambda t: t.norm(float("-inf"), dim=dim), [leaf(b)])
+
+
 def test_the_norm_of_zero_has_gradient_zero_as_in_pytorch():
     x = leaf(np.zeros(3))
     x.norm().backward()

@@ -8,8 +8,10 @@ the order in which it visits the ops, every call that must stay live such as ``o
 from then on the step is replaced by a generated function that calls the same ops' ``forward`` and
 ``backward`` on plain arrays, in the recorded order, routing each gradient by position. The
 results are the eager results bit for bit: the same NumPy calls run on the same arrays in the same
-order. The hottest ops (Linear, Sigmoid, ReLU) are written out as those NumPy calls, into buffers
-the replay reuses (``out=``), and every array is freed after its last use. This is how
+order. The hottest ops (Linear, Sigmoid, ReLU, nn's quadratic cost) are written out as those NumPy
+calls, into buffers the replay reuses (``out=``), and every array is freed after its last use;
+so are nn.optim's ``zero_grad()`` and ``step()`` (its ``update`` for each parameter; plain SGD's
+``w -= lr · grad`` itself), reading the learning rate and the optimizer's state on every call. This is how
 tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
 
     @tg.jit
@@ -40,8 +42,9 @@ What a replay cannot do, and what happens instead:
   `JitError` names the first difference. The step must return tensors (or a tuple/list of them,
   or None).
 - Calls marked `live` (an optimizer's ``step`` and ``zero_grad``, ``Module.zero_grad``) run for
-  real in every replay, so momentum, Adam's state and a learning rate changed by a scheduler are
-  honoured. Changes that neither an op nor a live call made (``p.data -= ...``, ``p.grad = None``)
+  real in every replay (nn.optim's written out, as above), so momentum, Adam's state and a
+  learning rate changed by a scheduler are honoured; the guard checks that the optimizer's
+  groups still hold the parameters written out and that none maximizes. Changes that neither an op nor a live call made (``p.data -= ...``, ``p.grad = None``)
   raise `JitError`; in-place ops (``p.sub_(...)``, ``h *= 2``) replay, and so does reading a
   gradient that backward set. The losses check for a non-finite value inside their op, so a
   replay still raises FloatingPointError.
@@ -58,6 +61,7 @@ gets a replay of its own after two epochs.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import weakref
 import zlib
@@ -431,13 +435,15 @@ class _Writer:
     """Builds the replay's source: names for every object it uses, and ``del`` after each local's last use."""
 
     def __init__(self):
-        self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np,
+        self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np, "math": math,
                           "_check_finite": _check_finite, "_own": _own}
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
         self.kernels = {}  # op index -> (kernel, its input expressions, their shapes and dtypes)
         self.buffers = []  # (shape, dtype) of each buffer asked for; source() lets some share one array
-        self.masks = {}  # ReLU output -> the buffer holding its mask z > 0
+        self.masks = {}  # ReLU output -> the buffer holding its mask z > 0; a loss's -> its difference a − y
+        self.scales = {}  # a loss's output -> its scale (1/2n, 1/N or 1)
+        self.op = None  # the op a kernel is writing: (class, keyword arguments, input shapes and dtypes)
 
     def buffer(self, shape, dtype) -> str:
         """An array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
@@ -559,7 +565,9 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
     w = _Writer()
     args = recording.arg_objects
     ops = [e for e in recording.events if e[0] == "op"]
-    _emit_guard(w, args, modules, [obj for how, obj in externals.values() if how == "state"])
+    checks = []  # what the guard must check besides the arguments, modules and state (an unrolled step's groups)
+    graded = set()  # id of each tensor read live whose .grad the replay has set since the last live call
+    cleared = set()  # id of each tensor read live whose .grad the replay has just set to None
 
     def array(ref) -> str:
         kind, what = ref
@@ -591,10 +599,11 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
     for event in recording.events:
         if event[0] == "op":
             _, cls, kwargs, refs, needs, _, shape, dtype, in_types = event
-            kernel = _KERNELS.get(cls)
+            kernel = _KERNELS.get(cls) or _KERNELS.get((cls.__module__, cls.__qualname__))
             ins = [array(r) for r in refs]
             if kernel is not None and kernel.fits(in_types, kwargs):
                 w.kernels[k] = (kernel, ins, in_types)
+                w.op = (cls, kwargs, in_types)
                 first, *more = kernel.forward(w, f"v{k}", ins, shape, dtype)
                 w.emit(f"{first}  # {cls.__name__} -> {shape} {dtype}")
                 for line in more:
@@ -609,16 +618,33 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             k += 1
         elif event[0] == "live":
             _, method, refs, kwrefs = event
-            call = [value(r) for r in refs] + [f"{n}={value(r)}" for n, r in kwrefs.items()]
-            w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
+            optimizer = _unrollable_step(method, refs, kwrefs, graded)
+            cleared = set()
+            if optimizer is not None:
+                checks += [c for c in _emit_optimizer_step(w, optimizer) if c not in checks]
+            elif _optimizer_zero_grad(method, refs, kwrefs):
+                optimizer = refs[0][1]
+                params = [p for group in optimizer.param_groups for p in group["params"]]
+                checks += [c for c in _group_checks(w, optimizer) if c not in checks]
+                w.emit(" = ".join(f"{w.name(p, 's')}.grad" for p in params)
+                       + f" = None  # {type(optimizer).__name__}.zero_grad(), written out")
+                cleared = {id(p) for p in params}
+            else:
+                call = [value(r) for r in refs] + [f"{n}={value(r)}" for n, r in kwrefs.items()]
+                w.emit(f"{w.name(method, '')}({', '.join(call)})  # live")
+            graded = set()
         elif event[0] == "in place":
             w.emit(f"{array(event[1])}[...] = {array(event[2])}  # in place")
         elif event[0] == "copy":
             n, k_copied = event[1]
             w.emit(f"v{k_copied}_{n} = v{k_copied}.copy()  # the old value, kept by the in-place change below")
         else:
-            _emit_backward(w, event, ops, externals, args)
+            graded |= {id(key[1]) for key in _emit_backward(w, event, ops, externals, args, cleared) if key[0] == "ext"}
+            cleared = set()
     w.emit(f"return {_return_source(recording.result, tensor)}")
+    body, w.lines = w.lines, []
+    _emit_guard(w, args, modules, [obj for how, obj in externals.values() if how == "state"], checks)
+    w.lines += body
     params = [f"a{i}" for i in range(len(args))]
     for how, obj in externals.values():  # say what the names of tensors read live and of constants hold
         if how == "state":
@@ -627,7 +653,77 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
     return w.source(header, params), w.namespace
 
 
-def _emit_guard(w, args, modules, state):
+def _unrollable_step(method, refs, kwrefs, graded):
+    """The optimizer, if this live call is nn.optim's ``Optimizer.step()`` (no closure) and the replay has
+    just set the .grad of every parameter it updates; else None (the call is replayed as it is)."""
+    if (getattr(method, "__qualname__", None) != "Optimizer.step" or getattr(method, "__module__", None) != "nn.optim"
+            or kwrefs or len(refs) != 1 or refs[0][0] != "value"):
+        return None
+    optimizer = refs[0][1]
+    groups = optimizer.param_groups
+    if any(group.get("maximize") for group in groups) or not all(id(p) in graded for g in groups for p in g["params"]):
+        return None
+    return optimizer
+
+
+def _emit_optimizer_step(w, optimizer) -> list[str]:
+    """``optimizer.step()`` written out: its own ``update`` for each parameter, in its order, reading the
+    hyperparameters (a scheduler's lr) and the state live, without the loop over groups and the checks
+    that this replay settles once (every parameter has a gradient, no group maximizes). Returns the
+    guard's checks that the groups are still the ones written out."""
+    o, checks = w.literal(optimizer), _group_checks(w, optimizer)
+    first = f"  # {type(optimizer).__name__}.step(), written out: update() for each parameter (lr and state read live)"
+    flat = {}  # dtype -> one array that the plain SGD updates of all parameters use in turn
+    for group in optimizer.param_groups:
+        g = w.name(group, "group")
+        plain = _plain_sgd(optimizer, group)
+        if plain:
+            checks.append(f"{g}['momentum'] or {g}['weight_decay'] or type({g}['lr']) is not float "
+                          f"or len({o}.state) != {len(optimizer.state)}")
+        for p in group["params"]:
+            s = w.name(p, "s")
+            if plain:  # SGD.update's w -= lr · grad, with lr · grad in an array the replay keeps
+                size = max(q.data.size for q in group["params"] if q.dtype == p.dtype)
+                if flat.get(p.dtype, np.empty(0)).size < size:
+                    flat[p.dtype] = np.empty(size, p.dtype)
+                step = w.name(flat[p.dtype][:p.data.size].reshape(p.shape), "lr_grad")
+                w.emit(f"{s}.data -= np.multiply({s}.grad.data, {g}['lr'], out={step})"
+                       + (first.replace("update() for each parameter", "SGD's update") if first else ""))
+            else:
+                w.emit(f"new = {o}.update({s}.data, {s}.grad.data, {o}.state.setdefault({s}, {{}}), {g}){first}")
+                w.emit(f"if new is not {s}.data: {o}._write(new, {s}.data)  # an update that returned a new array")
+            first = ""
+    return checks
+
+
+def _group_checks(w, optimizer) -> list[str]:
+    """The guard's checks that an optimizer's groups hold the parameters written out, and none maximizes."""
+    o = w.literal(optimizer)
+    checks = [f"len({o}.param_groups) != {len(optimizer.param_groups)}"]
+    for i, group in enumerate(optimizer.param_groups):
+        g, params = w.name(group, "group"), w.name(group["params"], "params")
+        checks.append(f"{o}.param_groups[{i}] is not {g} or {g}['params'] is not {params} "
+                      f"or len({params}) != {len(group['params'])} or {g}.get('maximize')")
+    return checks
+
+
+def _optimizer_zero_grad(method, refs, kwrefs) -> bool:
+    """Whether this live call is nn.optim's ``Optimizer.zero_grad()`` with its default, set_to_none=True."""
+    return (getattr(method, "__qualname__", None) == "Optimizer.zero_grad"
+            and getattr(method, "__module__", None) == "nn.optim" and not kwrefs and len(refs) == 1
+            and refs[0][0] == "value" and not any(g.get("maximize") for g in refs[0][1].param_groups))
+
+
+def _plain_sgd(optimizer, group) -> bool:
+    """Whether a group's update is nn.optim.SGD's without momentum or weight decay, with a Python float lr
+    (a NumPy lr would compute in its own precision): then the replay writes out its one line."""
+    update = type(optimizer).update
+    return (getattr(update, "__qualname__", None) == "SGD.update" and update.__module__ == "nn.optim"
+            and "update" not in vars(optimizer) and not group["momentum"] and not group["weight_decay"]
+            and type(group["lr"]) is float)
+
+
+def _emit_guard(w, args, modules, state, more=()):
     """The replay's first lines: return MISS unless this call matches the recorded one in everything
     the replay takes for granted (the caller then runs the step eagerly and records it)."""
     w.namespace.update(_mode=_mode, MISS=MISS)
@@ -644,6 +740,7 @@ def _emit_guard(w, args, modules, state):
     for t in state:
         s = w.name(t, "s")
         checks.append(f"{s}.data.shape != {t.shape!r} or {s}.data.dtype != {w.name(t.dtype, '')}")
+    checks += more
     w.emit("if (" + "\n            or ".join(checks) + "):")
     w.emit("    return MISS  # the guard: not the call that was recorded")
 
@@ -658,7 +755,7 @@ def _return_source(template, tensor) -> str:
     return f"({inner},)" if kind is tuple else f"[{inner}]"
 
 
-def _emit_backward(w, event, ops, externals, args):
+def _emit_backward(w, event, ops, externals, args, cleared=()):
     """One backward as straight-line code: each op's backward in the order eager visited them, each
     gradient summed to its input's shape and cast to its dtype, then added to what that input has
     so far (in visit order, as eager adds them); last, every leaf's .grad, as eager sets it."""
@@ -730,9 +827,13 @@ def _emit_backward(w, event, ops, externals, args):
         else:
             own = acc if same[acc].startswith("new") else f"_own({acc})"
         given.add(same[acc])
-        w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
+        if key[0] == "ext" and id(key[1]) in cleared:  # zero_grad() was written out just before
+            w.emit(f"{t}.grad = _wrap({own})")
+        else:
+            w.emit(f"{t}.grad = _wrap({own} if {t}.grad is None else {t}.grad.data + {acc})")
     if f"g{root[1]}" in given:  # the seed array itself reached a leaf (ops only read it otherwise)
         w.lines[seed_line] = w.lines[seed_line].replace("  #", ".copy()  #")  # a leaf keeps it: its own copy
+    return leaves
 
 
 def _parent(ref, ops, externals, args):
@@ -831,7 +932,45 @@ class _ReLUKernel:
         return [f"{names[0]} = np.multiply({g}, {w.masks[out]}, out={w.buffer(shape, dtype)})"]
 
 
-_KERNELS = {ops.Linear: _LinearKernel, ops.Sigmoid: _SigmoidKernel, ops.ReLU: _ReLUKernel}
+class _SquaredErrorKernel:
+    """nn.functional's SquaredError (nn.MSELoss): d = a − y into a buffer kept for backward, L = Σd² · scale
+    (scale = 1/2n, 1/N or 1); ∂a = (g · scale) · 2d into a buffer; ∂y = −∂a. A non-finite L raises as eager does."""
+
+    @staticmethod
+    def fits(in_types, kwargs):
+        return (_one_dtype(in_types) and in_types[0] == in_types[1]
+                and set(kwargs) == {"reduction"} and kwargs["reduction"] in ("lecture", "mean", "sum"))
+
+    @staticmethod
+    def scale(reduction, shape) -> float:
+        """_Loss.reduce's 1/divisor, as the same Python float."""
+        return 1 / {"sum": 1, "lecture": 2 * shape[0], "mean": int(np.prod(shape))}[reduction]
+
+    @staticmethod
+    def forward(w, out, ins, shape, dtype):
+        cls, kwargs, in_types = w.op
+        d = w.masks[out] = w.buffer(*in_types[0])
+        scale = _SquaredErrorKernel.scale(kwargs["reduction"], in_types[0][0])
+        w.scales[out] = scale
+        return [f"np.subtract({ins[0]}, {ins[1]}, out={d})",
+                f"{out} = np.asarray(np.multiply({d}, {d}, out={w.buffer(*in_types[0])}).sum() * {scale!r}, "
+                f"dtype={w.name(np.dtype(dtype), '')})",
+                f"if not math.isfinite({out}): {w.name(cls, '')}().diverged({out}.item())  # as eager, in every replay"]
+
+    @staticmethod
+    def backward(w, g, names, ins, in_types, out, shape, dtype):
+        d, lines = w.masks[out], []
+        if names[0] != "_" or names[1] != "_":
+            a = names[0] if names[0] != "_" else "da"
+            lines += [f"{a} = np.multiply({d}, 2, out={w.buffer(*in_types[0])})", f"{a} *= {g} * {w.scales[out]!r}"]
+            if names[1] != "_":
+                lines.append(f"{names[1]} = np.negative({a})")
+        return lines
+
+
+# Ops of nn (which the engine does not import) are named by module and class.
+_KERNELS = {ops.Linear: _LinearKernel, ops.Sigmoid: _SigmoidKernel, ops.ReLU: _ReLUKernel,
+            ("nn.functional", "SquaredError"): _SquaredErrorKernel}
 
 
 # ------------------------------------------------------------------------------------- the decorator

@@ -286,16 +286,18 @@ class Mean(Function):
         return np.broadcast_to(grad / self.count, self.shape)
 
 
-class Max(Function):
-    """The largest element. Ties share the gradient equally (as PyTorch's full ``max()`` does)."""
+class Extreme(Function):
+    """The largest element, or with ``smallest=True`` the smallest (``min()`` cannot be −max(−x): negation
+    wraps around in unsigned types such as MNIST's uint8 pixels). Ties share the gradient equally, as
+    in PyTorch's full ``max()`` and ``min()``."""
 
-    def forward(self, a):
-        out = a.max()
-        self.is_max = a == out
+    def forward(self, a, smallest=False):
+        out = a.min() if smallest else a.max()
+        self.is_extreme = a == out
         return out
 
     def backward(self, grad):
-        return grad * self.is_max / self.is_max.sum()
+        return grad * self.is_extreme / self.is_extreme.sum()
 
 
 class Gather(Function):

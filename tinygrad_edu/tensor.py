@@ -416,23 +416,28 @@ class Tensor:
         return ops.Neg.apply(self)
 
     # ------------------------------------------------------------------------- element-wise
+    def _float(self) -> "Tensor":
+        """Itself, or for an integer or bool tensor its float32 copy: exp, log, ... of integers are
+        computed in the default float type, as in PyTorch (and as integer division is)."""
+        return self if self.dtype.kind == "f" else self.to(float32)
+
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._float())
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._float())
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(self._float())
 
     def abs(self):
         return ops.Abs.apply(self)
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._float())
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._float())
 
     def relu(self):
         return ops.ReLU.apply(self)
@@ -441,9 +446,13 @@ class Tensor:
         return ops.Step.apply(self)
 
     def clamp(self, min=None, max=None):
+        """Clip into [min, max]; the bounds promote like the other operand of a binary op (an int
+        tensor clamped to 0.5 is float32), so they are given to the op in the result's dtype."""
         if min is None and max is None:
             raise ValueError("clamp() needs at least one of min and max")
-        return ops.Clamp.apply(self, min=min, max=max)
+        dtype = result_type(self, *[bound for bound in (min, max) if bound is not None])
+        min, max = (None if bound is None else _as_dtype(bound, dtype).data for bound in (min, max))
+        return ops.Clamp.apply(self.to(dtype), min=min, max=max)
 
     # ------------------------------------------------------------------------------- dtypes
     def to(self, dtype):
@@ -480,22 +489,26 @@ class Tensor:
 
     # ----------------------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False):
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+        """Σ over ``dim`` (all elements by default). Integers and bools add up as int64, as in PyTorch
+        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around)."""
+        return ops.Sum.apply(self if self.dtype.kind == "f" else self.to(int64), dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False):
+        if self.dtype.kind != "f":  # as in PyTorch: which float type it should be is the caller's choice
+            raise RuntimeError(f"mean() needs a float tensor, this one is {self.dtype}; use .float().mean()")
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim: bool = False):
         """The largest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
-            return ops.Max.apply(self)
+            return ops.Extreme.apply(self)
         indices = self.argmax(dim=dim, keepdim=True)
         return MaxResult(*self._take_along(dim, indices, keepdim))
 
     def min(self, dim=None, keepdim: bool = False):
         """The smallest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
-            return -ops.Max.apply(-self)
+            return ops.Extreme.apply(self, smallest=True)
         indices = self.argmin(dim=dim, keepdim=True)
         return MinResult(*self._take_along(dim, indices, keepdim))
 
@@ -531,16 +544,22 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def norm(self, p=2, dim=None, keepdim: bool = False):
-        """The p-norm (Σ |x|ᵖ)^(1/p) over ``dim`` (all elements by default); p = 2 is the Euclidean norm."""
+        """The p-norm (Σ |x|ᵖ)^(1/p) over ``dim`` (all elements by default); p = 2 is the Euclidean norm,
+        p = ±∞ the largest or smallest |x|, p = 0 the number of nonzero elements (as in PyTorch)."""
+        x = self._float()
         if p in (2, "fro"):
-            return ops.Norm.apply(self, dim=dim, keepdim=keepdim)
+            return ops.Norm.apply(x, dim=dim, keepdim=keepdim)
         if p == float("inf"):
-            return self.abs().max() if dim is None else self.abs().max(dim, keepdim).values
-        return (self.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+            return x.abs().max() if dim is None else x.abs().max(dim, keepdim).values
+        if p == float("-inf"):
+            return x.abs().min() if dim is None else x.abs().min(dim, keepdim).values
+        if p == 0:  # the number of nonzero elements (flat almost everywhere: no gradient)
+            return (x != 0).to(x.dtype).sum(dim, keepdim=keepdim)
+        return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
     def logsumexp(self, dim, keepdim: bool = False):
         """log Σ exp(x) over ``dim``, computed without overflow."""
-        return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+        return ops.LogSumExp.apply(self._float(), dim=dim, keepdim=keepdim)
 
     def all(self, dim=None, keepdim: bool = False):
         """True where every element (along ``dim``) is nonzero. No gradient."""
@@ -551,10 +570,10 @@ class Tensor:
         return Tensor._constant(np.asarray(np.any(self.data, axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
 
     def softmax(self, dim: int = -1):
-        return ops.Softmax.apply(self, dim=dim)
+        return ops.Softmax.apply(self._float(), dim=dim)
 
     def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmax.apply(self, dim=dim)
+        return ops.LogSoftmax.apply(self._float(), dim=dim)
 
     def gather(self, dim: int, index):
         """Pick along ``dim`` at ``index`` (an int tensor with as many dims): out[i][j] = self[i][index[i][j]] for dim 1."""
@@ -682,12 +701,21 @@ def _index_arrays(index):
 # ------------------------------------------------------------------ functions over several tensors
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
-    return ops.Cat.apply(*tensors, dim=dim)
+    return ops.Cat.apply(*_in_common_dtype("cat", tensors), dim=dim)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors along a new dimension."""
-    return ops.Stack.apply(*tensors, dim=dim)
+    return ops.Stack.apply(*_in_common_dtype("stack", tensors), dim=dim)
+
+
+def _in_common_dtype(name: str, tensors) -> list:
+    """The tensors to join, all in their `result_type` (float32 and int64 join as float32, as in PyTorch)."""
+    tensors = [_as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{name}() needs at least one tensor")
+    dtype = result_type(*tensors)
+    return [_as_dtype(t, dtype) for t in tensors]
 
 
 def where(condition, x, y) -> Tensor:

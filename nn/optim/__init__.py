@@ -129,15 +129,19 @@ class Optimizer:
                 grad = -p.grad.data if group.get("maximize") else p.grad.data
                 w = p.data
                 new = self.update(w, grad, self.state.setdefault(p, {}), group)
-                if new is None:
-                    raise TypeError(f"{type(self).__name__}.update returned None: return the new weights, e.g. "
-                                    "`return w - group['lr'] * grad`; step() writes them into the parameter")
-                if np.shape(new) != w.shape:
-                    raise ValueError(f"{type(self).__name__}.update returned shape {np.shape(new)} for a parameter "
-                                     f"of shape {w.shape}")
-                if new is not w:
-                    w[...] = new
+                if new is not w:  # the built-in updates change w in place and return it
+                    self._write(new, w)
         return loss
+
+    def _write(self, new, w: np.ndarray) -> None:
+        """Write an update's new weights into the parameter's array ``w``, after checking them."""
+        if new is None:
+            raise TypeError(f"{type(self).__name__}.update returned None: return the new weights, e.g. "
+                            "`return w - group['lr'] * grad`; step() writes them into the parameter")
+        if np.shape(new) != w.shape:
+            raise ValueError(f"{type(self).__name__}.update returned shape {np.shape(new)} for a parameter "
+                             f"of shape {w.shape}")
+        w[...] = new
 
     def update(self, w: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> np.ndarray:
         """The new value of one parameter ``w`` from its gradient, its ``state`` dict and its group's hyperparameters.
