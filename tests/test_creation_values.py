@@ -74,3 +74,32 @@ def test_from_numpy_shares_memory_and_refuses_other_data():
     assert t.numpy()[0] == 9.0 and t.dtype == np.float64
     with pytest.raises(TypeError, match="^from_numpy expects a NumPy array, got list; use tg.tensor for other data$"):
         tg.from_numpy([1.0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda dtype: tg.zeros(2, 3, dtype=dtype), lambda dtype: tg.ones(2, 3, dtype=dtype),
+    lambda dtype: tg.eye(2, 3, dtype=dtype), lambda dtype: tg.linspace(0, 1, 3, dtype=dtype),
+    lambda dtype: tg.rand(2, 3, dtype=dtype), lambda dtype: tg.randn(2, 3, dtype=dtype),
+])
+def test_dtype_none_means_float32_as_in_pytorch(make):
+    assert make(None).dtype == np.float32  # NumPy's None would be float64
+
+
+def test_like_constructors_keep_a_float32_or_integer_tensor_dtype():
+    t32, t64i = tg.ones(2, 3, dtype=np.float32), tg.tensor(np.arange(6).reshape(3, 2))
+    for like in (tg.zeros_like, tg.ones_like, lambda t: tg.full_like(t, 2)):
+        assert like(t32).dtype == np.float32 and like(t64i).dtype == np.int64
+    for like in (tg.rand_like, tg.randn_like):
+        assert like(t32).dtype == np.float32
+
+
+def test_constructors_do_not_require_grad_unless_asked():
+    for t in (tg.eye(2), tg.linspace(0, 1, 3), tg.full_like(T64, 1.0), tg.zeros(2), tg.full(2, 1.0)):
+        assert not t.requires_grad
+
+
+def test_stack_joins_along_a_new_first_dim_by_default():
+    a, b = tg.tensor(np.arange(6.0).reshape(2, 3)), tg.tensor(np.arange(6.0, 12.0).reshape(2, 3))
+    out = tg.stack([a, b])
+    assert out.shape == (2, 2, 3)
+    np.testing.assert_array_equal(out.numpy(), np.stack([a.numpy(), b.numpy()]))

@@ -103,3 +103,18 @@ def test_expand_needs_enough_sizes():
     with pytest.raises(RuntimeError, match="^expand: the number of sizes \\(1\\) must be at least the tensor's "
                                            "dims \\(2\\)$"):
         tg.ones(2, 3).expand(3)
+
+
+def test_logsumexp_of_a_row_of_minus_infinity_is_minus_infinity_without_warnings():
+    """ln Σ e^(−∞) = −∞, quietly (NumPy would warn of a log of 0); that row gets gradient 0, the others softmax.
+    (PyTorch gives NaN gradients for such a row; here it is 0, as the op's comment says.)"""
+    import warnings
+    a = np.array([[-np.inf, -np.inf, -np.inf], [1.0, 2.0, 3.0]])
+    x = leaf(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = x.logsumexp(1)
+        out.sum().backward()
+    row = a[1]
+    np.testing.assert_allclose(out.numpy(), [-np.inf, np.log(np.exp(row).sum())], rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.0, 0.0], np.exp(row) / np.exp(row).sum()], rtol=1e-12)

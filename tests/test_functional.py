@@ -398,3 +398,35 @@ def test_dropout_draws_a_new_mask_at_every_call_from_the_generator_seeded_at_tha
     tg.manual_seed(7)  # replaces the default generator: the op must use the new one, not one it kept
     np.testing.assert_array_equal(F.dropout(x).numpy(), first)
     np.testing.assert_array_equal(nn.Dropout(0.5)(x).numpy(), second)  # the layer is the same op
+
+
+def test_huber_defaults_are_pytorch_s_delta_one_and_the_mean():
+    """δ = 1 and the mean, as in PyTorch: with |a − y| = (0.5, 1.5, 3), ½·0.25, 1.5 − ½ and 3 − ½."""
+    a, y = tg.tensor([[0.5, 1.5, 3.0]], dtype=np.float64), tg.tensor([[0.0, 0.0, 0.0]], dtype=np.float64)
+    expected = np.mean([0.5 * 0.25, 1.5 - 0.5, 3.0 - 0.5])
+    np.testing.assert_allclose(F.huber_loss(a, y).item(), expected, rtol=1e-12)
+    np.testing.assert_allclose(nn.HuberLoss()(a, y).item(), expected, rtol=1e-12)
+    # δ = 2: the first two are within δ (½d²), the third beyond: 2·(3 − 1)
+    np.testing.assert_allclose(nn.HuberLoss(delta=2.0)(a, y).item(), np.mean([0.125, 1.125, 4.0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("function", [F.l1_loss, F.huber_loss])
+def test_the_new_losses_name_themselves_in_their_errors(function):
+    with pytest.raises(ValueError, match=rf"^{function.__name__}: prediction shape \(2, 1\) and target shape \(2,\)"):
+        function(tg.ones(2, 1), tg.ones(2))
+
+
+def test_dropout_drops_half_by_default_as_in_pytorch():
+    drop = nn.Dropout(generator=np.random.default_rng(0))
+    out = drop(tg.ones(20_000)).numpy()
+    assert set(np.unique(out)) == {0.0, 2.0}  # survivors scaled by 1 / (1 − ½)
+    assert abs((out == 0).mean() - 0.5) < 0.02
+
+
+def test_leaky_relu_keeps_float32():
+    z = tg.tensor([[-2.0, 0.0, 3.0]], requires_grad=True)
+    out = F.leaky_relu(z, 0.1)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), np.array([[-0.2, 0.0, 3.0]], dtype=np.float32))
+    out.sum().backward()
+    assert z.grad.dtype == np.float32

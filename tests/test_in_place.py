@@ -249,3 +249,40 @@ def test_changing_an_index_tensor_after_indexing_changes_nothing():
     idx.zero_()
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 1.0])
+
+
+def test_the_version_counts_every_in_place_change():
+    t = const([1.0, 2.0, 3.0])
+    t.add_(1.0)
+    t.mul_(2.0)
+    t[0] = 5.0
+    assert t._version == 3  # as PyTorch's _version
+
+
+def test_a_change_to_the_tensor_an_input_views_is_seen_by_the_version_check():
+    """Mul keeps b's array, a view of c's memory: changing c changes what backward would read."""
+    a, c = leaf([[1.0, 2.0], [3.0, 4.0]]), const([1.0, -1.0, 2.0, 0.5])
+    y = (a * c.reshape(2, 2)).sum()
+    c[0] = 10.0
+    with pytest.raises(RuntimeError, match="Mul.backward"):
+        y.backward()
+
+
+class _KeepsATuple(tg.Function):
+    """a·b, keeping its inputs as one tuple, as a student's own op may."""
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved
+        return grad * b, grad * a
+
+
+def test_arrays_kept_in_a_tuple_are_seen_by_the_version_check():
+    a, b = leaf([1.0, 2.0]), const([3.0, 4.0])
+    y = _KeepsATuple.apply(a, b).sum()
+    b.add_(1.0)
+    with pytest.raises(RuntimeError, match="_KeepsATuple.backward"):
+        y.backward()

@@ -297,3 +297,18 @@ def test_numerical_grad_is_the_central_difference():
     (grad,) = tg.numerical_grad(lambda t: (t * t * t).sum(), [x])
     np.testing.assert_allclose(grad, 3 * np.array([0.5, -2.0]) ** 2, rtol=1e-8)
     np.testing.assert_array_equal(x.numpy(), [0.5, -2.0])
+
+
+def test_ops_applied_directly_use_pytorch_s_defaults():
+    """A student's code may call an op without its settings: reduce all dims (or the one given) without
+    keeping them, join along the first dim."""
+    from tinygrad_edu import ops
+    a = np.arange(1.0, 7.0).reshape(2, 3)
+    t, u = tg.tensor(a), tg.tensor(a + 10)
+    np.testing.assert_allclose(ops.Mean.apply(t).numpy(), a.mean(), rtol=1e-12)
+    np.testing.assert_allclose(ops.Norm.apply(t).numpy(), np.sqrt((a * a).sum()), rtol=1e-12)
+    lse = ops.LogSumExp.apply(t, dim=1)
+    np.testing.assert_allclose(lse.numpy(), np.log(np.exp(a).sum(axis=1)), rtol=1e-12)
+    assert ops.Mean.apply(t).shape == ops.Norm.apply(t).shape == () and lse.shape == (2,)
+    np.testing.assert_array_equal(ops.Cat.apply(t, u).numpy(), np.concatenate([a, a + 10]))
+    np.testing.assert_array_equal(ops.Stack.apply(t, u).numpy(), np.stack([a, a + 10]))

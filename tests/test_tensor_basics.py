@@ -284,3 +284,35 @@ def test_unsqueeze_then_squeeze_is_the_identity(shape, data):
     u = tg.tensor(a).unsqueeze(dim)
     np.testing.assert_array_equal(u.numpy(), np.expand_dims(a, dim))
     np.testing.assert_array_equal(u.squeeze(dim).numpy(), a)
+
+
+def test_flatten_of_a_scalar_or_a_vector_is_a_vector():
+    assert tg.tensor(3.0).flatten().shape == (1,)
+    v = tg.tensor(np.arange(5.0))
+    np.testing.assert_array_equal(v.flatten().numpy(), np.arange(5.0))
+
+
+def test_reshape_refuses_a_negative_size_other_than_minus_one():
+    """PyTorch raises for −2; NumPy would quietly take it as the size to infer."""
+    with pytest.raises(ValueError, match="-2"):
+        tg.ones(2, 3, 4).reshape(2, -2)
+    assert tg.ones(2, 3, 4).reshape(2, -1).shape == (2, 12)
+
+
+def test_where_takes_a_condition_given_as_a_list():
+    x, y = tg.tensor([1.0, 2.0, 3.0]), tg.tensor([-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(tg.where([True, False, True], x, y).numpy(), [1.0, -2.0, 3.0])
+
+
+def test_truth_of_a_tensor_with_several_elements_is_an_error_that_names_the_fix():
+    with pytest.raises(RuntimeError, match=r"2 elements \(shape \(2,\)\) is ambiguous; use \.any\(\) or \.all\(\)$"):
+        bool(tg.tensor([1.0, 2.0]))
+
+
+def test_an_index_tensor_changed_after_indexing_does_not_move_the_gradient():
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    rows = tg.tensor([0, 0, 1])
+    y = x[rows, 1]
+    rows.fill_(1)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 2.0, 0.0], [0.0, 1.0, 0.0]])

@@ -42,12 +42,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._constant(array)
 
 
+def _float(dtype):
+    """The dtype asked for; None means the default float32, as in PyTorch (NumPy's would be float64)."""
+    return float32 if dtype is None else dtype
+
+
 def zeros(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(_shape_arg(shape), dtype=_float(dtype)), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape_arg(shape), dtype=_float(dtype)), requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -58,7 +63,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def eye(n: int, m: int | None = None, dtype=float32, requires_grad: bool = False) -> Tensor:
     """The n×m identity matrix (ones on the diagonal)."""
-    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.eye(n, m, dtype=_float(dtype)), requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -73,17 +78,17 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 def linspace(start, end, steps: int, dtype=float32, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
-    return Tensor(np.linspace(start, end, steps), dtype=dtype, requires_grad=requires_grad)
+    return Tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad)
 
 
 def randn(*shape, generator: np.random.Generator | None = None, dtype=float32, requires_grad: bool = False) -> Tensor:
     """Samples of the standard normal N(0, 1); pass ``generator=np.random.default_rng(seed)`` to fix them."""
-    return Tensor(_generator(generator).standard_normal(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(_generator(generator).standard_normal(_shape_arg(shape), dtype=_float(dtype)), requires_grad=requires_grad)
 
 
 def rand(*shape, generator: np.random.Generator | None = None, dtype=float32, requires_grad: bool = False) -> Tensor:
     """Samples of the uniform distribution on [0, 1)."""
-    return Tensor(_generator(generator).random(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(_generator(generator).random(_shape_arg(shape), dtype=_float(dtype)), requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=(), generator: np.random.Generator | None = None, dtype=int64) -> Tensor:

@@ -581,7 +581,10 @@ class Tensor:
 
     # ----------------------------------------------------------------------------- shape
     def reshape(self, *shape):
-        return ops.Reshape.apply(self, shape=_shape_arg(shape))
+        shape = _shape_arg(shape)
+        if any(size < -1 for size in shape):  # NumPy would take any negative size as the one to infer
+            raise ValueError(f"reshape{shape}: sizes are ≥ 0, or −1 for the one size to infer from the others")
+        return ops.Reshape.apply(self, shape=shape)
 
     def view(self, *shape):
         """PyTorch's name for `reshape` (here it too shares memory whenever NumPy can)."""
