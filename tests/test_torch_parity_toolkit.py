@@ -17,14 +17,7 @@ import tinygrad_edu as tg
 
 torch = pytest.importorskip("torch")
 
-STEPS = 40
-W0 = np.random.default_rng(9).normal(size=(3, 2))
-CURVATURE = np.random.default_rng(8).uniform(0.2, 2.0, size=(3, 2))
-NOISE = np.random.default_rng(7).normal(size=(STEPS, 3, 2))
-
-
-def gradient(w, t):
-    return CURVATURE * w + 0.3 * NOISE[t]
+from test_optim import STEPS, W0, gradient  # the same noisy quadratic bowl as the NumPy-formula tests
 
 
 OPTIMIZERS = [
