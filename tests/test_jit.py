@@ -34,6 +34,19 @@ def batches(n_steps, sizes=(8,), seed=1):
     return out
 
 
+def training_step(model, loss_fn, optimizer):
+    """The lecture's five-line step (zero_grad, forward, loss, backward, step), not yet jitted."""
+
+    def step(x, t):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def train(jitted: bool, make_optimizer, data, *, shared=False, accumulate=False, gamma=None):
     """Run the steps eagerly or through tg.jit; return the losses and the final parameters."""
     model = make_model(shared=shared)
@@ -162,13 +175,7 @@ def test_replayed_non_finite_loss_still_raises():
     model, loss_fn = make_model(), nn.MSELoss()
     optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
 
-    @tg.jit
-    def step(x, t):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        optimizer.step()
-        return loss
+    step = tg.jit(training_step(model, loss_fn, optimizer))
 
     data = batches(3)
     for x, t in data:
@@ -319,13 +326,7 @@ def test_the_replay_source_shows_the_ops_and_live_calls():
     model, loss_fn = make_model(), nn.MSELoss()
     optimizer = nn.optim.Adam(model.parameters())
 
-    @tg.jit
-    def step(x, t):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        optimizer.step()
-        return loss
+    step = tg.jit(training_step(model, loss_fn, optimizer))
 
     assert "nothing replayed yet" in step.source()
     for x, t in batches(3):
@@ -407,13 +408,7 @@ def test_an_optimizer_changed_after_the_replay_was_built_is_followed():
         model, loss_fn = make_model(), nn.MSELoss()
         optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
 
-        def step(x, t):
-            optimizer.zero_grad()
-            loss = loss_fn(model(x), t)
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = training_step(model, loss_fn, optimizer)
         run = tg.jit(step) if jitted else step
         for i, (x, t) in enumerate(data):
             if i == 5:
@@ -455,13 +450,7 @@ def test_zero_grad_written_out_clears_every_parameter_of_the_optimizer():
     extra = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
     optimizer = nn.optim.SGD([*model.parameters(), extra], lr=0.1)
 
-    @tg.jit
-    def step(x, t):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        optimizer.step()
-        return loss
+    step = tg.jit(training_step(model, loss_fn, optimizer))
 
     for x, t in batches(5):
         extra.grad = tg.Tensor(np.ones(3, np.float32))  # set outside the step: zero_grad must clear it
