@@ -19,7 +19,7 @@ import numpy as np
 import tinygrad_edu as tg
 
 # How each hyperparameter is checked, by name, for every optimizer (yours too): PyTorch's rules.
-_AT_LEAST_ZERO = ("lr", "momentum", "dampening", "weight_decay", "alpha", "lr_decay", "initial_accumulator_value")
+_AT_LEAST_ZERO = ("lr", "dampening", "weight_decay", "alpha", "lr_decay", "initial_accumulator_value")
 
 
 class Optimizer:
@@ -76,7 +76,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check(self, group: dict) -> None:
-        """Refuse hyperparameters PyTorch refuses: ValueError naming the setting."""
+        """Refuse hyperparameters PyTorch refuses, and momentum ≥ 1: ValueError naming the setting."""
         name = type(self).__name__
         for key, value in group.items():
             if key == "params" or isinstance(value, bool):
@@ -85,6 +85,9 @@ class Optimizer:
                 if not (isinstance(value, (tuple, list)) and len(value) == 2
                         and all(isinstance(b, Real) and 0 <= b < 1 for b in value)):
                     raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {value!r}")
+            elif key == "momentum":  # at 1 or more the velocity never decays: the steps grow without bound
+                if not (isinstance(value, Real) and 0 <= value < 1):
+                    raise ValueError(f"{name}: momentum must be a number in [0, 1), got {value!r}")
             elif key == "eps":
                 if not (isinstance(value, Real) and 0 < value < math.inf):
                     raise ValueError(f"{name}: eps must be a finite number > 0, got {value!r}")
