@@ -55,6 +55,18 @@ def test_eye_and_linspace():
     assert tg.linspace(0, 1, 3, dtype=np.float64, requires_grad=True).requires_grad
 
 
+def test_linspace_computes_in_the_dtype_asked_for():
+    """float64 keeps NumPy's float64 values (not float32 ones); an integer dtype truncates each value
+    towards zero, as torch.linspace does ([0, 2.5, 5, 7.5, 10] → [0, 2, 5, 7, 10])."""
+    wide = tg.linspace(0.1, 0.7, 7, dtype=tg.float64)
+    assert wide.dtype == np.float64
+    np.testing.assert_array_equal(wide.numpy(), np.linspace(0.1, 0.7, 7))
+    for start, end in ((0, 10), (-10, 0)):
+        ints = tg.linspace(start, end, 5, dtype=tg.int64)
+        assert ints.dtype == np.int64
+        np.testing.assert_array_equal(ints.numpy(), np.trunc(np.linspace(start, end, 5)))
+
+
 def test_randint_and_randperm():
     out = tg.randint(3, 9, size=(4, 5), generator=np.random.default_rng(1))
     np.testing.assert_array_equal(out.numpy(), np.random.default_rng(1).integers(3, 9, size=(4, 5)))

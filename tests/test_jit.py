@@ -289,6 +289,23 @@ def test_an_unchanging_constant_is_fine_and_arrays_passed_in_are_read_afresh():
         assert step(x).numpy().tobytes() == (x * scale).sum().tobytes()
 
 
+def test_masks_combined_from_fixed_tensors_inside_the_step_replay_as_eager():
+    """&, ^ and | of a fixed mask and an op's view of one (.T, reshape) are constants of the step:
+    the recordings accept them and every replay masks as eager does."""
+    lower = tg.tensor(np.tri(3, dtype=bool))
+
+    @tg.jit
+    def step(x):
+        diagonal = lower & lower.T
+        strictly_lower = lower ^ diagonal.reshape(3, 3)
+        return x * (strictly_lower | diagonal.T)
+
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.standard_normal((3, 3)).astype(np.float32)
+        assert step(x).numpy().tobytes() == (x * np.tri(3, dtype=np.float32)).tobytes()
+
+
 def test_returning_non_tensors_and_passing_non_tensors_are_refused():
     x, _ = batches(1)[0]
     with pytest.raises(tg.JitError, match="returned a float"):

@@ -253,3 +253,20 @@ def test_fill_keeps_the_dtype_and_setitem_names_itself():
     leaf = tg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="^setitem: a leaf that requires grad cannot be changed in place"):
         leaf[0] = 5.0
+
+
+@pytest.mark.parametrize("write", [lambda x, v: x.fill_(v), lambda x, v: x.__setitem__(slice(1, None), v)],
+                         ids=["fill_", "setitem"])
+@pytest.mark.parametrize("dtype, value, error, message", [
+    (np.uint8, 300, OverflowError, "300 out of bounds for uint8"),
+    (np.int32, 2**40, OverflowError, f"{2**40} out of bounds for int32"),
+    (np.int64, float("nan"), ValueError, "NaN"),
+    (np.int64, float("inf"), OverflowError, "infinity"),
+])
+def test_writing_a_value_the_integer_dtype_cannot_hold_is_an_error(write, dtype, value, error, message):
+    """As in PyTorch (which raises "value cannot be converted ... without overflow"): an error naming
+    the value, never a wrapped-around or arbitrary number (300 stored in uint8 would be 44)."""
+    x = tg.tensor(np.arange(3, dtype=dtype))
+    with pytest.raises(error, match=message):
+        write(x, value)
+    np.testing.assert_array_equal(x.numpy(), np.arange(3))
