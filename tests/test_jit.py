@@ -290,20 +290,23 @@ def test_an_unchanging_constant_is_fine_and_arrays_passed_in_are_read_afresh():
 
 
 def test_masks_combined_from_fixed_tensors_inside_the_step_replay_as_eager():
-    """&, ^ and | of a fixed mask and an op's view of one (.T, reshape) are constants of the step:
-    the recordings accept them and every replay masks as eager does."""
+    """&, ^, | and where() given a fixed mask and an op's view of one (.T, reshape) make constants of
+    the step: the recordings accept them and every replay masks as eager does."""
     lower = tg.tensor(np.tri(3, dtype=bool))
 
     @tg.jit
     def step(x):
-        diagonal = lower & lower.T
+        x, upper = tg.Tensor(x), lower.T
+        diagonal = lower & upper
         strictly_lower = lower ^ diagonal.reshape(3, 3)
-        return x * (strictly_lower | diagonal.T)
+        return x * (strictly_lower | diagonal.T), tg.where(upper, x, 0.0)
 
     rng = np.random.default_rng(0)
     for _ in range(4):
         x = rng.standard_normal((3, 3)).astype(np.float32)
-        assert step(x).numpy().tobytes() == (x * np.tri(3, dtype=np.float32)).tobytes()
+        masked, chosen = step(x)
+        assert masked.numpy().tobytes() == (x * np.tri(3, dtype=np.float32)).tobytes()
+        assert chosen.numpy().tobytes() == np.where(np.tri(3, dtype=bool).T, x, np.float32(0)).tobytes()
 
 
 def test_returning_non_tensors_and_passing_non_tensors_are_refused():
