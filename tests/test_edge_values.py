@@ -91,12 +91,16 @@ def test_clamp_needs_a_bound_and_var_one_way_of_correcting():
         assert np.isnan(tg.tensor([5.0]).var(correction=1).item())  # one value, n − 1 = 0: NaN as in PyTorch, not 0
 
 
-@pytest.mark.parametrize("p", [2, "fro", 3, float("inf")])
-def test_norms_along_a_dim_keep_it_when_asked(p):
-    x = tg.tensor(np.array([[3.0, -4.0], [1.0, 0.0]]))
+@pytest.mark.parametrize("p", [2, "fro", 3, float("inf"), float("-inf"), 0])
+def test_norms_along_a_dim_keep_it_when_asked_and_keep_the_float_dtype(p):
+    x = tg.tensor(np.array([[3.0, -4.0, 0.5], [1.0, 0.0, -2.0]]))
     order = None if p == "fro" else p
-    np.testing.assert_allclose(x.norm(p, dim=1).numpy(), np.linalg.norm(x.numpy(), ord=order, axis=1))
-    assert x.norm(p, dim=1, keepdim=True).shape == (2, 1)
+    expected = np.linalg.norm(x.numpy(), ord=order, axis=1)
+    np.testing.assert_allclose(x.norm(p, dim=1).numpy(), expected)
+    kept = x.norm(p, dim=1, keepdim=True)
+    assert kept.shape == (2, 1)
+    np.testing.assert_allclose(kept.numpy(), expected[:, None])
+    assert x.float().norm(p, dim=1).dtype == np.float32 and x.norm(p).dtype == np.float64  # as in PyTorch
 
 
 def test_expand_needs_enough_sizes():

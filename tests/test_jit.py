@@ -309,6 +309,22 @@ def test_masks_combined_from_fixed_tensors_inside_the_step_replay_as_eager():
         assert chosen.numpy().tobytes() == np.where(np.tri(3, dtype=bool).T, x, np.float32(0)).tobytes()
 
 
+@pytest.mark.parametrize("dtype", [bool, np.float32, np.int64])
+def test_a_mask_passed_to_the_step_as_the_condition_of_where_is_read_afresh(dtype):
+    """A 0/1 mask of any dtype is an argument like x: the two recordings seeing the same mask must
+    not freeze it into the replay."""
+
+    @tg.jit
+    def step(x, mask):
+        return tg.where(mask, tg.Tensor(x), 0.0)
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(6).astype(np.float32)
+    first = (rng.random(6) > 0.5).astype(dtype)
+    for mask in (first, first, (1 - first).astype(dtype), (rng.random(6) > 0.5).astype(dtype)):
+        assert step(x, mask).numpy().tobytes() == np.where(mask, x, np.float32(0)).tobytes()
+
+
 def test_returning_non_tensors_and_passing_non_tensors_are_refused():
     x, _ = batches(1)[0]
     with pytest.raises(tg.JitError, match="returned a float"):

@@ -722,8 +722,12 @@ def _in_common_dtype(name: str, tensors) -> list:
 
 
 def where(condition, x, y) -> Tensor:
-    """Element-wise ``x`` where ``condition`` holds, else ``y`` (the gradient follows the same choice)."""
-    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    """Element-wise ``x`` where ``condition`` holds (is nonzero), else ``y``; the gradient follows the same choice.
+
+    The condition is used as given, not converted to bool (np.where reads nonzero as true all the
+    same): a mask array passed to a jitted step then stays that argument, read afresh on each replay.
+    """
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
     return ops.Where.apply(*_promote(x, y), condition=condition)
 
 
