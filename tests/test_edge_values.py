@@ -62,6 +62,12 @@ def test_cat_and_stack_of_one_and_of_three_tensors():
     np.testing.assert_array_equal(c.grad.numpy(), [[6.0, 7.0]])
 
 
+@pytest.mark.parametrize("join", [tg.cat, tg.stack])
+def test_cat_and_stack_of_no_tensors_is_an_error_naming_the_function(join):
+    with pytest.raises(ValueError, match=f"^{join.__name__}\\(\\) needs at least one tensor$"):
+        join([])
+
+
 def test_a_detached_tensor_shares_memory_so_an_in_place_change_of_the_original_is_refused():
     y = leaf([1.0, 2.0]) * 2.0
     y.detach()
