@@ -85,7 +85,7 @@ def test_binary_gradients_with_broadcasting(name, data):
 
 @pytest.mark.parametrize("a_shape, b_shape", [
     ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((5, 2, 3), (3, 4)), ((3,), (5, 3, 4)), ((5, 2, 3), (3,)),
-    ((5, 1, 2, 3), (4, 3, 2)),
+    ((5, 1, 2, 3), (4, 3, 2)), ((3,), (3, 1)), ((1, 3), (3,)), ((3,), (1, 3, 4)),  # only the vector's dim goes
 ])
 def test_matmul_of_vectors_and_stacks_as_numpy_with_gradients(a_shape, b_shape):
     """Vectors become one-row/one-column matrices before MatMul and lose that dim after, as in NumPy."""
@@ -99,7 +99,8 @@ def test_matmul_of_vectors_and_stacks_as_numpy_with_gradients(a_shape, b_shape):
 
 
 def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
-    with pytest.raises(ValueError, match=r"at least one dimension.*\(\).*\(3,\)"):
+    with pytest.raises(ValueError, match=r"^matmul needs tensors with at least one dimension, got shapes \(\) and "
+                                         r"\(3,\) \(use \* to multiply by a scalar\)$"):
         tg.tensor(2.0) @ tg.ones(3)
     from tinygrad_edu.ops import MatMul
     with pytest.raises(ValueError, match="MatMul takes matrices"):
