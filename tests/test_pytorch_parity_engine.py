@@ -168,3 +168,12 @@ def test_constructors_match_pytorch_shapes_and_dtypes():
         assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
     for ours, theirs in pairs[:5]:
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("data", [
+    [np.float64(1.0)], [np.float64(1.0), 2.0], [[1.0], [np.float64(2.0)]], [np.float32(1.0), np.float64(2.0)],
+    [np.float32(1.0), 2.0], [np.int64(1), 2.0], [np.int32(1)], [np.int32(1), 2], [np.bool_(True)], [1.0, 2.5],
+    np.float64(1.0), np.int32(3),
+])
+def test_tensor_infers_the_dtype_of_numpy_scalars_in_lists_as_pytorch(data):
+    assert tg.tensor(data).dtype == torch.tensor(data).numpy().dtype

@@ -21,15 +21,24 @@ MinResult = namedtuple("MinResult", ["values", "indices"])
 
 
 def _to_array(data, dtype) -> np.ndarray:
-    """Make the array a new tensor holds: Python floats become float32, NumPy arrays keep their dtype."""
+    """Make the array a new tensor holds: Python floats become float32, NumPy arrays and scalars keep
+    their dtype, also inside a list (``[np.float64(1.0), 2.0]`` is float64, as in PyTorch)."""
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     array = np.asarray(data)
-    if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+    if array.dtype == np.float64 and not _holds_float64(data):
         return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
     if array.dtype.kind == "f" and array.dtype not in FLOATS:
         return array.astype(np.float32)  # float16 and friends: compute in float32
     return array
+
+
+def _holds_float64(data) -> bool:
+    """Whether ``data`` is, or a (nested) list of it holds, a float64 array, scalar or tensor. NumPy
+    makes Python floats float64 too; PyTorch makes them float32, but keeps float64 from NumPy."""
+    if hasattr(data, "dtype"):
+        return data.dtype == np.float64
+    return isinstance(data, (list, tuple)) and any(_holds_float64(x) for x in data)
 
 
 def _promote(a, b, floating: bool = False) -> tuple:
