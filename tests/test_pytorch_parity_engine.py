@@ -131,6 +131,19 @@ def test_errors_where_pytorch_raises(code):
         code(tg, tg.ones(2, 3))
 
 
+@pytest.mark.parametrize("code", [
+    lambda lib, t: t @ t.T.double(), lambda lib, t: t.double() @ t.T, lambda lib, t: t.long() @ t.T,
+    lambda lib, t: t[0] @ t[1].double(), lambda lib, t: t.unsqueeze(0).double() @ t.T,
+    lambda lib, t: (torch.nn.functional.linear if lib is torch else tg.linear)(t.double(), t),
+    lambda lib, t: (torch.nn.functional.linear if lib is torch else tg.linear)(t, t, t[0].double()),
+])
+def test_matmul_and_linear_refuse_mixed_dtypes_as_pytorch(code):
+    with pytest.raises(RuntimeError):
+        code(torch, torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="does not promote"):
+        code(tg, tg.ones(2, 3))
+
+
 def test_conversions_and_truth_values_match_pytorch():
     for value in (0.0, 2.5, -3.75):
         ours, theirs = tg.tensor(value), torch.tensor(value)

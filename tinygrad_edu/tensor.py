@@ -404,8 +404,16 @@ class Tensor:
 
     def matmul(self, other):
         """The matrix product, NumPy's ``@``: a vector is taken as a one-row matrix on the left or a
-        one-column matrix on the right, and that dimension is dropped from the result."""
-        a, b = _promote(self, other)
+        one-column matrix on the right, and that dimension is dropped from the result.
+
+        Both operands must have the same dtype, as in PyTorch: float32 weights meeting float64 data
+        is a mistake to fix where it happens, not to compute quietly in float64.
+        """
+        a, b = self, _as_tensor(other)
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"matmul: the operands are {a.dtype} and {b.dtype}; matmul needs the same dtype on "
+                               "both sides and does not promote (as in PyTorch), so convert one first, e.g. with "
+                               ".float() or .double() (NumPy arrays are float64 unless made otherwise)")
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape} "
                              "(use * to multiply by a scalar)")
@@ -416,7 +424,7 @@ class Tensor:
     __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return Tensor.matmul(*_promote(other, self))
+        return Tensor.matmul(_as_tensor(other), self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -737,7 +745,19 @@ def where(condition, x, y) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """The affine map of a layer, x Wᵀ + b, as one op (weight has shape (out, in), as in PyTorch)."""
+    """The affine map of a layer, x Wᵀ + b, as one op (weight has shape (out, in), as in PyTorch).
+
+    Input, weight and bias must have one dtype: as in PyTorch, a float32 layer refuses float64 data
+    (NumPy's default) rather than quietly computing in float64.
+    """
+    for name, t in (("input", x), ("bias", bias)):
+        if t is not None and t.dtype != weight.dtype:
+            raise RuntimeError(
+                f"linear: the {name} is {t.dtype} but the weight is {weight.dtype}; a layer computes in its "
+                "weights' dtype and does not promote (as in PyTorch). Convert the input, e.g. x.float() (NumPy "
+                "data is float64 unless made otherwise; tg.tensor(array, dtype=tg.float32) makes it float32), "
+                "or the model, e.g. model.double()"
+            )
     return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
 
 
