@@ -112,7 +112,8 @@ def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
 def test_matmul_refuses_operands_of_different_dtypes(a_dtype, b_dtype, a_shape, b_shape):
     """As in PyTorch: a float32 weight matrix meeting float64 data is a mistake to fix, not to promote."""
     a, b = tg.ones(a_shape, dtype=a_dtype), tg.ones(b_shape, dtype=b_dtype)
-    message = f"^matmul: the operands are {np.dtype(a_dtype)} and {np.dtype(b_dtype)}; .*same dtype.*float\\(\\).*double\\(\\)"
+    message = (f"^matmul: the operands are {np.dtype(a_dtype)} and {np.dtype(b_dtype)}; "
+               r".*same dtype.*\.float\(\).*\.double\(\)")
     with pytest.raises(RuntimeError, match=message):
         a @ b
     with pytest.raises(RuntimeError, match=message):
