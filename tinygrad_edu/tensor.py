@@ -343,17 +343,22 @@ class Tensor:
         return self._modify_in_place("div_", Tensor.__truediv__, other)
 
     def clamp_(self, min=None, max=None):
+        _require_a_bound("clamp_", min, max)
         return self._modify_in_place("clamp_", lambda t: t.clamp(min, max))
 
     def copy_(self, src):
         """Overwrite with ``src`` (broadcast to this shape, cast to this dtype); the gradient flows to ``src``."""
-        return self._modify_in_place("copy_", lambda t, s: _as_tensor(s).to(t.dtype).expand(t.shape), src)
+        return self._overwrite("copy_", src)
 
     def fill_(self, value):
-        return self.copy_(Tensor._constant(np.asarray(value, dtype=self.dtype)))
+        return self._overwrite("fill_", Tensor._constant(np.asarray(value, dtype=self.dtype)))
 
     def zero_(self):
-        return self.fill_(0)
+        return self._overwrite("zero_", Tensor._constant(np.zeros((), dtype=self.dtype)))
+
+    def _overwrite(self, name: str, src):
+        """``copy_``, under the name of the op the user called (so that its errors name that op)."""
+        return self._modify_in_place(name, lambda t, s: _as_tensor(s).to(t.dtype).expand(t.shape), src)
 
     def __setitem__(self, index, value):
         index = _index_arrays(index)
@@ -465,8 +470,7 @@ class Tensor:
     def clamp(self, min=None, max=None):
         """Clip into [min, max]; the bounds promote like the other operand of a binary op (an int
         tensor clamped to 0.5 is float32), so they are given to the op in the result's dtype."""
-        if min is None and max is None:
-            raise ValueError("clamp() needs at least one of min and max")
+        _require_a_bound("clamp", min, max)
         dtype = result_type(self, *[bound for bound in (min, max) if bound is not None])
         min, max = (None if bound is None else _as_dtype(bound, dtype).data for bound in (min, max))
         return ops.Clamp.apply(self.to(dtype), min=min, max=max)
@@ -698,6 +702,11 @@ class Tensor:
 
     def __invert__(self):
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+def _require_a_bound(name: str, min, max) -> None:
+    if min is None and max is None:
+        raise ValueError(f"{name}() needs at least one of min and max")
 
 
 def _shape_arg(shape: tuple) -> tuple:
