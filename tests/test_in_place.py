@@ -48,6 +48,15 @@ def test_in_place_ops_change_the_tensors_own_array(name):
     assert t._version == 1 and view._version == 1
 
 
+@pytest.mark.parametrize("src", [2.5, [0.5, -2.0, 4.7], np.array([0.5, -2.0, 4.7]), np.array([[1.9], [-2.9]])])
+def test_copy_takes_a_number_a_list_or_an_array_broadcast_and_cast_to_the_tensors_dtype(src):
+    """As torch's copy_ of a number; an int tensor truncates the floats as .to() does."""
+    for dtype in (tg.float32, tg.int64):
+        t = tg.zeros(2, 3, dtype=dtype)
+        assert t.copy_(src) is t and t.dtype == dtype
+        np.testing.assert_array_equal(t.numpy(), np.broadcast_to(np.asarray(src).astype(dtype), (2, 3)))
+
+
 def test_the_hand_written_update_of_every_tutorial_changes_the_parameter():
     p = leaf([1.0, -2.0])
     (p * p).sum().backward()
