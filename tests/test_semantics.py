@@ -105,6 +105,10 @@ PROMOTION = [
     (lambda: tg.tensor([True, False]), 1.5, np.float32),
     (lambda: tg.tensor([True, False]), lambda: tg.tensor([True, True]), np.bool_),
     (lambda: tg.tensor([1, 2], dtype=np.uint8), lambda: tg.tensor([1, 2], dtype=np.int8), np.int16),
+    (lambda: tg.tensor(np.array(3, dtype=np.int32)), 5, np.int32),            # 0-d outranks a Python number
+    (lambda: tg.tensor(np.array(3, dtype=np.uint8)), 2, np.uint8),
+    (lambda: tg.tensor(1.0), np.float64(2.0), np.float32),                     # a NumPy scalar counts as a number
+    (lambda: tg.tensor(np.array(3, dtype=np.int32)), np.int64(5), np.int32),
 ]
 
 
@@ -115,6 +119,13 @@ def test_type_promotion_follows_pytorch(case):
     assert tg.result_type(a, b) == expected
     assert (a + b).dtype == expected and (b + a).dtype == expected
     assert (a * b).dtype == expected
+
+
+@pytest.mark.parametrize("other, name", [([1.0, 2.0], "list"), ("2", "str"), (None, "NoneType")])
+def test_combining_a_tensor_with_a_non_number_is_an_error_that_names_the_fix(other, name):
+    with pytest.raises(TypeError, match=rf"^cannot combine a tensor with a {name}; make it a tensor first "
+                                        r"\(tg\.tensor\(\.\.\.\)\)$"):
+        tg.ones(2) + other
 
 
 def test_the_values_are_computed_in_the_promoted_type():
