@@ -106,8 +106,9 @@ def test_like_constructors_keep_a_float32_or_integer_tensor_dtype():
 
 
 def test_constructors_do_not_require_grad_unless_asked():
-    for t in (tg.eye(2), tg.linspace(0, 1, 3), tg.full_like(T64, 1.0), tg.zeros(2), tg.full(2, 1.0)):
-        assert not t.requires_grad
+    for t in (tg.eye(2), tg.linspace(0, 1, 3), tg.full_like(T64, 1.0), tg.zeros(2), tg.full(2, 1.0), tg.ones(2),
+              tg.rand(2), tg.randn(2), tg.tensor([1.0]), tg.Tensor([1.0]), tg.arange(2.0)):
+        assert t.requires_grad is False
 
 
 def test_stack_joins_along_a_new_first_dim_by_default():
