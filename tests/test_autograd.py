@@ -90,6 +90,33 @@ def test_only_leaves_keep_grad_unless_retained():
     assert x.is_leaf and not hidden.is_leaf
 
 
+def test_a_tensor_made_non_leaf_by_an_in_place_change_keeps_no_grad():
+    """tg.zeros(2) += w records the change: h is then computed, and like any non-leaf keeps no .grad."""
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = tg.zeros(2)
+    h += w
+    (h * h).sum().backward()
+    assert not h.is_leaf and h.grad is None
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])
+
+
+@pytest.mark.parametrize("gradient", [None, [1.0, 0.1], np.array([1.0, 0.1]), tg.tensor([1.0, 0.1], dtype=tg.float64)])
+def test_the_gradient_backward_starts_from_has_the_roots_dtype(gradient):
+    """1 for a scalar, or the gradient given (a list, a float64 array or tensor): as float32 for a float32
+    root, which is what its own .grad then holds (a leaf, or a retained non-leaf)."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    root = (x * 3.0).sum() if gradient is None else x * 3.0
+    root.retain_grad()
+    root.backward(gradient)
+    expected = np.float32(1.0) if gradient is None else np.array([1.0, 0.1], dtype=np.float32)
+    assert root.grad.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_array_equal(root.grad.numpy(), expected)
+    np.testing.assert_array_equal(x.grad.numpy(), 3 * np.broadcast_to(expected, (2,)))
+    scalar = tg.tensor(2.0, requires_grad=True)
+    scalar.backward()
+    assert scalar.grad.dtype == np.float32 and scalar.grad.item() == 1.0
+
+
 def test_two_leaves_never_share_one_gradient_array():
     """a + b hands the same gradient to both; changing one .grad in place must not change the other."""
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])

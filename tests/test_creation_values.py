@@ -55,6 +55,16 @@ def test_eye_and_linspace():
     assert tg.linspace(0, 1, 3, dtype=np.float64, requires_grad=True).requires_grad
 
 
+@pytest.mark.parametrize("make", [tg.tensor, tg.Tensor])
+def test_half_precision_data_is_computed_in_float32(make):
+    """float16 (and other float types NumPy has but the ops do not use) become float32, the default."""
+    half = np.array([[1.5, -2.25], [0.1, 65504.0]], dtype=np.float16)
+    for data in (half, half[0, 0]):
+        out = make(data)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out.numpy(), np.asarray(data).astype(np.float32))
+
+
 def test_linspace_computes_in_the_dtype_asked_for():
     """float64 keeps NumPy's float64 values (not float32 ones); an integer dtype truncates each value
     towards zero, as torch.linspace does ([0, 2.5, 5, 7.5, 10] → [0, 2, 5, 7, 10])."""
