@@ -312,3 +312,14 @@ def test_clamp_in_place_without_bounds_names_clamp_in_place():
         tg.ones(2).clamp_()
     with pytest.raises(ValueError, match=r"^clamp\(\) needs at least one of min and max"):
         tg.ones(2).clamp()
+
+
+def test_a_change_to_a_tensor_made_from_a_numpy_view_is_seen_by_the_version_check():
+    """from_numpy of a slice: the memory belongs to the sliced array, and the check must know it, or
+    backward would use the changed value (w's gradient would be 2t instead of t)."""
+    w = leaf([1.0, 2.0, 3.0])
+    t = tg.from_numpy(np.arange(8.0)[2:5])
+    y = w * t  # Mul keeps t for w's gradient
+    t.mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"^Mul.backward needs a value that was changed by an in-place operation"):
+        y.sum().backward()
