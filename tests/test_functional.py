@@ -6,6 +6,8 @@ differentiable function is gradchecked in float64 on shapes drawn by hypothesis,
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -281,16 +283,18 @@ def test_empty_or_fully_ignored_batches_in_cross_entropy():
     with pytest.raises(ValueError, match=r"empty batch \(0, 3\)"):
         nn.CrossEntropyLoss()(tg.zeros(0, 3), np.zeros(0, dtype=np.int64))
     assert nn.CrossEntropyLoss(reduction="sum")(tg.zeros(0, 3), np.zeros(0, dtype=np.int64)).item() == 0
-    with pytest.raises(ValueError, match="every target is ignore_index or has weight 0"):
+    with pytest.raises(ValueError, match=r"cross_entropy: the mean over no examples is undefined \(PyTorch gives nan\): "
+                                         r"every target is ignore_index or has weight 0$"):
         nn.CrossEntropyLoss()(tg.zeros(2, 3), np.array([-100, -100]))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NumPy's, on the NaN given on purpose
 @pytest.mark.parametrize("function", [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy_with_logits])
 def test_a_non_finite_loss_is_reported_as_divergence(function):
-    with pytest.raises(FloatingPointError, match=f"{function.__name__} is nan"):
+    advice = r": the network's outputs have diverged \(try a smaller learning rate\), or the inputs hold NaN or infinity$"
+    with pytest.raises(FloatingPointError, match=rf"^{function.__name__} is nan{advice}"):
         function(tg.tensor([[float("nan"), 0.5]]), tg.tensor([[1.0, 0.0]]))
-    with pytest.raises(FloatingPointError, match="not finite in some elements"):
+    with pytest.raises(FloatingPointError, match=rf"^{function.__name__} is not finite in some elements{advice}"):
         function(tg.tensor([[float("inf"), 0.5]]), tg.tensor([[1.0, 0.0]]), reduction="none")
 
 
@@ -319,6 +323,112 @@ def test_bad_arguments_get_errors_that_name_the_problem():
         F.huber_loss(tg.ones(2), tg.ones(2), delta=0)
     with pytest.raises(TypeError):  # PyTorch's positional size_average would otherwise land on ignore_index
         nn.CrossEntropyLoss(None, None, 3)
+
+
+PAIRED = {  # the losses of a prediction and a target of the same shape: name -> (function, its reductions)
+    "mse_loss": (F.mse_loss, "('lecture', 'mean', 'sum', 'none')"),
+    "l1_loss": (F.l1_loss, "('mean', 'sum', 'none')"),
+    "huber_loss": (F.huber_loss, "('mean', 'sum', 'none')"),
+    "binary_cross_entropy": (F.binary_cross_entropy, "('mean', 'sum', 'none')"),
+    "binary_cross_entropy_with_logits": (F.binary_cross_entropy_with_logits, "('mean', 'sum', 'none')"),
+}
+EMPTY_MEAN = "the mean over no examples is undefined (PyTorch gives nan); skip empty batches, or use reduction='sum'"
+
+
+def whole(message):
+    """A pattern for the whole error message (raised inside an op, it follows the op's "Name: ...: ")."""
+    return rf"(^|: ){re.escape(message)}$"
+
+
+@pytest.mark.parametrize("name", sorted(PAIRED))
+def test_every_error_of_the_paired_losses_is_the_whole_sentence_naming_the_loss(name):
+    function, reductions = PAIRED[name]
+    with pytest.raises(ValueError, match=whole(f"{name}: unknown reduction 'avg', choose one of {reductions}")):
+        function(tg.ones(2), tg.ones(2), reduction="avg")
+    with pytest.raises(TypeError, match=whole(f"{name}: input must be a Tensor, got list")):
+        function([0.5, 0.5], tg.ones(2))
+    with pytest.raises(ValueError, match=whole(
+            f"{name}: prediction shape (2, 1) and target shape (2,) differ; give both the same shape (where PyTorch "
+            "can, it broadcasts them with a warning: (n, 1) against (n,) becomes an (n, n) table, usually by mistake)")):
+        function(tg.ones(2, 1), tg.ones(2))
+    with pytest.raises(TypeError, match=whole(f"{name}: predictions must be float, got int64")):
+        function(tg.tensor([1, 0]), tg.tensor([1, 0]))
+    for reduction in ("mean", "lecture") if name == "mse_loss" else ("mean",):
+        with pytest.raises(ValueError, match=whole(f"{name}: empty batch (0, 3): {EMPTY_MEAN}")):
+            function(tg.zeros(0, 3), tg.zeros(0, 3), reduction=reduction)
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+def test_every_error_of_the_classification_losses_is_the_whole_sentence_naming_the_loss(name):
+    function = getattr(F, name)
+    with pytest.raises(ValueError, match=whole(f"{name}: unknown reduction 'avg', choose one of ('mean', 'sum', 'none')")):
+        function(tg.ones(2, 3), tg.tensor([0, 1]), reduction="avg")
+    with pytest.raises(TypeError, match=whole(f"{name}: input must be a Tensor, got ndarray")):
+        function(np.ones((2, 3)), tg.tensor([0, 1]))
+    with pytest.raises(TypeError, match=whole(f"{name}: labels must be integer class indices (or, for cross_entropy, "
+                                              "float probabilities), got bool")):
+        function(tg.ones(2, 3), tg.tensor([True, False]))
+    with pytest.raises(ValueError, match=whole(
+            f"{name}: expected input of shape (n, classes) or (n, classes, d1, ...) and labels of shape (n,) or "
+            "(n, d1, ...), got (2, 3) and (3,)")):
+        function(tg.ones(2, 3), tg.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=whole(f"{name}: expected input of shape (n, classes) or (n, classes, d1, ...) "
+                                               "and labels of shape (n,) or (n, d1, ...), got () and ()")):
+        function(tg.tensor(1.0), tg.tensor(0))
+    with pytest.raises(ValueError, match=whole(f"{name}: empty batch (0, 3): {EMPTY_MEAN}")):
+        function(tg.zeros(0, 3), np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError, match=whole(f"{name}: weight must have one entry per class, shape (3,), got (4,)")):
+        function(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(4))
+    with pytest.raises(ValueError, match=whole(f"{name}: weight cannot require grad (there is no gradient with respect "
+                                               "to it); pass weight.detach()")):
+        function(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(3, requires_grad=True))
+    with pytest.raises(ValueError, match=whole(f"{name}: labels must lie in [0, 3) (or be ignore_index=-100), got 3")):
+        function(tg.ones(2, 3), tg.tensor([0, 3]))
+    with pytest.raises(ValueError, match=whole(f"{name}: labels must lie in [0, 3) (or be ignore_index=7), got -1")):
+        function(tg.ones(2, 3), tg.tensor([-1, 7]), ignore_index=7)
+    with pytest.raises(ValueError, match=whole(f"{name}: the mean over no examples is undefined (PyTorch gives nan): "
+                                               "every target is ignore_index or has weight 0")):
+        function(tg.ones(2, 3), tg.tensor([0, 2]), weight=tg.tensor([0.0, 1.0, 0.0]))
+    probabilities = tg.full((2, 3), 1 / 3)
+    if name == "nll_loss":
+        with pytest.raises(ValueError, match=whole(
+                "nll_loss: float targets are class probabilities and must have the input's shape (2, 3), got (2, 3); "
+                "class indices must be integers")):
+            function(tg.ones(2, 3), probabilities)
+    else:
+        with pytest.raises(ValueError, match=whole(
+                "cross_entropy: float targets are class probabilities and must have the input's shape (2, 3), "
+                "got (3, 2); class indices must be integers")):
+            function(tg.ones(2, 3), tg.full((3, 2), 0.5))
+        with pytest.raises(ValueError, match=whole("cross_entropy: label_smoothing must lie in [0, 1], got -0.1")):
+            function(tg.ones(2, 3), tg.tensor([0, 1]), label_smoothing=-0.1)
+
+
+def test_every_error_of_the_other_functions_is_the_whole_sentence():
+    with pytest.raises(ValueError, match=whole("dropout: p must be a probability in [0, 1], got -0.5")):
+        F.dropout(tg.ones(2), -0.5)
+    with pytest.raises(ValueError, match=whole("huber_loss: delta must be positive, got -1.0")):
+        F.huber_loss(tg.ones(2), tg.ones(2), delta=-1.0)
+    with pytest.raises(TypeError, match=whole("one_hot: labels must be integers, got float64")):
+        F.one_hot(np.array([0.5]), 3)
+    with pytest.raises(ValueError, match=whole("one_hot: labels must lie in [0, 3), got -2")):
+        F.one_hot(tg.tensor([0, -2, 1]), 3)
+    with pytest.raises(ValueError, match=whole(
+            "binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, or give the raw scores to "
+            "binary_cross_entropy_with_logits)")):
+        F.binary_cross_entropy(tg.tensor([0.5, 1.5]), tg.tensor([1.0, 0.0]))
+    grad_needing = tg.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match=whole("binary_cross_entropy: weight cannot require grad (there is no gradient "
+                                               "with respect to it); pass weight.detach()")):
+        F.binary_cross_entropy(tg.full((2,), 0.5), tg.ones(2), weight=grad_needing)
+    for option in ("weight", "pos_weight"):
+        with pytest.raises(ValueError, match=whole(f"binary_cross_entropy_with_logits: {option} cannot require grad "
+                                                   f"(there is no gradient with respect to it); pass {option}.detach()")):
+            F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(2), **{option: grad_needing})
+    for module, reductions in ((nn.MSELoss, "('lecture', 'mean', 'sum', 'none')"), (nn.L1Loss, "('mean', 'sum', 'none')"),
+                               (nn.CrossEntropyLoss, "('mean', 'sum', 'none')")):
+        with pytest.raises(ValueError, match=whole(f"{module.__name__}: unknown reduction 'avg', choose one of {reductions}")):
+            module(reduction="avg")
 
 
 def test_labels_are_an_input_of_the_loss_op_not_a_constant():
@@ -388,6 +498,26 @@ def test_dropout_scales_the_survivors_and_is_the_identity_out_of_training():
     np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), 0)  # PyTorch: everything dropped
     with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got 1.5"):
         F.dropout(x, 1.5)
+
+
+def test_dropout_drops_exactly_the_elements_whose_uniform_draw_is_below_p():
+    """Kept where u ≥ p for u uniform on [0, 1), so P(kept) = 1 − p exactly, also for p on the grid of the draws."""
+    x = tg.ones(3, 400)
+    u = np.random.default_rng(3).random((3, 400), dtype=np.float32)  # the draws the op makes from this generator
+    p = float(np.sort(u, axis=None)[360])  # one element's draw is exactly p: it is kept
+    out = F.dropout(x, p, generator=np.random.default_rng(3)).numpy()
+    assert (out == 0).sum() == 360
+    np.testing.assert_array_equal(out, (u >= p) / np.float32(1 - p))
+
+
+def test_dropout_of_everything_gives_zeros_of_the_input_s_dtype_and_shape_and_a_zero_gradient():
+    x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    out = F.dropout(x, 1.0)
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    np.testing.assert_array_equal(out.numpy(), np.zeros((2, 3), dtype=np.float32))
+    (out * tg.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3), dtype=np.float32))
 
 
 def test_dropout_draws_a_new_mask_at_every_call_from_the_generator_seeded_at_that_time():
