@@ -98,9 +98,11 @@ def test_mse_function_defaults_to_pytorchs_mean_and_the_module_to_the_lecture():
 
 
 def test_integer_targets_are_taken_in_the_predictions_float_type():
-    a = tg.tensor([[0.2, 0.7], [0.9, 0.4]])
-    for loss in (F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)), F.binary_cross_entropy(a, tg.tensor([[0, 1], [1, 0]]))):
+    a, labels = tg.tensor([[0.2, 0.7], [0.9, 0.4]]), tg.tensor([[0, 1], [1, 0]])
+    for function in (F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
+        loss = function(a, labels)
         assert loss.dtype == np.float32
+        assert loss.item() == function(a, labels.float()).item()
     expected = ((np.array([[0.2, 0.7], [0.9, 0.4]]) - np.eye(2)[[1, 0]]) ** 2).mean()
     assert F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)).item() == pytest.approx(expected)
 
@@ -131,6 +133,7 @@ def test_binary_cross_entropy_matches_numpy_and_passes_gradcheck(reduction, data
     assert tg.gradcheck(lambda a, y: F.binary_cross_entropy(a, y, tg.Tensor(w), reduction), [leaf(a), leaf(y)])
 
 
+@pytest.mark.filterwarnings("error")  # ln 0 is clamped, not warned about
 def test_binary_cross_entropy_clamps_its_logs_at_minus_100_as_pytorch():
     a, y = leaf([0.0, 1.0, 0.0]), leaf([1.0, 0.0, 0.0])
     np.testing.assert_allclose(F.binary_cross_entropy(a, y, reduction="none").numpy(), [100.0, 100.0, 0.0])
@@ -154,6 +157,25 @@ def test_binary_cross_entropy_with_logits_matches_numpy_and_passes_gradcheck(red
     plain = reduce_np(-(y * np.log(sigma) + (1 - y) * np.log(1 - sigma)), reduction)
     np.testing.assert_allclose(F.binary_cross_entropy_with_logits(leaf(z), leaf(y), reduction=reduction).numpy(),
                                plain, rtol=1e-9)
+
+
+def test_binary_cross_entropies_differentiate_only_what_requires_grad():
+    """The usual case, a constant target: only the prediction gets a gradient (and the other way round)."""
+    a, y = np.array([[0.2, 0.7, 0.5], [0.9, 0.4, 0.1]]), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.0]])
+    sigma = 1 / (1 + np.exp(-a))
+    expected = {  # per element, before the mean's 1/6: (∂ℓ/∂prediction, ∂ℓ/∂target)
+        F.binary_cross_entropy: ((a - y) / (a * (1 - a)), np.log(1 - a) - np.log(a)),
+        F.binary_cross_entropy_with_logits: (sigma - y, -a),
+    }
+    for function, (d_prediction, d_target) in expected.items():
+        prediction, target = leaf(a), tg.Tensor(y)
+        function(prediction, target).backward()
+        np.testing.assert_allclose(prediction.grad.numpy(), d_prediction / 6, rtol=1e-12)
+        assert target.grad is None
+        prediction, target = tg.Tensor(a), leaf(y)
+        function(prediction, target).backward()
+        np.testing.assert_allclose(target.grad.numpy(), d_target / 6, rtol=1e-12)
+        assert prediction.grad is None
 
 
 def test_binary_cross_entropy_with_logits_is_stable_for_huge_scores():
@@ -252,6 +274,18 @@ def test_cross_entropy_of_one_example_without_a_batch_dimension():
     assert tg.gradcheck(lambda z: F.cross_entropy(z, tg.tensor(label)), [leaf(z)])
 
 
+def test_a_single_class_with_ignored_examples():
+    """Scores of shape (n, 1) are legal (PyTorch takes them): ignored examples cost 0 and get no gradient."""
+    log_p = leaf([[-0.5], [-1.0], [-2.0]])
+    loss = F.nll_loss(log_p, tg.tensor([0, -100, 0]), reduction="none")
+    np.testing.assert_array_equal(loss.numpy(), [0.5, 0.0, 2.0])
+    loss.sum().backward()
+    np.testing.assert_array_equal(log_p.grad.numpy(), [[-1.0], [0.0], [-1.0]])
+    z = leaf([[3.0], [-1.0]])
+    F.cross_entropy(z, tg.tensor([-100, 0]), label_smoothing=0.1).backward()  # ln softmax of one class is 0
+    np.testing.assert_array_equal(z.grad.numpy(), [[0.0], [0.0]])
+
+
 def test_masked_classes_with_minus_infinity_give_the_finite_loss_and_gradient():
     """A class with score −∞ has probability 0: the loss is the cross-entropy over the other classes."""
     z = np.array([[1.0, -np.inf, 0.5, 2.0], [0.2, 0.1, -np.inf, -np.inf], [-np.inf, 0.3, 0.1, 0.0]])
@@ -313,8 +347,6 @@ def test_bad_arguments_get_errors_that_name_the_problem():
         F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(3, requires_grad=True))
     with pytest.raises(TypeError, match="integer class indices"):
         F.cross_entropy(tg.ones(2, 3), tg.tensor([True, False]))
-    with pytest.raises(TypeError, match="nll_loss: labels must be integer class indices"):
-        F.nll_loss(tg.ones(2, 3), tg.ones(2, 3))
     with pytest.raises(ValueError, match=r"labels of shape .* got \(2, 3\) and \(3,\)"):
         F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match="label_smoothing must lie in"):
@@ -389,18 +421,19 @@ def test_every_error_of_the_classification_losses_is_the_whole_sentence_naming_t
     with pytest.raises(ValueError, match=whole(f"{name}: the mean over no examples is undefined (PyTorch gives nan): "
                                                "every target is ignore_index or has weight 0")):
         function(tg.ones(2, 3), tg.tensor([0, 2]), weight=tg.tensor([0.0, 1.0, 0.0]))
-    probabilities = tg.full((2, 3), 1 / 3)
-    if name == "nll_loss":  # float targets of the input's shape are class probabilities, which only cross_entropy takes
-        with pytest.raises(TypeError, match=whole("nll_loss: labels must be integer class indices (or, for cross_entropy, "
-                                                  "float probabilities), got float32")):
-            function(tg.ones(2, 3), probabilities)
-    else:
+    if name == "cross_entropy":
         with pytest.raises(ValueError, match=whole(
                 "cross_entropy: float targets are class probabilities and must have the input's shape (2, 3), "
                 "got (3, 2); class indices must be integers")):
             function(tg.ones(2, 3), tg.full((3, 2), 0.5))
         with pytest.raises(ValueError, match=whole("cross_entropy: label_smoothing must lie in [0, 1], got -0.1")):
             function(tg.ones(2, 3), tg.tensor([0, 1]), label_smoothing=-0.1)
+
+
+def test_nll_loss_refuses_class_probabilities_naming_cross_entropy():
+    with pytest.raises(TypeError, match=whole("nll_loss: labels must be integer class indices (or, for cross_entropy, "
+                                              "float probabilities), got float32")):
+        F.nll_loss(tg.ones(2, 3), tg.full((2, 3), 1 / 3))
 
 
 def test_every_error_of_the_other_functions_is_the_whole_sentence():
