@@ -97,6 +97,12 @@ def test_mse_function_defaults_to_pytorchs_mean_and_the_module_to_the_lecture():
     assert repr(nn.MSELoss()) == "MSELoss(reduction='lecture')"
 
 
+def test_loss_modules_default_to_pytorch_s_mean_and_mse_loss_to_the_lecture():
+    for module in (nn.L1Loss, nn.HuberLoss, nn.BCELoss, nn.BCEWithLogitsLoss, nn.NLLLoss, nn.CrossEntropyLoss):
+        assert module().reduction == "mean"
+    assert nn.MSELoss().reduction == "lecture"
+
+
 def test_integer_targets_are_taken_in_the_predictions_float_type():
     a, labels = tg.tensor([[0.2, 0.7], [0.9, 0.4]]), tg.tensor([[0, 1], [1, 0]])
     for function in (F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
@@ -264,6 +270,20 @@ def test_cross_entropy_against_class_probabilities(reduction, data):
 
     np.testing.assert_allclose(loss(leaf(z), leaf(q)).numpy(), expected, rtol=1e-10)
     assert tg.gradcheck(loss, [leaf(z), leaf(q)])
+
+
+def test_cross_entropy_against_constant_probabilities_without_weights():
+    """The usual soft-target case: ∂L/∂z = (softmax(z) − q')/n with q' the smoothed targets, ∂L/∂q = −(1 − ε) ln p / n."""
+    z, q, smoothing = np.array([[1.0, -0.5, 0.2], [0.3, 0.3, 2.0]]), np.array([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]]), 0.1
+    log_p, target = log_softmax_np(z, 1), (1 - smoothing) * q + smoothing / 3
+    scores = leaf(z)
+    loss = F.cross_entropy(scores, tg.Tensor(q), label_smoothing=smoothing)
+    assert loss.item() == pytest.approx(-(target * log_p).sum() / 2, rel=1e-12)
+    loss.backward()
+    np.testing.assert_allclose(scores.grad.numpy(), (np.exp(log_p) - target) / 2, rtol=1e-12)
+    probabilities = leaf(q)
+    F.cross_entropy(tg.Tensor(z), probabilities, label_smoothing=smoothing).backward()
+    np.testing.assert_allclose(probabilities.grad.numpy(), -(1 - smoothing) * log_p / 2, rtol=1e-12)
 
 
 def test_cross_entropy_of_one_example_without_a_batch_dimension():
