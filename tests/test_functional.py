@@ -113,6 +113,47 @@ def test_integer_targets_are_taken_in_the_predictions_float_type():
     assert F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)).item() == pytest.approx(expected)
 
 
+def test_a_float64_target_makes_the_loss_float64_as_in_pytorch():
+    a, y = tg.tensor([[0.2, 0.7], [0.9, 0.4]]), np.array([[0.1, 1.0], [1.0, 0.3]])
+    d = a.numpy().astype(np.float64) - y
+    for function, per_element in ((F.mse_loss, d**2), (F.l1_loss, np.abs(d))):
+        loss = function(a, tg.Tensor(y))
+        assert loss.dtype == np.float64
+        assert loss.item() == pytest.approx(per_element.mean(), rel=1e-15)
+    assert F.binary_cross_entropy_with_logits(a, tg.Tensor(y)).dtype == np.float64
+
+
+def test_targets_given_as_arrays_or_lists_are_constants():
+    a = leaf([[0.2, 0.7], [0.9, 0.4]])
+    y = [[0.0, 1.0], [1.0, 0.0]]
+    for function in (F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
+        expected = function(a, tg.Tensor(np.array(y))).item()
+        assert function(a, np.array(y)).item() == expected
+        assert function(a, y).item() == expected
+
+
+def test_a_weight_changed_in_place_before_backward_is_refused_as_in_pytorch():
+    """The loss ops keep the weight itself for backward (no copy), so the engine's version check sees the change."""
+    z, y, labels = tg.ones(2, 3, requires_grad=True), tg.full((2, 3), 0.5), tg.tensor([0, 2])
+    losses = {
+        "BinaryCrossEntropy": lambda w: F.binary_cross_entropy(z.sigmoid(), y, weight=w),
+        "BinaryCrossEntropyWithLogits": lambda w: F.binary_cross_entropy_with_logits(z, y, weight=w),
+        "NegativeLogLikelihood": lambda w: F.cross_entropy(z, labels, weight=w),
+        "SoftCrossEntropy": lambda w: F.cross_entropy(z, y, weight=w),
+    }
+    for name, loss in losses.items():
+        w = tg.tensor([1.0, 2.0, 3.0])
+        result = loss(w)
+        w.mul_(2)
+        with pytest.raises(RuntimeError, match=f"^{name}.backward needs a value that was changed by an in-place"):
+            result.backward()
+    p = tg.tensor([1.0, 2.0, 3.0])
+    result = F.binary_cross_entropy_with_logits(z, y, pos_weight=p)
+    p.add_(1)
+    with pytest.raises(RuntimeError, match="^BinaryCrossEntropyWithLogits.backward needs a value that was changed"):
+        result.backward()
+
+
 def test_weights_never_change_the_dtype_of_the_loss():
     z32, y = tg.tensor([[0.2, 0.7, 0.1], [0.9, 0.4, 0.3]]), tg.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
     w64, integer_w = tg.Tensor(np.array([0.5, 2.0, 1.0])), [1, 2, 3]
@@ -123,6 +164,28 @@ def test_weights_never_change_the_dtype_of_the_loss():
     log_p = np.log(np.exp(z32.numpy()) / np.exp(z32.numpy()).sum(axis=1, keepdims=True))
     assert losses[2].item() == pytest.approx(-(2 * z32.numpy()[0, 1] + z32.numpy()[1, 0]) / 3)
     assert losses[0].item() == pytest.approx(-(2 * log_p[0, 1] + 0.5 * log_p[1, 0]) / 2.5, rel=1e-6)
+
+
+def test_the_paired_losses_differentiate_only_what_requires_grad():
+    """The usual case, a constant target: only the prediction gets a gradient (and the other way round)."""
+    a, y = np.array([[0.2, 0.7, 0.5], [0.9, 0.4, 0.1]]), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.0]])
+    sigma, d = 1 / (1 + np.exp(-a)), a - y
+    expected = {  # per element, before the mean's 1/6: (∂ℓ/∂prediction, ∂ℓ/∂target)
+        F.mse_loss: (2 * d, -2 * d),
+        F.l1_loss: (np.sign(d), -np.sign(d)),
+        F.huber_loss: (np.clip(d, -1, 1), -np.clip(d, -1, 1)),
+        F.binary_cross_entropy: ((a - y) / (a * (1 - a)), np.log(1 - a) - np.log(a)),
+        F.binary_cross_entropy_with_logits: (sigma - y, -a),
+    }
+    for function, (d_prediction, d_target) in expected.items():
+        prediction, target = leaf(a), tg.Tensor(y)
+        function(prediction, target).backward()
+        np.testing.assert_allclose(prediction.grad.numpy(), d_prediction / 6, rtol=1e-12)
+        assert target.grad is None
+        prediction, target = tg.Tensor(a), leaf(y)
+        function(prediction, target).backward()
+        np.testing.assert_allclose(target.grad.numpy(), d_target / 6, rtol=1e-12)
+        assert prediction.grad is None
 
 
 # --------------------------------------------------------------------------- binary cross-entropy
@@ -163,25 +226,6 @@ def test_binary_cross_entropy_with_logits_matches_numpy_and_passes_gradcheck(red
     plain = reduce_np(-(y * np.log(sigma) + (1 - y) * np.log(1 - sigma)), reduction)
     np.testing.assert_allclose(F.binary_cross_entropy_with_logits(leaf(z), leaf(y), reduction=reduction).numpy(),
                                plain, rtol=1e-9)
-
-
-def test_binary_cross_entropies_differentiate_only_what_requires_grad():
-    """The usual case, a constant target: only the prediction gets a gradient (and the other way round)."""
-    a, y = np.array([[0.2, 0.7, 0.5], [0.9, 0.4, 0.1]]), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.0]])
-    sigma = 1 / (1 + np.exp(-a))
-    expected = {  # per element, before the mean's 1/6: (∂ℓ/∂prediction, ∂ℓ/∂target)
-        F.binary_cross_entropy: ((a - y) / (a * (1 - a)), np.log(1 - a) - np.log(a)),
-        F.binary_cross_entropy_with_logits: (sigma - y, -a),
-    }
-    for function, (d_prediction, d_target) in expected.items():
-        prediction, target = leaf(a), tg.Tensor(y)
-        function(prediction, target).backward()
-        np.testing.assert_allclose(prediction.grad.numpy(), d_prediction / 6, rtol=1e-12)
-        assert target.grad is None
-        prediction, target = tg.Tensor(a), leaf(y)
-        function(prediction, target).backward()
-        np.testing.assert_allclose(target.grad.numpy(), d_target / 6, rtol=1e-12)
-        assert prediction.grad is None
 
 
 def test_binary_cross_entropy_with_logits_is_stable_for_huge_scores():
