@@ -336,6 +336,10 @@ def test_cross_entropy_of_one_example_without_a_batch_dimension():
     assert F.cross_entropy(leaf(z), tg.tensor(label)).item() == pytest.approx(expected)
     assert F.cross_entropy(leaf(z), tg.tensor(label), reduction="none").shape == ()
     assert tg.gradcheck(lambda z: F.cross_entropy(z, tg.tensor(label)), [leaf(z)])
+    w = np.array([0.5, 2.0, 3.0])  # the weight, ignore_index and the loss op are those of a batch of one
+    assert F.cross_entropy(leaf(z), tg.tensor(label), tg.Tensor(w), reduction="sum").item() == pytest.approx(3 * expected)
+    assert F.cross_entropy(leaf(z), tg.tensor(label), ignore_index=2, reduction="sum").item() == 0
+    assert repr(F.cross_entropy(leaf(z), tg.tensor(label))).endswith("grad_fn=<NegativeLogLikelihoodBackward>)")
 
 
 def test_a_single_class_with_ignored_examples():
