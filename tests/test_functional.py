@@ -342,6 +342,12 @@ def test_cross_entropy_of_one_example_without_a_batch_dimension():
     assert repr(F.cross_entropy(leaf(z), tg.tensor(label))).endswith("grad_fn=<NegativeLogLikelihoodBackward>)")
 
 
+def test_label_smoothing_of_one_is_the_uniform_target_as_in_pytorch():
+    z, labels = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -2.0]]), tg.tensor([2, 0])
+    expected = -log_softmax_np(z, 1).mean(axis=1).mean()  # q = 1/C for every class: the labels no longer matter
+    assert F.cross_entropy(leaf(z), labels, label_smoothing=1.0).item() == pytest.approx(expected, rel=1e-12)
+
+
 def test_a_single_class_with_ignored_examples():
     """Scores of shape (n, 1) are legal (PyTorch takes them): ignored examples cost 0 and get no gradient."""
     log_p = leaf([[-0.5], [-1.0], [-2.0]])
