@@ -248,7 +248,10 @@ def test_head_dash_1_ends_the_command_quietly(tmp_path):
 def test_ctrl_c_says_where_the_last_good_checkpoint_is(tmp_path):
     path = tmp_path / "ck.npz"
     process = subprocess.Popen(["tinygrad-edu", "train", *TINY, "--subset", "2000", "--epochs", "500", "--save",
-                                str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # a shell's background job (`pytest &`, a mutmut runner) hands its children SIGINT
+                               # ignored, and Python keeps it ignored; a terminal's Ctrl-C reaches the default handler
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
