@@ -303,6 +303,14 @@ def test_a_gradient_for_backward_that_changes_between_calls_is_refused():
     assert "def replay" in same.source()
 
 
+def test_a_numpy_float_keyword_argument_replays():
+    x = tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    step = tg.jit(lambda x: nn.functional.leaky_relu(x, np.float64(0.1)).sum())
+    results = [step(x).numpy().tobytes() for _ in range(3)]
+    assert "def replay" in step.source()
+    assert results == [nn.functional.leaky_relu(x, np.float64(0.1)).sum().numpy().tobytes()] * 3
+
+
 def test_returning_non_tensors_and_passing_non_tensors_are_refused():
     x, _ = batches(1)[0]
     with pytest.raises(tg.JitError, match="returned a float"):

@@ -487,7 +487,7 @@ class _Writer:
         if value is None or isinstance(value, (bool, int, str)) or (
                 isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value)):
             return repr(value)
-        if isinstance(value, float) and float(repr(value)) == value:
+        if type(value) is float and float(repr(value)) == value:  # not np.float64, whose repr names its type
             return repr(value)
         return self.name(value, type(value).__name__.lower())
 
