@@ -527,6 +527,33 @@ def test_cross_entropy_written_out_equals_eager_bit_for_bit(loss_fn, label):
     assert jitted[:2] == classify(False, data, loss_fn, label=label)[:2]
 
 
+@pytest.mark.parametrize("case", ["float64", "uint8 labels", "3-d scores", "a masked class"])
+def test_cross_entropy_written_out_equals_eager_for_other_dtypes_and_shapes(case):
+    rng = np.random.default_rng(4)
+    dtype = np.float64 if case == "float64" else np.float32
+    shape, label_shape = ((6, 2, IN), (6, 2)) if case == "3-d scores" else ((6, IN), (6,))
+    data = [(tg.Tensor(rng.standard_normal(shape).astype(dtype)),
+             rng.integers(0, OUT - (case == "a masked class"), label_shape).astype(np.uint8 if "uint8" in case else int))
+            for _ in range(15)]
+    mask = tg.Tensor(np.array([0, 0, -np.inf if case == "a masked class" else 0], dtype))  # no label is class 2
+
+    def loss_fn(z, y):
+        if case == "3-d scores":  # classes along dim 1 of (n, classes, d)
+            return nn.functional.cross_entropy(z.permute(0, 2, 1), y)
+        return nn.functional.cross_entropy(z + mask, y)
+
+    results = []
+    for jitted in (False, True):
+        model = nn.Linear(IN, OUT, generator=np.random.default_rng(0))
+        model = model.double() if dtype == np.float64 else model
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
+
+        run = tg.jit(training_step(model, loss_fn, optimizer)) if jitted else training_step(model, loss_fn, optimizer)
+        results.append(([run(x, y).numpy().tobytes() for x, y in data], [p.numpy().tobytes() for p in model.parameters()]))
+    assert "LogSoftmax backward" in run.source()
+    assert results[0] == results[1]
+
+
 def test_cross_entropy_softmax_along_another_axis_written_out_equals_eager():
     data = batches(20)
     results = []
