@@ -311,6 +311,30 @@ def test_a_numpy_float_keyword_argument_replays():
     assert results == [nn.functional.leaky_relu(x, np.float64(0.1)).sum().numpy().tobytes()] * 3
 
 
+@pytest.mark.parametrize("gradient", [None, 2.5])
+def test_returned_tensors_are_not_overwritten_by_the_next_replay_and_a_given_gradient_is_used(gradient):
+    """The replay writes into buffers: what it returns must still be its own array after later calls."""
+    data = batches(8)
+    results = []
+    for jitted in (False, True):
+        model, loss_fn = make_model(), nn.MSELoss()
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            out = model(x)
+            loss = loss_fn(out, t)
+            loss.backward(None if gradient is None else tg.Tensor(np.float32(gradient)))
+            optimizer.step()
+            return loss, out
+
+        run = tg.jit(step) if jitted else step
+        held = [run(x, t) for x, t in data]  # kept as they are, not copied
+        results.append(([v.numpy().tobytes() for pair in held for v in pair], [p.numpy().tobytes() for p in model.parameters()]))
+    assert "seed_scale" in run.source()  # ∂loss/∂loss · 1/2n made once
+    assert results[0] == results[1]
+
+
 def test_returning_non_tensors_and_passing_non_tensors_are_refused():
     x, _ = batches(1)[0]
     with pytest.raises(tg.JitError, match="returned a float"):

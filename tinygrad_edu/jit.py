@@ -456,6 +456,7 @@ class _Writer:
         self.scales = {}  # a loss's output -> its scale (1/2n, 1/N or 1)
         self.op = None  # the op a kernel is writing: (class, keyword arguments, input shapes and dtypes)
         self.eager_if = []  # conditions on a call's values under which the replay hands the call to eager
+        self.seeds = {}  # the local holding a backward's ∂loss/∂loss -> that recorded array (the same on every call)
 
     def buffer(self, shape, dtype) -> str:
         """An array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
@@ -517,6 +518,9 @@ class _Writer:
                 last[name] = i
         body = []
         for i, line in enumerate(lines):
+            alias = re.match(r"^(\w+) = (\w+)$", codes[i])
+            if alias and last[alias.group(1)] == i and not _VARIABLE.fullmatch(alias.group(2)):
+                continue  # a name for a constant that nothing reads (a ∂loss/∂loss a kernel took in already)
             dead = sorted(name for name in uses[i] if last[name] == i and not line.startswith("return"))
             if dead:  # free arrays as soon as nothing needs them (eager frees the graph the same way)
                 code, _, comment = line.partition("  #")
@@ -538,9 +542,11 @@ class _Writer:
             mentioned = set(_BUFFER.findall(code)).union(*(holds.get(v, ()) for v in uses[i]))
             assigned = _ASSIGNED.match(code)
             written = re.match(r"^\w+ = np\.\w+\(.*out=(b\d+)\)$", code)  # a kernel's x = np.f(..., out=b): x is b
+            copied = code.startswith(f"{assigned.group(1)} = np.array(") if assigned else False  # a new array
             for target in (assigned.group(1).replace(",", " ").split() if assigned else []) + \
                     [v for v in uses[i] if v.startswith("f")]:
-                holds[target] = {written.group(1)} if written else holds.get(target, set()) | mentioned
+                holds[target] = ({written.group(1)} if written else set() if copied
+                                 else holds.get(target, set()) | mentioned)
             for b in mentioned:
                 span.setdefault(b, [i, i])[1] = i
         if codes and codes[-1].startswith("return"):
@@ -818,6 +824,7 @@ def _emit_backward(w, event, ops, externals, args, cleared=()):
     g = f"g{root[1]}"
     seed_line = len(w.lines)
     w.emit(f"{g} = {w.name(seed, 'seed')}  # ∂loss/∂loss")
+    w.seeds[g] = seed
     grads[root], same[g] = g, g
     for k, is_tuple, returned in visits:
         cls, refs = ops[k][1], ops[k][3]
@@ -1006,7 +1013,7 @@ class _SquaredErrorKernel:
         scale = _SquaredErrorKernel.scale(kwargs["reduction"], in_types[0][0])
         w.scales[out] = scale
         return [f"np.subtract({ins[0]}, {ins[1]}, out={d})",
-                f"{out} = np.asarray(np.multiply({d}, {d}, out={w.buffer(*in_types[0])}).sum() * {scale!r}, "
+                f"{out} = np.array(np.multiply({d}, {d}, out={w.buffer(*in_types[0])}).sum() * {scale!r}, "
                 f"dtype={w.name(np.dtype(dtype), '')})",
                 f"if not math.isfinite({out}): {w.name(cls, '')}().diverged({out}.item())  # as eager, in every replay"]
 
@@ -1015,7 +1022,8 @@ class _SquaredErrorKernel:
         d, lines = w.saved[out], []
         if names[0] != "_" or names[1] != "_":
             a = names[0] if names[0] != "_" else "da"
-            lines += [f"{a} = np.multiply({d}, 2, out={w.buffer(*in_types[0])})", f"{a} *= {g} * {w.scales[out]!r}"]
+            factor, comment = _loss_grad(w, g, w.scales[out], repr(w.scales[out]))
+            lines += [f"{a} = np.multiply({d}, 2, out={w.buffer(*in_types[0])})", f"{a} *= {factor}{comment}"]
             if names[1] != "_":
                 lines.append(f"{names[1]} = np.negative({a})")
         return lines
@@ -1071,10 +1079,10 @@ class _NegativeLogLikelihoodKernel:
         if condition not in w.eager_if:
             w.eager_if.append(condition)
         rows = w.name(np.arange(n), "rows")
-        scale = w.scales[out] = (w.name(1 / float_type.type(n), "scale") if kwargs["reduction"] == "mean" else "1.0")
+        scale = w.scales[out] = 1 / float_type.type(n) if kwargs["reduction"] == "mean" else 1.0
         w.saved[out] = rows
         eager = ", ".join(f"{name}={w.literal(v)}" for name, v in kwargs.items())
-        return [f"{out} = np.asarray(np.negative({log_p}[{rows}, {labels}]).sum() * {scale}, "
+        return [f"{out} = np.array(np.negative({log_p}[{rows}, {labels}]).sum() * {_scale_source(w, scale)}, "
                 f"dtype={w.name(np.dtype(dtype), '')})",
                 f"if not math.isfinite({out}): {w.name(cls, '')}().forward({log_p}, {labels}, {eager})  "
                 "# the op itself raises eager's error"]
@@ -1082,8 +1090,21 @@ class _NegativeLogLikelihoodKernel:
     @staticmethod
     def backward(w, g, names, ins, in_types, out, shape, dtype):
         d = names[0]
-        return [f"{d} = {w.buffer(*in_types[0])}; {d}.fill(0)",
-                f"{d}[{w.saved[out]}, {ins[1]}] = -({g} * {w.scales[out]})"]
+        factor, comment = _loss_grad(w, g, w.scales[out], _scale_source(w, w.scales[out]))
+        return [f"{d} = {w.buffer(*in_types[0])}; {d}.fill(0)", f"{d}[{w.saved[out]}, {ins[1]}] = -{factor}{comment}"]
+
+
+def _scale_source(w, scale) -> str:
+    """A loss's scale in the source: a Python float as a literal, a NumPy float (1/n in float32) by name."""
+    return repr(scale) if type(scale) is float else w.name(scale, "scale")
+
+
+def _loss_grad(w, g, scale, scale_source) -> tuple[str, str]:
+    """Source for eager's ∂L/∂ℓ = g · scale, and a comment. When g is the recorded ∂loss/∂loss the product is
+    the same on every call: made once, here, by the same multiplication, and named (two NumPy calls a step less)."""
+    if g in w.seeds:
+        return w.name(w.seeds[g] * scale, "seed_scale"), f"  # ∂loss/∂loss · {scale_source}, made once"
+    return f"({g} * {scale_source})", ""
 
 
 # Ops of nn (which the engine does not import) are named by module and class.
