@@ -330,7 +330,8 @@ def test_returned_tensors_are_not_overwritten_by_the_next_replay_and_a_given_gra
 
         run = tg.jit(step) if jitted else step
         held = [run(x, t) for x, t in data]  # kept as they are, not copied
-        results.append(([v.numpy().tobytes() for pair in held for v in pair], [p.numpy().tobytes() for p in model.parameters()]))
+        results.append(([v.numpy().tobytes() for pair in held for v in pair],
+                        [p.numpy().tobytes() for p in model.parameters()]))
     assert "seed_scale" in run.source()  # ∂loss/∂loss · 1/2n made once
     assert results[0] == results[1]
 
@@ -556,9 +557,9 @@ def test_cross_entropy_written_out_equals_eager_for_other_dtypes_and_shapes(case
     rng = np.random.default_rng(4)
     dtype = np.float64 if case == "float64" else np.float32
     shape, label_shape = ((6, 2, IN), (6, 2)) if case == "3-d scores" else ((6, IN), (6,))
+    classes = OUT - (case == "a masked class")
     data = [(tg.Tensor(rng.standard_normal(shape).astype(dtype)),
-             rng.integers(0, OUT - (case == "a masked class"), label_shape).astype(np.uint8 if "uint8" in case else int))
-            for _ in range(15)]
+             rng.integers(0, classes, label_shape).astype(np.uint8 if "uint8" in case else int)) for _ in range(15)]
     mask = tg.Tensor(np.array([0, 0, -np.inf if case == "a masked class" else 0], dtype))  # no label is class 2
 
     def loss_fn(z, y):
@@ -573,7 +574,8 @@ def test_cross_entropy_written_out_equals_eager_for_other_dtypes_and_shapes(case
         optimizer = nn.optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
 
         run = tg.jit(training_step(model, loss_fn, optimizer)) if jitted else training_step(model, loss_fn, optimizer)
-        results.append(([run(x, y).numpy().tobytes() for x, y in data], [p.numpy().tobytes() for p in model.parameters()]))
+        results.append(([run(x, y).numpy().tobytes() for x, y in data],
+                        [p.numpy().tobytes() for p in model.parameters()]))
     assert "LogSoftmax backward" in run.source()
     assert results[0] == results[1]
 
@@ -593,7 +595,8 @@ def test_cross_entropy_softmax_along_another_axis_written_out_equals_eager():
             return loss
 
         run = tg.jit(step) if jitted else step
-        results.append(([run(x, t).numpy().tobytes() for x, t in data], [p.numpy().tobytes() for p in model.parameters()]))
+        results.append(([run(x, t).numpy().tobytes() for x, t in data],
+                        [p.numpy().tobytes() for p in model.parameters()]))
     assert "axis=0" in run.source()
     assert results[0] == results[1]
 

@@ -456,7 +456,7 @@ class _Writer:
         self.scales = {}  # a loss's output -> its scale (1/2n, 1/N or 1)
         self.op = None  # the op a kernel is writing: (class, keyword arguments, input shapes and dtypes)
         self.eager_if = []  # conditions on a call's values under which the replay hands the call to eager
-        self.seeds = {}  # the local holding a backward's ∂loss/∂loss -> that recorded array (the same on every call)
+        self.seeds = {}  # the local holding a backward's ∂loss/∂loss -> that recorded array (the same every call)
 
     def buffer(self, shape, dtype) -> str:
         """An array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
@@ -1030,7 +1030,7 @@ class _SquaredErrorKernel:
 
 
 class _LogSoftmaxKernel:
-    """ops.LogSoftmax: s = z − max z, log p = s − log Σ eˢ into a buffer; ∂z = g − p · Σ g, with p = e^(log p)."""
+    """ops.LogSoftmax: s = z − max z, log p = s − log Σ eˢ in a buffer; ∂z = g − p · Σ g (p = e^(log p))."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
