@@ -89,6 +89,18 @@ def test_randint_and_randperm():
     assert perm.dtype == np.int64 and tg.randperm(4, dtype=np.int32).dtype == np.int32
 
 
+def test_tensor_copies_an_array_or_a_tensor_and_keeps_its_dtype():
+    """As torch.tensor: a change to the source later does not show in the new tensor."""
+    array = np.array([1.0, 2.0, 3.0])
+    source = tg.tensor(np.array([1, 2, 3], dtype=np.int32))
+    from_array, from_tensor = tg.tensor(array), tg.tensor(source)
+    array[0] = 9.0
+    source.data[0] = 9
+    np.testing.assert_array_equal(from_array.numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(from_tensor.numpy(), [1, 2, 3])
+    assert from_array.dtype == np.float64 and from_tensor.dtype == np.int32
+
+
 def test_from_numpy_shares_memory_and_refuses_other_data():
     array = np.array([1.0, 2.0])
     t = tg.from_numpy(array)
