@@ -340,6 +340,24 @@ def test_a_gradient_for_backward_that_changes_between_calls_is_refused():
     assert "def replay" in same.source()
 
 
+def test_a_fixed_gradient_computed_inside_the_step_is_used_by_every_replay():
+    """backward(gradient) given an op's result (here a view of a fixed tensor) reads its values, as
+    eager does, and is not refused as a value read inside the step."""
+    weights = tg.tensor(np.array([[1.0, 0.5, -2.0]], dtype=np.float32))
+    w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+
+    @tg.jit
+    def step(x):
+        (w * tg.Tensor(x)).backward(weights.reshape(3))
+
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.standard_normal(3).astype(np.float32)
+        w.grad = None
+        step(x)
+        assert w.grad.numpy().tobytes() == (x * weights.numpy()[0]).tobytes()
+
+
 def test_a_numpy_float_keyword_argument_replays():
     x = tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
     step = tg.jit(lambda x: nn.functional.leaky_relu(x, np.float64(0.1)).sum())
