@@ -358,6 +358,23 @@ def test_a_fixed_gradient_computed_inside_the_step_is_used_by_every_replay():
         assert w.grad.numpy().tobytes() == (x * weights.numpy()[0]).tobytes()
 
 
+def test_retain_graph_inside_the_step_allows_a_second_backward():
+    w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+
+    @tg.jit
+    def step(x):
+        loss = (w * w * tg.Tensor(x)).sum()
+        loss.backward(retain_graph=True)
+        loss.backward()  # through the same graph again: the gradients add up
+
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.standard_normal(3).astype(np.float32)
+        w.grad = None
+        step(x)
+        np.testing.assert_allclose(w.grad.numpy(), 2 * (2 * w.numpy() * x), rtol=1e-6)
+
+
 def test_a_numpy_float_keyword_argument_replays():
     x = tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
     step = tg.jit(lambda x: nn.functional.leaky_relu(x, np.float64(0.1)).sum())
