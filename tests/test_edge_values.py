@@ -99,10 +99,37 @@ def test_norms_along_a_dim_keep_it_when_asked(p):
     assert x.norm(p, dim=1, keepdim=True).shape == (2, 1)
 
 
+@pytest.mark.parametrize("dtype, tiny", [(np.float64, 1e-200), (np.float32, 1e-30)])
+def test_norm_has_gradient_zero_where_the_norm_is_zero_even_when_squares_underflow(dtype, tiny):
+    """∂‖a‖/∂a = a/‖a‖, taken as 0 where ‖a‖ = 0, as in PyTorch: also for elements so tiny that their
+    squares underflow to 0, so ‖a‖ is 0 although a is not (PyTorch gives norm 0 and gradient 0 there too)."""
+    a = np.array([[[0.0, tiny], [0.0, -2 * tiny], [0.0, 0.0]],
+                  [[1.0, 3.0], [2.0, 0.0], [-2.0, 4.0]]], dtype=dtype)  # 2×3×2, the norm taken along dim 1
+    x = tg.Tensor(a, requires_grad=True)
+    out = x.norm(dim=1)
+    out.backward(tg.Tensor(np.array([[2.0, -1.0], [0.5, 3.0]], dtype=dtype)))
+    norm = np.linalg.norm(a, axis=1, keepdims=True)  # the tiny squares underflow here too
+    np.testing.assert_allclose(out.numpy(), norm.squeeze(1), rtol=1e-6)
+    expected = np.array([[[2.0, -1.0]], [[0.5, 3.0]]]) * np.divide(a, norm, out=np.zeros(a.shape), where=norm > 0)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+    assert not x.grad.numpy()[0, :, 1].any()  # the tiny elements: 0, not the tiny values themselves
+
+
 def test_expand_needs_enough_sizes():
     with pytest.raises(RuntimeError, match="^expand: the number of sizes \\(1\\) must be at least the tensor's "
                                            "dims \\(2\\)$"):
         tg.ones(2, 3).expand(3)
+
+
+def test_logsumexp_of_a_slice_holding_plus_infinity_is_plus_infinity_without_warnings():
+    """A slice with +∞ has no finite maximum to shift by, so its other elements are exponentiated as they
+    are: e^710 overflows, but the sum is +∞ anyway, so no overflow warning (PyTorch gives none either)."""
+    import warnings
+    a = np.array([[710.0, 1.0], [np.inf, 0.5], [2.0, -1.0]])  # the dim reduced is 0: the columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = tg.tensor(a).logsumexp(0)
+    np.testing.assert_allclose(out.numpy(), [np.inf, np.log(np.exp(a[:, 1]).sum())], rtol=1e-12)
 
 
 def test_logsumexp_of_a_row_of_minus_infinity_is_minus_infinity_without_warnings():
