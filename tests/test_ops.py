@@ -96,6 +96,7 @@ def test_matmul_of_vectors_and_stacks_as_numpy_with_gradients(a_shape, b_shape):
     np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-12)
     assert tg.gradcheck(lambda x, y: x @ y, [leaf(a), leaf(b)])
     assert tg.gradcheck(lambda y: a @ y, [leaf(b)])  # an array on the left
+    assert tg.gradcheck(lambda x: x @ b, [leaf(a)])  # an array on the right
 
 
 def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():

@@ -240,12 +240,13 @@ class Clamp(Function):
     """Clip into [min, max]; the gradient passes where the input was inside (bounds included)."""
 
     def forward(self, a, min=None, max=None):
-        self.inside = np.ones(a.shape, dtype=bool)
+        out = np.clip(a, min, max)
+        self.inside = np.ones(out.shape, dtype=bool)  # out's shape: a bound given as an array may broadcast a
         if min is not None:
             self.inside &= a >= min
         if max is not None:
             self.inside &= a <= max
-        return np.clip(a, min, max)
+        return out
 
     def backward(self, grad):
         return grad * self.inside
