@@ -103,7 +103,8 @@ def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
     with pytest.raises(ValueError, match=r"at least one dimension.*\(\).*\(3,\)"):
         tg.tensor(2.0) @ tg.ones(3)
     from tinygrad_edu.ops import MatMul
-    with pytest.raises(ValueError, match="MatMul takes matrices"):
+    with pytest.raises(ValueError, match=r"^MatMul: cannot apply to shape\(s\) \(3,\) and \(3, 2\): MatMul takes "
+                                         r"matrices; write a @ b, which turns vectors into matrices first$"):
         MatMul.apply(tg.ones(3), tg.ones(3, 2))
 
 
