@@ -257,6 +257,24 @@ def test_sigmoid_is_exact_in_both_tails_without_warnings(dtype):
     assert np.all(np.isfinite(z.grad.numpy()))
 
 
+@pytest.mark.parametrize("f, gradient, c_shape, x_value, c_value, k", [  # gradient: x's, from NumPy formulas
+    (lambda x, c: x * c, lambda x, c, g: g * c, (3,), 1e200, 1e-200, 1e200),  # ∂/∂c would be g·x = 1e400
+    (lambda x, c: c * x, lambda x, c, g: g * c, (3,), 1e200, 1e-200, 1e200),
+    (lambda x, c: x / c, lambda x, c, g: g / c, (3,), 1.0, 1e200, 1.0),  # ∂/∂c would divide by c² = 1e400
+    (lambda x, c: c / x, lambda x, c, g: -g * c / x**2, (3,), 1e-150, 1e-200, 1e200),  # ∂/∂c: g/x = 1e350
+    (lambda x, c: x @ c, lambda x, c, g: g @ c.T, (3, 4), 1e200, 1e-200, 1e200),  # ∂/∂c: xᵀ·g = 1e400
+    (lambda x, c: c @ x, lambda x, c, g: c.T @ g, (4, 2), 1e200, 1e-200, 1e200),
+])
+def test_backward_computes_no_gradient_for_a_constant_so_none_overflows(f, gradient, c_shape, x_value, c_value, k):
+    """Only the inputs that require grad get a gradient: a constant's, never used, would overflow here."""
+    x_data, c_data = np.full((2, 3), x_value), np.full(c_shape, c_value)
+    x = tg.Tensor(x_data, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # would warn: raise instead
+        (f(x, tg.Tensor(c_data)) * k).sum().backward()
+    g = np.full(f(x_data, c_data).shape, k)  # ∂loss/∂f for the loss Σ k·f(x, c)
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(gradient(x_data, c_data, g), (2, 3)), rtol=1e-12)
+
+
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_softmax_is_stable_for_huge_scores(op):
     z = tg.Tensor(np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32), requires_grad=True)
