@@ -264,6 +264,9 @@ def test_sigmoid_is_exact_in_both_tails_without_warnings(dtype):
     (lambda x, c: c / x, lambda x, c, g: -g * c / x**2, (3,), 1e-150, 1e-200, 1e200),  # ∂/∂c: g/x = 1e350
     (lambda x, c: x @ c, lambda x, c, g: g @ c.T, (3, 4), 1e200, 1e-200, 1e200),  # ∂/∂c: xᵀ·g = 1e400
     (lambda x, c: c @ x, lambda x, c, g: c.T @ g, (4, 2), 1e200, 1e-200, 1e200),
+    (lambda x, c: tg.linear(x, c), lambda x, c, g: g @ c, (4, 3), 1e200, 1e-200, 1e200),  # x as input, c weight
+    (lambda x, c: tg.linear(c, x, tg.Tensor(np.full(2, 1e-200))), lambda x, c, g: g.T @ c, (4, 3), 1.0, 1e-200,
+     1e308),  # x as weight: the bias's Σ g = 4e308 and the input's g·x = 2e308 would overflow
 ])
 def test_backward_computes_no_gradient_for_a_constant_so_none_overflows(f, gradient, c_shape, x_value, c_value, k):
     """Only the inputs that require grad get a gradient: a constant's, never used, would overflow here."""
