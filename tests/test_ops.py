@@ -335,3 +335,47 @@ def test_ops_applied_directly_use_pytorch_s_defaults():
     assert ops.Mean.apply(t).shape == ops.Norm.apply(t).shape == () and lse.shape == (2,)
     np.testing.assert_array_equal(ops.Cat.apply(t, u).numpy(), np.concatenate([a, a + 10]))
     np.testing.assert_array_equal(ops.Stack.apply(t, u).numpy(), np.stack([a, a + 10]))
+
+
+# ------------------------------------------------------------------------------------ gather
+def test_gather_takes_an_index_longer_than_the_input_along_dim_as_take_along_axis_does():
+    """Along dim the index may pick more elements than there are (repeats); outside dim it must fit."""
+    a = np.random.default_rng(4).normal(size=(2, 3, 4))
+    index = np.random.default_rng(5).integers(0, 3, size=(2, 5, 4))  # 5 picks along dim 1, which has 3
+    out = tg.tensor(a).gather(1, tg.tensor(index))
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, index, axis=1))
+    assert tg.gradcheck(lambda t: t.gather(1, tg.tensor(index)), [tg.Tensor(a, requires_grad=True)])
+
+
+def test_gather_names_an_index_larger_than_the_input_outside_dim_and_a_value_one_past_the_end():
+    with pytest.raises(ValueError, match=r"^Gather: cannot apply to shape\(s\) \(2, 3, 4\) and \(3, 1, 4\): gather: "
+                                         r"index shape \(3, 1, 4\) is larger than the input's \(2, 3, 4\) outside "
+                                         r"dim 1$"):
+        tg.ones(2, 3, 4).gather(1, tg.zeros(3, 1, 4, dtype=np.int64))
+    with pytest.raises(IndexError, match=r"^gather: index values must lie in \[0, 3\) along dim -1, got values "
+                                         r"from 0 to 3$"):
+        tg.ones(2, 3).gather(-1, tg.tensor([[3], [0]]))
+
+
+def test_gather_adds_the_gradients_of_an_element_picked_several_times_in_the_tensors_dtype():
+    """As PyTorch does in float32: 1e8 + 1 rounds back to 1e8 there, so 1e8 + 1 − 1e8 is 0 (in float64, 1)."""
+    x = tg.Tensor(np.zeros((1, 2), dtype=np.float32), requires_grad=True)
+    g = np.array([[1e8, 1.0, -1e8]], dtype=np.float32)
+    x.gather(1, tg.tensor([[0, 0, 0]])).backward(tg.Tensor(g))
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [[(g[0, 0] + g[0, 1]) + g[0, 2], 0.0]])
+    assert x.grad.numpy()[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [1, 0])
+def test_softmax_shifts_each_slice_by_its_own_maximum(op, dim):
+    """One slice near 1000 and one near 0: shifting both by the overall maximum would make e^(−1000) = 0 in the
+    second, and 0/0. Each slice is shifted by its own maximum, so both come out as the formula says."""
+    rows = np.array([[1000.0, 999.0, 998.0], [0.0, -1.0, -3.0]])
+    z = rows if dim == 1 else rows.T
+    out = getattr(tg.tensor(z), op)(dim=dim).numpy()
+    shifted = rows - rows.max(axis=1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax of each row
+    expected = np.exp(expected) if op == "softmax" else expected
+    np.testing.assert_allclose(out, expected if dim == 1 else expected.T, rtol=1e-12)
