@@ -221,6 +221,18 @@ def test_memory_does_not_grow_across_training_steps():
     assert peak_after_one < 1_000_000
 
 
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_a_shallow_copy_beside_another_use_of_the_original_says_to_retain_the_graph(copy_first):
+    """y and copy.copy(y) share one op: the first path through it frees it, and the second gets the freed-graph
+    error (not an internal one, though the op that used y checks y's op after it was freed), in either order."""
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    doubled, copied = y * 2.0, copy.copy(y)
+    loss = (copied + doubled if copy_first else doubled + copied).sum()
+    with pytest.raises(RuntimeError, match=r"^going through <Mul> a second time"):
+        loss.backward()
+
+
 def test_detect_anomaly_names_the_op_that_made_a_nan():
     x = leaf([0.0, 1.0])
     with tg.detect_anomaly(), np.errstate(divide="ignore"):  # NumPy's own warning is not the point here
