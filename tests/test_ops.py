@@ -379,3 +379,28 @@ def test_softmax_shifts_each_slice_by_its_own_maximum(op, dim):
     expected = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax of each row
     expected = np.exp(expected) if op == "softmax" else expected
     np.testing.assert_allclose(out, expected if dim == 1 else expected.T, rtol=1e-12)
+
+
+# -------------------------------------------------------------------------------------- dims
+def test_a_dim_must_be_an_int_never_a_float_or_a_bool():
+    """dim=1.0 would otherwise pass the range check and quietly mean dim 1."""
+    with pytest.raises(TypeError, match=r"^dim must be an int, got float$"):
+        tg.ones(2, 3).softmax(dim=1.0)
+    with pytest.raises(TypeError, match=r"^dim must be an int, got bool$"):
+        tg.ones(2, 3).sum(dim=True)
+
+
+@pytest.mark.parametrize("shape, dim, message", [
+    ((), 1, r"\[-1, 0\], but got 1\) for a tensor with 0 dimensions"),
+    ((3,), 1, r"\[-1, 0\], but got 1\) for a tensor with 1 dimension"),
+    ((2, 3, 4), -4, r"\[-3, 2\], but got -4\) for a tensor with 3 dimensions"),
+])
+def test_a_dim_out_of_range_names_the_range_and_how_many_dims_the_tensor_has(shape, dim, message):
+    with pytest.raises(IndexError, match=rf"^Dimension out of range \(expected to be in range of {message}$"):
+        tg.ones(*shape).log_softmax(dim=dim)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_softmax_of_a_0d_tensor_is_1_and_its_log_0_as_in_pytorch(dim):
+    z = tg.tensor(5.0)
+    assert z.softmax(dim=dim).item() == 1.0 and z.log_softmax(dim=dim).item() == 0.0
