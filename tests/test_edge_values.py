@@ -19,6 +19,12 @@ def test_abs_has_gradient_zero_at_zero_as_in_pytorch():
     np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 0.0, 1.0])
 
 
+def test_relu_has_gradient_zero_at_zero_as_in_pytorch():
+    x = leaf([[-2.0, 0.0, 3.0], [0.0, 1e-300, -1e-300]])
+    x.relu().backward(tg.tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])))
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 3.0], [0.0, 5.0, 0.0]])
+
+
 def test_clamp_passes_the_gradient_at_its_bounds():
     x = leaf([-1.0, -0.5, 0.0, 0.75, 1.0])
     x.clamp(-0.5, 0.75).sum().backward()
