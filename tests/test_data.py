@@ -115,6 +115,51 @@ def test_corrupt_idx_files_give_named_errors(tmp_path, images_file, corrupt, mes
     assert str(bad) in str(err.value)
 
 
+@pytest.mark.parametrize("type_code, dtype", [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32),
+                                               (0x0D, np.float32), (0x0E, np.float64)])
+def test_every_idx_element_type_reads_back_in_native_byte_order(tmp_path, type_code, dtype):
+    array = (np.arange(2 * 3 * 5).reshape(2, 3, 5) * (-1 if np.dtype(dtype).kind != "u" else 1)).astype(dtype)
+    path = tmp_path / "array.idx"
+    path.write_bytes(idx_bytes(array, type_code))
+    result = read_idx(str(path))  # a str path works as well as a Path
+    assert result.dtype == dtype and result.dtype.isnative and result.flags.writeable
+    np.testing.assert_array_equal(result, array)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 28, 28)])
+def test_an_idx_file_of_no_elements_reads_as_an_empty_array(tmp_path, shape):
+    path = tmp_path / "empty.idx"
+    path.write_bytes(idx_bytes(np.zeros(shape, dtype=np.uint8)))
+    result = read_idx(path)
+    assert result.shape == shape and result.dtype == np.uint8
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x00\x00\x08", "truncated: 3 bytes, too short for an IDX header"),
+    (b"\x00\x00\x08\x00", "the IDX header declares 0 dimensions"),
+    (b"\x00\x00\x08\x00" + b"\x07" * 8, "the IDX header declares 0 dimensions"),
+    (b"\x01\x02\x08\x01\x00\x00\x00\x00", "wrong magic number 0x01020801: an IDX file starts with two zero bytes"),
+    (b"\x00\x00\x0a\x01\x00\x00\x00\x00", "unknown element type code 0x0a in the IDX header"),
+    (b"\x00\x00\x08\x03" + struct.pack(">2I", 2, 2), "truncated: the header declares 3 dimensions but the file ends first"),
+    (b"\x00\x00\x0b\x02" + struct.pack(">2I", 2, 3) + bytes(14),
+     "too long: the header declares shape (2, 3) of int16 (12 bytes of data), but the file holds 14"),
+    (b"\x00\x00\x0b\x02" + struct.pack(">2I", 2, 3) + bytes(11),
+     "truncated: the header declares shape (2, 3) of int16 (12 bytes of data), but the file holds 11"),
+], ids=["short", "0-d", "0-d-with-data", "magic", "type", "short-header", "too-long", "short-data"])
+def test_each_kind_of_corrupt_idx_file_gets_its_own_message(tmp_path, content, message):
+    path = tmp_path / "bad.idx"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as err:
+        read_idx(path)
+    assert str(err.value) == f"{path}: {message}"
+
+
+def test_a_missing_idx_file_is_named(tmp_path):
+    with pytest.raises(DataError) as err:
+        read_idx(tmp_path / "missing.gz")
+    assert str(err.value) == f"{tmp_path / 'missing.gz'}: no such file"
+
+
 def test_bad_gzip_stream(tmp_path, images_file):
     bad = tmp_path / "bad.gz"
     bad.write_bytes(images_file.read_bytes()[:-30])
@@ -263,6 +308,14 @@ def test_random_labels_replace_the_asked_fraction():
     assert np.bincount(full, minlength=10).min() > 850  # uniform over the classes
 
 
+def test_random_labels_replace_every_label_by_default_and_refuse_a_fraction_outside_0_1():
+    y = np.repeat(np.arange(10), 100)
+    np.testing.assert_array_equal(random_labels(y, seed=2), random_labels(y, fraction=1.0, seed=2))
+    for fraction in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"random_labels: fraction must lie in \[0, 1\], got {fraction}"):
+            random_labels(y, fraction=fraction)
+
+
 def test_shuffle_pixels_applies_one_permutation_to_every_image():
     X = np.random.default_rng(0).random((5, 784)).astype(np.float32)
     shuffled = shuffle_pixels(X, seed=3)
@@ -270,6 +323,18 @@ def test_shuffle_pixels_applies_one_permutation_to_every_image():
     permutation = [int(np.flatnonzero(X[0] == v)[0]) for v in shuffled[0]]
     np.testing.assert_array_equal(shuffled, X[:, permutation])
     np.testing.assert_array_equal(np.sort(shuffled, axis=1), np.sort(X, axis=1))
+
+
+def test_shuffle_pixels_keeps_the_image_shape_and_its_seed_fixes_the_permutation():
+    X = np.random.default_rng(0).random((4, 28, 28))
+    shuffled = shuffle_pixels(X, seed=3)
+    assert shuffled.shape == (4, 28, 28)
+    assert not np.array_equal(shuffled, X)  # the pixels did move
+    np.testing.assert_array_equal(shuffled, shuffle_pixels(X, seed=3))
+    assert not np.array_equal(shuffled, shuffle_pixels(X, seed=4))
+    flat, moved = X.reshape(4, -1), shuffled.reshape(4, -1)
+    permutation = [int(np.flatnonzero(flat[0] == v)[0]) for v in moved[0]]
+    np.testing.assert_array_equal(moved, flat[:, permutation])  # the same one for every image
 
 
 # ---------------------------------------------------------------------------- the decoded cache
