@@ -8,8 +8,10 @@ import hashlib
 import http.server
 import os
 import shutil
+import socket
 import struct
 import threading
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ import pytest
 
 from tinygrad_edu.data import (DataError, load_fashion_mnist, load_mnist, random_labels, read_idx, render_digit,
                                shuffle_pixels)
+from tinygrad_edu.data import cache_dir, datasets
 from tinygrad_edu.data.datasets import FASHION_MNIST, MNIST
 
 DATA = Path(os.environ.get("TINYGRAD_EDU_DATA", "/nonexistent"))
@@ -30,8 +33,11 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
-def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+def idx_bytes(array: np.ndarray, type_code: int | None = None) -> bytes:
     """Encode an array in the IDX format (the inverse of read_idx), for making test files."""
+    if type_code is None:
+        type_code = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
+                     np.float64: 0x0E}[array.dtype.type]
     header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
@@ -167,43 +173,7 @@ def test_bad_gzip_stream(tmp_path, images_file):
         read_idx(bad)
 
 
-def test_images_labels_count_mismatch_is_named(tmp_path, monkeypatch):
-    """A data set whose image and label files disagree in length is refused, naming both files."""
-    folder = tmp_path / "root" / "mnist"
-    folder.mkdir(parents=True)
-    files = {
-        "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(np.zeros((3, 28, 28), dtype=np.uint8))),
-        "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(np.zeros(2, dtype=np.uint8))),
-    }
-    for name, content in files.items():
-        (folder / name).write_bytes(content)
-    fake = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
-    monkeypatch.setattr("tinygrad_edu.data.datasets.MNIST", MNIST.__class__(
-        folder="mnist", sha256={**MNIST.sha256, **fake}, mirrors=()))
-    with pytest.raises(DataError, match="holds 3 images but .*t10k-labels.* holds 2 labels"):
-        load_mnist(root=tmp_path / "root", train=False)
-
-
 # ---------------------------------------------------------------------------- finding the files
-def test_nothing_found_lists_every_place_and_how_to_fix_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(tmp_path / "env"))
-    with pytest.raises(DataError) as err:
-        load_mnist(root=tmp_path / "explicit")
-    message = str(err.value)
-    for place in ("explicit", "env", "cache"):
-        assert str(tmp_path / place) in message
-    assert "download=True" in message and "TINYGRAD_EDU_DATA" in message
-
-
-def test_a_file_with_the_wrong_checksum_is_refused(tmp_path):
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for name in MNIST.sha256:
-        (folder / name).write_bytes(b"not the real file")
-    with pytest.raises(DataError, match="SHA-256"):
-        load_mnist(root=tmp_path, train=False)
-
-
 @needs_data
 def test_the_environment_variable_is_used_when_no_root_is_given(monkeypatch, tmp_path):
     monkeypatch.setenv("TINYGRAD_EDU_DATA", str(DATA))
@@ -296,6 +266,26 @@ def test_render_digit_matrix_and_shade():
         render_digit(np.zeros(10))
 
 
+def test_render_digit_scales_raw_bytes_by_255_and_clips_to_the_shades():
+    raw = np.zeros(784, dtype=np.uint8)
+    raw[:256] = np.arange(256)
+    gray = raw / 255.0
+    matrix = [row.split(" ") for row in render_digit(raw).split("\n")]
+    assert len(matrix) == 28 and all(len(row) == 28 for row in matrix)
+    np.testing.assert_array_equal(np.array(matrix, dtype=float), np.round(gray.reshape(28, 28), 1))
+    assert render_digit(raw, style="shade") == "\n".join(
+        "".join(" .:-=+*#%@"[min(int(v * 10), 9)] for v in row) for row in gray.reshape(28, 28))
+    standardized = np.linspace(-2, 3, 784)  # pixels below 0 are the lightest shade, above 1 the darkest
+    shade = render_digit(standardized, style="shade").replace("\n", "")
+    assert shade[0] == " " and shade[-1] == "@" and set(shade) == set(" .:-=+*#%@")
+    with pytest.raises(ValueError) as err:
+        render_digit(raw, style="ascii")
+    assert str(err.value) == "render_digit: unknown style 'ascii', choose 'matrix' or 'shade'"
+    with pytest.raises(ValueError) as err:
+        render_digit(np.zeros((28, 27)))
+    assert str(err.value) == "render_digit: expected 784 pixels (28x28), got shape (28, 27)"
+
+
 def test_random_labels_replace_the_asked_fraction():
     y = np.repeat(np.arange(10), 1000)
     assert (random_labels(y, fraction=0.0, seed=0) == y).all()
@@ -338,20 +328,27 @@ def test_shuffle_pixels_keeps_the_image_shape_and_its_seed_fixes_the_permutation
 
 
 # ---------------------------------------------------------------------------- the decoded cache
+def fake_data_set(monkeypatch, folder: Path, spec_name: str, arrays: dict) -> Path:
+    """Write ``arrays`` (file name -> array) as gzip IDX files into ``folder``; the spec trusts their checksums."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = getattr(datasets, spec_name)
+    fake = {}
+    for name, array in arrays.items():
+        content = gzip.compress(idx_bytes(array))
+        (folder / name).write_bytes(content)
+        fake[name] = hashlib.sha256(content).hexdigest()
+    monkeypatch.setattr(datasets, spec_name, spec.__class__(folder=spec.folder, sha256={**spec.sha256, **fake},
+                                                             mirrors=()))
+    return folder
+
+
 @pytest.fixture
 def small_mnist(tmp_path, monkeypatch):
     """A 5-image test split of "MNIST" in tmp_path/root/mnist, with MNIST's checksums swapped for its own."""
-    folder = tmp_path / "root" / "mnist"
-    folder.mkdir(parents=True)
     images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
     labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
-    files = {"t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
-             "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels))}
-    for name, content in files.items():
-        (folder / name).write_bytes(content)
-    fake = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
-    monkeypatch.setattr("tinygrad_edu.data.datasets.MNIST", MNIST.__class__(
-        folder="mnist", sha256={**MNIST.sha256, **fake}, mirrors=()))
+    folder = fake_data_set(monkeypatch, tmp_path / "root" / "mnist", "MNIST",
+                           {"t10k-images-idx3-ubyte.gz": images, "t10k-labels-idx1-ubyte.gz": labels})
     return folder, images, labels
 
 
@@ -361,13 +358,22 @@ def cached_labels(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("damage", [
-    lambda path: path.write_bytes(path.read_bytes()[:-5] + b"\x00" * 5),  # zeroed bytes: labels 0
-    lambda path: np.save(path, np.array([7, 7, 7, 7, 7], dtype=np.uint8)),  # another valid array
-    lambda path: path.write_bytes(b""),  # empty: was EOFError on every run
-    lambda path: path.with_name(path.name + ".crc32").unlink(),  # no digest to check against
-], ids=["zeroed", "replaced", "empty", "no-digest"])
-def test_a_damaged_cache_is_rebuilt_from_the_verified_files_with_a_notice(tmp_path, small_mnist, damage, capsys):
+@pytest.mark.parametrize("damage, problem", [
+    (lambda path: path.write_bytes(path.read_bytes()[:-5] + b"\x00" * 5),  # zeroed bytes: labels 0
+     "it does not match its CRC-32"),
+    (lambda path: np.save(path, np.array([7, 7, 7, 7, 7], dtype=np.uint8)),  # another valid array
+     "it does not match its CRC-32"),
+    (lambda path: np.save(path, np.load(path).reshape(5, 1)),  # the same bytes in another shape
+     "it does not match its CRC-32"),
+    (lambda path: np.save(path, np.load(path).view(np.int8)),  # the same bytes as another dtype
+     "it does not match its CRC-32"),
+    (lambda path: path.write_bytes(b""),  # empty: was EOFError on every run
+     "it cannot be read (EOFError: No data left in file)"),
+    (lambda path: path.with_name(path.name + ".crc32").unlink(),  # no digest to check against
+     "{name}.crc32, its CRC-32, is missing"),
+], ids=["zeroed", "replaced", "reshaped", "retyped", "empty", "no-digest"])
+def test_a_damaged_cache_is_rebuilt_from_the_verified_files_with_a_notice(tmp_path, small_mnist, damage, problem,
+                                                                         capsys):
     root = tmp_path / "root"
     _, images, labels = small_mnist
     load_mnist(root=root, train=False)
@@ -377,8 +383,8 @@ def test_a_damaged_cache_is_rebuilt_from_the_verified_files_with_a_notice(tmp_pa
     X, y = load_mnist(root=root, train=False, raw=True)
     np.testing.assert_array_equal(y, labels)
     np.testing.assert_array_equal(X, images)
-    notice = capsys.readouterr().err
-    assert notice.count("\n") == 1 and f"the cached {path} is damaged" in notice and "rebuilding it" in notice
+    assert capsys.readouterr().err == (f"tinygrad-edu: the cached {path} is damaged ({problem.format(name=path.name)}); "
+                                       f"rebuilding it from {root / 'mnist' / 't10k-labels-idx1-ubyte.gz'}\n")
     load_mnist(root=root, train=False)  # rebuilt: quiet again
     assert capsys.readouterr().err == ""
 
@@ -411,3 +417,203 @@ def test_a_damaged_file_elsewhere_is_never_touched(tmp_path, small_mnist, serve)
     with pytest.raises(DataError, match="SHA-256"):
         load_mnist(root=tmp_path / "root", train=False, download=True, mirrors=[serve(tmp_path)])
     assert labels_file.read_bytes() == damaged
+
+
+def test_a_pickle_in_the_cache_folder_is_never_unpickled(tmp_path, small_mnist, capsys):
+    """A cache file is data, never code: loading one that holds a pickle runs nothing, and it is rebuilt."""
+    root = tmp_path / "root"
+    load_mnist(root=root, train=False)
+    path = cached_labels(tmp_path)
+    marker = tmp_path / "the pickle ran"
+    np.save(path, np.array([Trap(marker)], dtype=object), allow_pickle=True)
+    capsys.readouterr()
+    _, y = load_mnist(root=root, train=False)
+    assert not marker.exists()
+    np.testing.assert_array_equal(y, small_mnist[2])
+    assert f"the cached {path} is damaged (it cannot be read (ValueError: " in capsys.readouterr().err
+
+
+class Trap:
+    """An object whose unpickling creates a file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.marker),)
+
+
+# ---------------------------------------------------------------------------- small stand-ins for the data sets
+SPECS = {"mnist": ("MNIST", load_mnist), "fashion-mnist": ("FASHION_MNIST", load_fashion_mnist)}
+TRAIN_IMAGES = np.random.default_rng(1).integers(0, 256, (6, 28, 28), dtype=np.uint8)
+TEST_IMAGES = np.random.default_rng(2).integers(0, 100, (4, 28, 28), dtype=np.uint8)  # darker: other statistics
+TRAIN_LABELS, TEST_LABELS = np.array([5, 0, 4, 1, 9, 2], dtype=np.uint8), np.array([7, 2, 1, 0], dtype=np.uint8)
+
+
+def small_data_set(monkeypatch, folder: Path, spec_name: str) -> Path:
+    """Both splits of a data set in ``folder`` (6 training and 4 test images), trusted by its spec."""
+    return fake_data_set(monkeypatch, folder, spec_name, {
+        "train-images-idx3-ubyte.gz": TRAIN_IMAGES, "train-labels-idx1-ubyte.gz": TRAIN_LABELS,
+        "t10k-images-idx3-ubyte.gz": TEST_IMAGES, "t10k-labels-idx1-ubyte.gz": TEST_LABELS})
+
+
+def standardized(images: np.ndarray) -> np.ndarray:
+    """The images scaled to [0, 1], then shifted and scaled by the training images' pixel mean and deviation."""
+    train = TRAIN_IMAGES / 255.0
+    return (images.reshape(len(images), -1) / 255.0 - train.mean()) / train.std()
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_every_option_of_the_loaders_on_a_small_data_set(tmp_path, monkeypatch, name):
+    spec_name, load = SPECS[name]
+    small_data_set(monkeypatch, tmp_path / "root" / name, spec_name)
+    root = tmp_path / "root"
+    X, y = load(root=root)  # the defaults: the training split, scaled to [0, 1]
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_allclose(X, TRAIN_IMAGES.reshape(6, 784) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, TRAIN_LABELS)
+    images, labels = load(root=root, train=False, raw=True)
+    assert images.dtype == np.uint8 and labels.dtype == np.int64
+    np.testing.assert_array_equal(images, TEST_IMAGES)
+    np.testing.assert_array_equal(labels, TEST_LABELS)
+    X_test, y_test = load(root=str(root), train=False, standardize=True)  # the training set's statistics
+    assert X_test.dtype == np.float32
+    np.testing.assert_allclose(X_test, standardized(TEST_IMAGES), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(y_test, TEST_LABELS)
+    np.testing.assert_allclose(load(root=root, standardize=True)[0], standardized(TRAIN_IMAGES), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError) as err:
+        load(root=root, raw=True, standardize=True)
+    assert str(err.value) == "raw=True returns the uint8 images as published; it cannot be combined with standardize"
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_standardizing_the_test_split_downloads_the_training_split_too(tmp_path, monkeypatch, serve, name):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    spec_name, load = SPECS[name]
+    mirror = serve(small_data_set(monkeypatch, tmp_path / "mirror", spec_name))
+    X, y = load(train=False, standardize=True, download=True, mirrors=[mirror])
+    np.testing.assert_allclose(X, standardized(TEST_IMAGES), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(y, TEST_LABELS)
+    assert sorted(p.name for p in (cache_dir() / name).iterdir()) == sorted(getattr(datasets, spec_name).sha256)
+
+
+def test_the_cache_folder_follows_xdg_cache_home_else_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "tinygrad-edu"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unset in (lambda: monkeypatch.delenv("XDG_CACHE_HOME"), lambda: monkeypatch.setenv("XDG_CACHE_HOME", "")):
+        unset()
+        assert cache_dir() == tmp_path / "home" / ".cache" / "tinygrad-edu"
+
+
+@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("train", [True, False])
+def test_nothing_found_names_the_files_every_place_and_the_fixes(tmp_path, monkeypatch, name, train):
+    spec_name, load = SPECS[name]
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(tmp_path / "env"))
+    with pytest.raises(DataError) as err:
+        load(root=tmp_path / "explicit", **({} if train else {"train": False}))
+    prefix = "train" if train else "t10k"
+    assert str(err.value) == (
+        f"{name} files {prefix}-images-idx3-ubyte.gz, {prefix}-labels-idx1-ubyte.gz not found. Looked in: "
+        f"{tmp_path / 'explicit' / name} (the root argument); {tmp_path / 'env' / name} ($TINYGRAD_EDU_DATA); "
+        f"{cache_dir() / name} (the cache folder). Point to a folder holding {name}/ with root=... (--data on the "
+        f"command line) or $TINYGRAD_EDU_DATA, or pass download=True (--download) to fetch them into {cache_dir()}.")
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", "")  # set but empty: not a place to look
+    with pytest.raises(DataError, match=r"Looked in: [^;]* \(the root argument\); [^;]* \(the cache folder\)\."):
+        load(root=tmp_path / "explicit")
+
+
+def test_the_checksum_error_names_the_file_and_both_sums(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in MNIST.sha256:
+        (folder / name).write_bytes(b"not the real file")
+    actual = hashlib.sha256(b"not the real file").hexdigest()
+    with pytest.raises(DataError) as err:
+        load_mnist(root=tmp_path, train=False)
+    path, expected = folder / "t10k-images-idx3-ubyte.gz", MNIST.sha256["t10k-images-idx3-ubyte.gz"]
+    assert str(err.value) == (f"{path}: SHA-256 {actual} does not match the published file's {expected}: "
+                              "the file is corrupt or a different one")
+
+
+@pytest.mark.parametrize("images, labels, problem", [
+    (np.zeros((3, 28, 28), np.int16), np.zeros(3, np.uint8), "{images}: expected uint8 images of shape (N, 28, 28), "
+                                                             "got int16 (3, 28, 28)"),
+    (np.zeros((3, 28, 27), np.uint8), np.zeros(3, np.uint8), "{images}: expected uint8 images of shape (N, 28, 28), "
+                                                             "got uint8 (3, 28, 27)"),
+    (np.zeros((3, 784), np.uint8), np.zeros(3, np.uint8), "{images}: expected uint8 images of shape (N, 28, 28), "
+                                                          "got uint8 (3, 784)"),
+    (np.zeros((3, 28, 28), np.uint8), np.zeros((3, 1), np.uint8), "{labels}: expected a 1-D array of labels, "
+                                                                   "got shape (3, 1)"),
+    (np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.uint8), "{images} holds 3 images but {labels} holds 2 labels"),
+], ids=["dtype", "shape", "flat", "labels-2d", "counts"])
+def test_files_that_are_not_mnist_shaped_are_refused_naming_the_file(tmp_path, monkeypatch, images, labels, problem):
+    folder = fake_data_set(monkeypatch, tmp_path / "mnist", "MNIST",
+                           {"t10k-images-idx3-ubyte.gz": images, "t10k-labels-idx1-ubyte.gz": labels})
+    with pytest.raises(DataError) as err:
+        load_mnist(root=tmp_path, train=False)
+    assert str(err.value) == problem.format(images=folder / "t10k-images-idx3-ubyte.gz",
+                                            labels=folder / "t10k-labels-idx1-ubyte.gz")
+
+
+def recording_server(folder: Path, requested: list) -> str:
+    """Serve ``folder`` on 127.0.0.1 in a daemon thread, appending every requested path to ``requested``."""
+    class Recording(QuietHandler):
+        def do_GET(self):
+            requested.append(self.path)
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Recording, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.mark.parametrize("end", ["", "/"])
+def test_a_mirror_url_with_or_without_a_final_slash_is_asked_for_each_file_by_name(tmp_path, small_mnist, monkeypatch,
+                                                                                   end):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    good, _, labels = small_mnist
+    (tmp_path / "site").mkdir()
+    shutil.copytree(good, tmp_path / "site" / "dataX")  # a folder name ending in a letter a slash is stripped from
+    requested = []
+    mirror = recording_server(tmp_path / "site", requested) + "/dataX" + end
+    _, y = load_mnist(train=False, download=True, mirrors=[mirror])
+    np.testing.assert_array_equal(y, labels)
+    assert requested == ["/dataX/t10k-images-idx3-ubyte.gz", "/dataX/t10k-labels-idx1-ubyte.gz"]
+
+
+def test_a_mirror_that_never_answers_is_given_up_after_30_seconds(tmp_path, small_mnist, serve, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    good, _, labels = small_mnist
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    limits, urlopen = [], urllib.request.urlopen
+
+    def impatient_urlopen(url, timeout):
+        limits.append(timeout)
+        return urlopen(url, timeout=0.2)  # the test does not wait the 30 s
+
+    monkeypatch.setattr(urllib.request, "urlopen", impatient_urlopen)
+    try:
+        _, y = load_mnist(train=False, download=True, mirrors=[f"http://127.0.0.1:{silent.getsockname()[1]}/", serve(good)])
+    finally:
+        silent.close()
+    np.testing.assert_array_equal(y, labels)
+    assert limits == [30, 30, 30, 30]  # each file: the silent mirror, then the good one
+
+
+def test_a_failed_download_names_every_mirror_and_what_went_wrong(tmp_path, small_mnist, serve, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
+    good, _, _ = small_mnist
+    empty, wrong = tmp_path / "empty", tmp_path / "wrong"
+    empty.mkdir()
+    wrong.mkdir()
+    name = "t10k-images-idx3-ubyte.gz"
+    (wrong / name).write_bytes(b"other bytes")
+    mirrors = [serve(empty), serve(wrong)]
+    with pytest.raises(DataError) as err:
+        load_mnist(train=False, download=True, mirrors=mirrors)
+    assert str(err.value) == (
+        f"could not download {name}: {mirrors[0]}{name}: HTTP Error 404: File not found; "
+        f"{mirrors[1]}{name}: SHA-256 {hashlib.sha256(b'other bytes').hexdigest()} does not match the published "
+        f"{datasets.MNIST.sha256[name]}")

@@ -30,6 +30,14 @@ def test_tensor_dataset_reads_its_arrays_together():
         TensorDataset(X, Y[:-1])
 
 
+def test_by_default_a_loader_hands_out_one_example_at_a_time_in_order():
+    """PyTorch's defaults: batch_size=1, no shuffling; a dataset of single values gives single Tensors."""
+    batches = list(DataLoader(Items([1.5, 2.5, 3.5])))
+    assert len(batches) == 3 and all(isinstance(b, tg.Tensor) for b in batches)
+    assert [b.numpy().tolist() for b in batches] == [[1.5], [2.5], [3.5]]
+    assert len(DataLoader(TensorDataset(X, Y))) == 23
+
+
 def test_tensor_dataset_refuses_no_arrays_and_0d_arrays():
     with pytest.raises(ValueError, match="^TensorDataset needs at least one array$"):
         TensorDataset()

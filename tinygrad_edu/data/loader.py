@@ -33,7 +33,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(t.numpy() if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
+        self.arrays = tuple(np.asarray(t) for t in tensors)  # a Tensor converts through __array__
         lengths = [len(a) if a.ndim else None for a in self.arrays]
         if None in lengths or len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: every array needs the same first dimension, got shapes "
