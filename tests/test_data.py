@@ -208,11 +208,20 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def serve(tmp_path):
-    """Start HTTP servers on 127.0.0.1, each serving a folder; yield a function folder -> base URL."""
+    """Start HTTP servers on 127.0.0.1, each serving a folder; yield a function folder -> base URL.
+
+    ``start(folder, requested=a_list)`` also appends every path a client asks for to the list.
+    """
     servers = []
 
-    def start(folder: Path) -> str:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    def start(folder: Path, requested: list | None = None) -> str:
+        class Handler(QuietHandler):
+            def do_GET(self):
+                if requested is not None:
+                    requested.append(self.path)
+                super().do_GET()
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
         server.timeout = 5
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -574,27 +583,15 @@ def test_files_that_are_not_mnist_shaped_are_refused_naming_the_file(tmp_path, m
                                             labels=folder / "t10k-labels-idx1-ubyte.gz")
 
 
-def recording_server(folder: Path, requested: list) -> str:
-    """Serve ``folder`` on 127.0.0.1 in a daemon thread, appending every requested path to ``requested``."""
-    class Recording(QuietHandler):
-        def do_GET(self):
-            requested.append(self.path)
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Recording, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
-
-
 @pytest.mark.parametrize("end", ["", "/"])
-def test_a_mirror_url_with_or_without_a_final_slash_is_asked_for_each_file_by_name(tmp_path, small_mnist, monkeypatch,
-                                                                                   end):
+def test_a_mirror_url_with_or_without_a_final_slash_is_asked_for_each_file_by_name(tmp_path, small_mnist, serve,
+                                                                                   monkeypatch, end):
     monkeypatch.delenv("TINYGRAD_EDU_DATA", raising=False)
     good, _, labels = small_mnist
     (tmp_path / "site").mkdir()
     shutil.copytree(good, tmp_path / "site" / "dataX")  # a folder name ending in a letter a slash is stripped from
     requested = []
-    mirror = recording_server(tmp_path / "site", requested) + "/dataX" + end
+    mirror = serve(tmp_path / "site", requested) + "dataX" + end
     _, y = load_mnist(train=False, download=True, mirrors=[mirror])
     np.testing.assert_array_equal(y, labels)
     assert requested == ["/dataX/t10k-images-idx3-ubyte.gz", "/dataX/t10k-labels-idx1-ubyte.gz"]
