@@ -151,6 +151,8 @@ def test_clip_grad_value_clips_each_element():
     assert nn.utils.clip_grad_value_(params, 1.0) is None
     np.testing.assert_array_equal(params[0].grad.numpy(), [-1.0, 0.5, 1.0])
     np.testing.assert_array_equal(params[1].grad.numpy(), [[0.1, -0.2]])
+    nn.utils.clip_grad_value_(params, 0.0)  # a clip value of 0 is allowed (as in PyTorch): every gradient 0
+    assert not params[0].grad.numpy().any() and not params[1].grad.numpy().any()
     with pytest.raises(ValueError, match="clip_value must be ≥ 0"):
         nn.utils.clip_grad_value_(params, -1.0)
 

@@ -85,6 +85,30 @@ def test_sequential_slices_are_sequentials_of_the_same_layers_and_append_adds_on
     assert [name for name, _ in named.named_children()] == ["hidden", "act"]
 
 
+def test_sequential_append_names_each_new_layer_by_its_position():
+    model = nn.Sequential(nn.Linear(3, 4))
+    assert model.append(nn.ReLU()).append(nn.Linear(4, 2)) is model
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2"]
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_module_list_counts_negative_indices_from_the_end_as_a_list_does():
+    layers = nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Tanh()])
+    assert layers[-1] is layers[2] and layers[-3] is layers[0]
+    with pytest.raises(IndexError, match="index -4 is out of range for a ModuleList of 3"):
+        layers[-4]
+
+
+def test_module_dict_takes_key_module_pairs_lists_its_values_and_names_a_missing_key():
+    digit, parity = nn.Linear(4, 10), nn.Linear(4, 2)
+    heads = nn.ModuleDict([("digit", digit), ("parity", parity)])  # an iterable of pairs, as in PyTorch
+    assert heads.keys() == ["digit", "parity"] and heads.values() == [digit, parity]
+    with pytest.raises(KeyError, match="'missing'"):
+        heads["missing"]
+    with pytest.raises(KeyError, match="'missing'"):
+        del heads["missing"]
+
+
 # ------------------------------------------------------------------------------ Module methods
 class Net(nn.Module):
     def __init__(self):
@@ -142,12 +166,23 @@ def test_buffers_are_saved_but_not_learned(tmp_path):
     for name, value in net.state_dict().items():
         np.testing.assert_array_equal(restored.state_dict()[name], value, err_msg=name)
     assert restored.body[1].num_batches_tracked.item() == 1
-    with pytest.raises(TypeError, match="must be a Tensor"):
+    with pytest.raises(TypeError, match=r"'bad' must be a Tensor that is not a Parameter \(or None\), got ndarray"):
         net.register_buffer("bad", np.zeros(2))
+    with pytest.raises(TypeError, match="got Parameter"):
+        net.register_buffer("bad", nn.Parameter(np.zeros(2)))
     with pytest.raises(TypeError, match="cannot assign ndarray to buffer 'scale'"):
         net.scale = np.zeros(1)  # would silently stop being saved
     with pytest.raises(KeyError, match="'weight' is already a parameter"):
         net.head.register_buffer("weight", tg.zeros(2))
+
+
+def test_calling_a_module_passes_keyword_arguments_to_forward():
+    class Scaled(nn.Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    x = tg.tensor([1.0, -2.0])
+    np.testing.assert_array_equal(Scaled()(x, scale=3.0).numpy(), [3.0, -6.0])
 
 
 def test_module_zero_grad_sets_to_none_or_zeroes_in_place():
