@@ -141,9 +141,39 @@ def test_clip_grad_norm_takes_one_tensor_and_reports_non_finite_norms():
     assert nn.utils.clip_grad_norm_(p, 1.0).item() == 5.0
     np.testing.assert_allclose(p.grad.numpy(), [3 / (5 + 1e-6), 4 / (5 + 1e-6)])
     bad = with_grads(np.array([1.0, np.inf]))
-    with pytest.raises(RuntimeError, match="total norm of order 2.0 of the gradients is inf"):
+    with pytest.raises(RuntimeError, match="total norm of order 2.0 of the gradients is inf, so they cannot be "
+                                           "clipped; set error_if_nonfinite=False to clip anyway"):
         nn.utils.clip_grad_norm_(bad, 1.0, error_if_nonfinite=True)
     np.testing.assert_array_equal(bad[0].grad.numpy(), [1.0, np.inf])  # untouched after the error
+    assert nn.utils.clip_grad_norm_(p, 10.0, error_if_nonfinite=True).item() == pytest.approx(1.0)  # finite: clipped
+
+
+def test_clip_grad_norm_by_default_clips_a_non_finite_norm_as_pytorch_does():
+    bad = with_grads(np.array([1.0, np.inf]))
+    with np.errstate(invalid="ignore"):
+        assert nn.utils.clip_grad_norm_(bad, 1.0).item() == np.inf
+    np.testing.assert_array_equal(bad[0].grad.numpy(), [0.0, np.nan])  # scaled by 1/(inf + 10⁻⁶) = 0, and inf·0 is NaN
+
+
+def test_clip_grad_norm_without_gradients_is_zero_and_empty_gradients_add_nothing():
+    assert nn.utils.clip_grad_norm_([nn.Parameter(np.ones(2))], 1.0).item() == 0.0
+    for norm_type, expected in ((2.0, 5.0), (1.0, 7.0), (float("inf"), 4.0)):
+        params = with_grads(np.array([3.0, -4.0]), np.zeros((2, 0)))
+        assert nn.utils.clip_grad_norm_(params, 1e3, norm_type).item() == pytest.approx(expected, rel=1e-15)
+
+
+def test_clip_grad_norm_is_taken_in_the_gradients_common_dtype():
+    def param(grad, dtype):
+        p = nn.Parameter(np.zeros(np.shape(grad), dtype=dtype))
+        p.grad = tg.Tensor(np.array(grad, dtype=dtype))
+        return p
+
+    for norm_type in (2.0, float("inf")):
+        single = nn.utils.clip_grad_norm_([param([1.0, -2.0], np.float32), param(np.zeros(0), np.float32)], 1e3, norm_type)
+        assert single.dtype == np.float32
+        mixed = nn.utils.clip_grad_norm_([param([1.0, -2.0], np.float32), param([0.5], np.float64)], 1e3, norm_type)
+        assert mixed.dtype == np.float64  # float64 as soon as one gradient is, in whichever position
+        assert mixed.item() == pytest.approx(math.sqrt(5.25) if norm_type == 2.0 else 2.0, rel=1e-7)
 
 
 def test_clip_grad_value_clips_each_element():

@@ -145,6 +145,8 @@ def test_add_module_registers_and_checks():
         net.add_module("bad", np.zeros(2))
     with pytest.raises(KeyError, match="'eval' already exists"):
         net.add_module("eval", nn.ReLU())
+    with pytest.raises(TypeError, match="a module or buffer name must be a str, got int"):
+        net.add_module(1, nn.ReLU())
 
 
 def test_buffers_are_saved_but_not_learned(tmp_path):
@@ -172,7 +174,7 @@ def test_buffers_are_saved_but_not_learned(tmp_path):
         net.register_buffer("bad", nn.Parameter(np.zeros(2)))
     with pytest.raises(TypeError, match="cannot assign ndarray to buffer 'scale'"):
         net.scale = np.zeros(1)  # would silently stop being saved
-    with pytest.raises(KeyError, match="'weight' is already a parameter"):
+    with pytest.raises(KeyError, match="'weight' is already a parameter of Linear"):
         net.head.register_buffer("weight", tg.zeros(2))
 
 
@@ -272,9 +274,12 @@ def test_softmax_and_log_softmax_along_any_dim_match_numpy_and_pass_gradcheck(di
     assert tg.gradcheck(nn.LogSoftmax(dim=dim), [leaf(x)])
 
 
-def test_softmax_needs_its_dim():
-    with pytest.raises(TypeError, match=r"Softmax\(dim=1\)"):
-        nn.Softmax(dim=None)
+@pytest.mark.parametrize("layer", [nn.Softmax, nn.LogSoftmax])
+def test_softmax_needs_its_dim(layer):
+    name = layer.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: dim must be an integer, such as {name}\(dim=1\) for outputs of "
+                                        r"shape \(examples, classes\); got None$"):
+        layer(dim=None)
 
 
 def test_identity_passes_its_input_and_ignores_arguments():
