@@ -152,7 +152,7 @@ def test_clip_grad_norm_by_default_clips_a_non_finite_norm_as_pytorch_does():
     bad = with_grads(np.array([1.0, np.inf]))
     with np.errstate(invalid="ignore"):
         assert nn.utils.clip_grad_norm_(bad, 1.0).item() == np.inf
-    np.testing.assert_array_equal(bad[0].grad.numpy(), [0.0, np.nan])  # scaled by 1/(inf + 10⁻⁶) = 0, and inf·0 is NaN
+    np.testing.assert_array_equal(bad[0].grad.numpy(), [0.0, np.nan])  # scaled by 1/(inf + 10⁻⁶) = 0; inf·0 is NaN
 
 
 def test_clip_grad_norm_without_gradients_is_zero_and_empty_gradients_add_nothing():
@@ -169,7 +169,8 @@ def test_clip_grad_norm_is_taken_in_the_gradients_common_dtype():
         return p
 
     for norm_type in (2.0, float("inf")):
-        single = nn.utils.clip_grad_norm_([param([1.0, -2.0], np.float32), param(np.zeros(0), np.float32)], 1e3, norm_type)
+        with_empty = [param([1.0, -2.0], np.float32), param(np.zeros(0), np.float32)]
+        single = nn.utils.clip_grad_norm_(with_empty, 1e3, norm_type)
         assert single.dtype == np.float32
         mixed = nn.utils.clip_grad_norm_([param([1.0, -2.0], np.float32), param([0.5], np.float64)], 1e3, norm_type)
         assert mixed.dtype == np.float64  # float64 as soon as one gradient is, in whichever position

@@ -63,7 +63,7 @@ def test_module_dict_registers_under_its_keys_and_refuses_names_that_would_shado
     assert isinstance(heads.pop("parity"), nn.Linear) and "parity" not in heads
     del heads["odd"]
     assert heads.keys() == ["digit"] and [k for k, _ in heads.items()] == ["digit"]
-    with pytest.raises(KeyError, match="'train' already exists"):
+    with pytest.raises(KeyError, match="attribute 'train' already exists on ModuleDict"):
         heads["train"] = nn.ReLU()
     with pytest.raises(KeyError, match="without dots"):
         heads["a.b"] = nn.ReLU()
@@ -220,12 +220,14 @@ def test_double_float_and_to_convert_parameters_buffers_and_grads_in_place():
     optimizer.step()
     assert weight.dtype == np.float64 and not np.array_equal(weight.numpy(), before)
     assert net.float().head.weight.dtype == np.float32 and net.scale.dtype == np.float32
+    assert weight.grad.dtype == np.float32  # gradients follow their parameters back
     assert net.to(np.float64).head.bias.dtype == np.float64
-    with pytest.raises(TypeError, match="only float32 or float64"):
+    with pytest.raises(TypeError, match="Net.to: only float32 or float64 is possible, got int32"):
         net.to(np.int32)
     assert net.to("cpu") is net and net.head.bias.dtype == np.float64  # PyTorch code's .to(device)
-    with pytest.raises(RuntimeError, match="CPU only"):
-        net.to("cuda:0")
+    for device in ("cuda:0", "mps"):
+        with pytest.raises(RuntimeError, match=rf"to\('{device}'\): tinygrad-edu computes with NumPy on the CPU only"):
+            net.to(device)
 
 
 def test_a_double_network_passes_gradcheck():
