@@ -160,6 +160,12 @@ def test_inits():
         nn.Linear(2, 2, init="xavier")
 
 
+def test_one_input_gives_pytorchs_bound_of_one():
+    layer = nn.Linear(1, 500, generator=np.random.default_rng(2))
+    for values in (layer.weight.numpy(), layer.bias.numpy()):  # uniform on [−1/√1, 1/√1]
+        assert np.abs(values).max() <= 1.0 and np.abs(values).max() > 0.99
+
+
 def test_reset_parameters_draws_again_as_asked_and_refuses_an_unknown_init():
     layer = nn.Linear(100, 50, init="zeros")
     layer.reset_parameters(generator=np.random.default_rng(1))  # PyTorch's default again

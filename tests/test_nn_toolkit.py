@@ -259,6 +259,12 @@ def test_leaky_relu_matches_its_formula_and_passes_gradcheck(data):
     assert tg.gradcheck(layer, [leaf(x)])
 
 
+def test_leaky_relu_slope_is_pytorchs_by_default():
+    layer = nn.LeakyReLU()
+    assert layer.negative_slope == 0.01 and repr(layer) == "LeakyReLU(negative_slope=0.01)"
+    np.testing.assert_allclose(layer(leaf([-2.0, 3.0])).numpy(), [-0.02, 3.0], rtol=1e-15)
+
+
 def test_leaky_relu_gradient_at_zero_is_the_slope_as_in_pytorch():
     z = leaf([-1.0, 0.0, 2.0])
     nn.LeakyReLU(0.1)(z).sum().backward()
@@ -346,6 +352,36 @@ def test_batchnorm_without_affine_or_running_statistics():
     untracked.eval()  # no running statistics to use: the batch's, even in evaluation
     np.testing.assert_allclose(untracked(tg.Tensor(x)).numpy(), (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5),
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_and_layernorm_make_their_parameters_and_statistics_in_the_dtype_asked_for(dtype):
+    for layer in (nn.BatchNorm1d(3, dtype=dtype), nn.LayerNorm((2, 3), dtype=dtype)):
+        assert {t.dtype for t in layer.parameters()} == {np.dtype(dtype)}
+        assert all(t.dtype == dtype for name, t in layer.named_buffers() if name != "num_batches_tracked")
+    assert nn.BatchNorm1d(3).weight.dtype == np.float32  # float32 by default
+
+
+@pytest.mark.parametrize("momentum", [0.0, 1.0])
+def test_batchnorm_momentum_at_the_ends_of_its_range(momentum):
+    x = rng(4).normal(loc=3, scale=2, size=(5, 3))
+    layer = nn.BatchNorm1d(3, momentum=momentum).double()
+    layer(tg.Tensor(x))
+    if momentum == 0:  # the running statistics never move
+        np.testing.assert_array_equal(layer.running_mean.numpy(), np.zeros(3))
+        np.testing.assert_array_equal(layer.running_var.numpy(), np.ones(3))
+    else:  # they are the last batch's, the variance unbiased
+        np.testing.assert_allclose(layer.running_mean.numpy(), x.mean(0), rtol=1e-14)
+        np.testing.assert_allclose(layer.running_var.numpy(), x.var(0, ddof=1), rtol=1e-14)
+
+
+def test_normalisation_layers_refuse_a_zero_eps_and_a_momentum_outside_zero_to_one():
+    for make, name in ((nn.BatchNorm1d, "BatchNorm1d"), (nn.LayerNorm, "LayerNorm")):
+        with pytest.raises(ValueError, match=f"^{name}: eps must be > 0, got 0.0$"):
+            make(3, eps=0.0)
+    for momentum in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"^BatchNorm1d: momentum must lie in \[0, 1\] or be None, got {momentum}$"):
+            nn.BatchNorm1d(3, momentum=momentum)
 
 
 def test_batchnorm_errors_name_the_shapes():
