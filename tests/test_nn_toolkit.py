@@ -426,3 +426,6 @@ def test_layernorm_options_and_errors():
     assert [name for name, _ in nn.LayerNorm(3, bias=False).named_parameters()] == ["weight"]
     with pytest.raises(ValueError, match=r"last dimensions are \(4,\), got \(2, 3\)"):
         nn.LayerNorm(4)(tg.zeros(2, 3))
+    x = np.array([1.0, 2.0, 4.0, 9.0])  # one example without a batch dimension, as PyTorch allows
+    np.testing.assert_allclose(nn.LayerNorm(4).double()(tg.Tensor(x)).numpy(), (x - 4.0) / np.sqrt(9.5 + 1e-5),
+                               rtol=1e-12)
