@@ -101,6 +101,10 @@ def test_uniform_and_normal_take_their_parameters_exactly():
     np.testing.assert_allclose(w.numpy(), -0.3 + np.random.default_rng(2).random((40, 30)), rtol=1e-14, atol=1e-15)
     w = init.normal_(weight(40, 30, dtype=np.float64), mean=0.5, std=2.0, generator=np.random.default_rng(2))
     np.testing.assert_allclose(w.numpy(), 0.5 + 2.0 * np.random.default_rng(2).standard_normal((40, 30)), rtol=1e-15)
+    w = init.uniform_(weight(40, 30, dtype=np.float64), generator=np.random.default_rng(3))  # [0, 1) by default
+    np.testing.assert_allclose(w.numpy(), np.random.default_rng(3).random((40, 30)), rtol=1e-15, atol=1e-16)
+    w = init.normal_(weight(40, 30, dtype=np.float64), generator=np.random.default_rng(3))  # N(0, 1) by default
+    np.testing.assert_array_equal(w.numpy(), np.random.default_rng(3).standard_normal((40, 30)))
     assert (init.uniform_(w, 2.0, 2.0).numpy() == 2.0).all()  # a = b and std = 0 are allowed, as in PyTorch
     assert (init.normal_(w, 3.0, 0.0).numpy() == 3.0).all()
     for std in (-1.0, float("nan")):
