@@ -266,5 +266,6 @@ def test_flatten_and_unflatten_state_dicts_round_trip(tmp_path):
     assert back["param_groups"][0]["betas"].tolist() == [0.9, 0.99] and back["param_groups"][1]["lr"] == 0.2
     np.testing.assert_array_equal(back["state"][0]["buffer"], nested["state"][0]["buffer"])
     assert sorted(back["state"]) == [0, 2] and back["mode"] == "min" and back["best"] == float("inf")
-    with pytest.raises(TypeError, match="'foreach' holds None"):
+    with pytest.raises(TypeError, match="^flatten_state_dict: 'foreach' holds None, which is not a number, a boolean, a "
+                                        "string or an array of them, so it cannot be stored without pickle$"):
         nn.utils.flatten_state_dict({"foreach": None})
