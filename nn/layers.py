@@ -32,8 +32,6 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "pytorch",
                  generator: np.random.Generator | None = None, dtype=np.float32):
         super().__init__()
-        if init not in INITS:
-            raise ValueError(f"Linear: unknown init {init!r}, choose one of {INITS}")
         for name, size in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
                 raise ValueError(f"Linear: {name} must be an integer ≥ 0, got {size!r}")
@@ -44,6 +42,8 @@ class Linear(Module):
 
     def reset_parameters(self, init: str = "pytorch", generator: np.random.Generator | None = None) -> None:
         """Draw the weights, then the biases, as ``init`` says."""
+        if init not in INITS:
+            raise ValueError(f"Linear: unknown init {init!r}, choose one of {INITS}")
         for p in (self.weight, self.bias):
             if p is None:
                 continue

@@ -27,13 +27,13 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     norm_type = float(norm_type)
     if not grads:
         return tg.tensor(0.0)
+    # the total comes out in the common type of the gradients (float64 if any is float64), as in PyTorch
     if norm_type == math.inf:
         norms = [np.max(np.abs(g)) if g.size else np.zeros((), g.dtype) for g in grads]
         total = np.max(norms)
     else:
         norms = [np.sum(np.abs(g) ** norm_type) ** (1 / norm_type) for g in grads]
         total = np.sum(np.power(norms, norm_type)) ** (1 / norm_type)
-    total = np.asarray(total, dtype=grads[0].dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, "
                            "so they cannot be clipped; set error_if_nonfinite=False to clip anyway")

@@ -23,7 +23,8 @@ def test_gains_are_pytorchs():
     assert init.calculate_gain("selu") == 0.75
     assert init.calculate_gain("leaky_relu") == math.sqrt(2 / (1 + 0.01**2))
     assert init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
-    with pytest.raises(ValueError, match="unknown nonlinearity 'gelu'"):
+    with pytest.raises(ValueError, match=r"unknown nonlinearity 'gelu', choose one of \['conv1d', 'conv2d', 'conv3d', "
+                                         r"'linear', 'relu', 'selu', 'sigmoid', 'tanh', 'leaky_relu'\]"):
         init.calculate_gain("gelu")
 
 
@@ -60,6 +61,64 @@ def test_random_inits_have_pytorchs_spread(fn, kwargs, std, kind):
         assert values.max() <= bound and values.min() >= -bound and values.max() > 0.99 * bound
     else:
         assert np.mean(np.abs(values) > 2 * std) == pytest.approx(0.0455, abs=0.005)  # a normal's tails
+
+
+# A weight of shape (out, in, *kernel) = (6, 5, 3, 2): fan_in = 5·3·2 = 30 and fan_out = 6·3·2 = 36.
+SHAPE, FAN_IN5, FAN_OUT6 = (6, 5, 3, 2), 30, 36
+# (init, keyword arguments, "uniform" with its bound or "normal" with its std, by PyTorch's documented formulas)
+EXACT = [
+    (init.xavier_uniform_, {}, "uniform", math.sqrt(6 / (FAN_IN5 + FAN_OUT6))),
+    (init.xavier_uniform_, dict(gain=1.5), "uniform", 1.5 * math.sqrt(6 / (FAN_IN5 + FAN_OUT6))),
+    (init.xavier_normal_, {}, "normal", math.sqrt(2 / (FAN_IN5 + FAN_OUT6))),
+    (init.xavier_normal_, dict(gain=0.7), "normal", 0.7 * math.sqrt(2 / (FAN_IN5 + FAN_OUT6))),
+    (init.kaiming_uniform_, {}, "uniform", math.sqrt(2) * math.sqrt(3 / FAN_IN5)),  # a = 0: leaky_relu's gain is √2
+    (init.kaiming_uniform_, dict(a=0.3, mode="fan_out"), "uniform", math.sqrt(2 / 1.09) * math.sqrt(3 / FAN_OUT6)),
+    (init.kaiming_uniform_, dict(mode="fan_out", nonlinearity="tanh"), "uniform", 5 / 3 * math.sqrt(3 / FAN_OUT6)),
+    (init.kaiming_normal_, {}, "normal", math.sqrt(2) / math.sqrt(FAN_IN5)),
+    (init.kaiming_normal_, dict(a=0.3, mode="fan_out"), "normal", math.sqrt(2 / 1.09) / math.sqrt(FAN_OUT6)),
+    (init.kaiming_normal_, dict(nonlinearity="selu"), "normal", 0.75 / math.sqrt(FAN_IN5)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fn, kwargs, kind, scale", EXACT, ids=[f"{f.__name__}-{k}" for f, k, _, _ in EXACT])
+def test_random_inits_apply_pytorchs_formula_to_the_generators_draws(fn, kwargs, kind, scale, dtype):
+    """Exactly: bound·(2u − 1) for u uniform on [0, 1), or std·z for z standard normal, drawn in the weight's dtype."""
+    w = weight(*SHAPE, dtype=dtype)
+    fn(w, generator=np.random.default_rng(0), **kwargs)
+    rng = np.random.default_rng(0)
+    if kind == "uniform":
+        expected = scale * (2 * rng.random(SHAPE, dtype=dtype).astype(np.float64) - 1)
+    else:
+        expected = scale * rng.standard_normal(SHAPE, dtype=dtype).astype(np.float64)
+    assert w.dtype == dtype
+    tolerance = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(w.numpy(), expected, rtol=tolerance, atol=tolerance * scale)
+
+
+def test_uniform_and_normal_take_their_parameters_exactly():
+    w = init.uniform_(weight(40, 30, dtype=np.float64), -0.3, 0.7, generator=np.random.default_rng(2))
+    np.testing.assert_allclose(w.numpy(), -0.3 + np.random.default_rng(2).random((40, 30)), rtol=1e-14, atol=1e-15)
+    w = init.normal_(weight(40, 30, dtype=np.float64), mean=0.5, std=2.0, generator=np.random.default_rng(2))
+    np.testing.assert_allclose(w.numpy(), 0.5 + 2.0 * np.random.default_rng(2).standard_normal((40, 30)), rtol=1e-15)
+    w = init.uniform_(weight(40, 30, dtype=np.float64), generator=np.random.default_rng(3))  # [0, 1) by default
+    np.testing.assert_allclose(w.numpy(), np.random.default_rng(3).random((40, 30)), rtol=1e-15, atol=1e-16)
+    w = init.normal_(weight(40, 30, dtype=np.float64), generator=np.random.default_rng(3))  # N(0, 1) by default
+    np.testing.assert_array_equal(w.numpy(), np.random.default_rng(3).standard_normal((40, 30)))
+    assert (init.uniform_(w, 2.0, 2.0).numpy() == 2.0).all()  # a = b and std = 0 are allowed, as in PyTorch
+    assert (init.normal_(w, 3.0, 0.0).numpy() == 3.0).all()
+    for std in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match=f"normal_: std must be ≥ 0, got {std}"):
+            init.normal_(w, 0.0, std)
+
+
+def test_fan_modes_and_leaky_relu_slopes_are_checked():
+    with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out', got 'fan_avg'"):
+        init.kaiming_uniform_(weight(3, 4), mode="fan_avg")
+    with pytest.raises(ValueError, match="negative_slope '0.2' is not a number"):
+        init.calculate_gain("leaky_relu", "0.2")
+    with pytest.raises(ValueError, match="negative_slope True is not a number"):  # as PyTorch refuses it
+        init.kaiming_normal_(weight(3, 4), a=True)
 
 
 def test_uniform_and_normal_with_an_offset():
@@ -104,9 +163,11 @@ def test_linear_keeps_its_initial_numbers_and_they_are_kaimings():
     np.testing.assert_array_equal(normal.bias.numpy(), rng.standard_normal(30, dtype=np.float32))
 
 
-def test_inits_of_empty_tensors_do_nothing():
-    empty = weight(3, 0)
-    assert init.kaiming_uniform_(empty) is empty and init.xavier_normal_(empty).shape == (3, 0)
+@pytest.mark.parametrize("shape", [(3, 0), (0, 4), (0, 0)])
+@pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_, init.kaiming_normal_])
+def test_inits_of_empty_tensors_do_nothing(fn, shape):
+    empty = weight(*shape)  # a fan of 0 must not be divided by (PyTorch's xavier inits fail on (0, 0))
+    assert fn(empty) is empty and empty.shape == shape
 
 
 # ----------------------------------------------------------------------------- gradient clipping
@@ -141,9 +202,40 @@ def test_clip_grad_norm_takes_one_tensor_and_reports_non_finite_norms():
     assert nn.utils.clip_grad_norm_(p, 1.0).item() == 5.0
     np.testing.assert_allclose(p.grad.numpy(), [3 / (5 + 1e-6), 4 / (5 + 1e-6)])
     bad = with_grads(np.array([1.0, np.inf]))
-    with pytest.raises(RuntimeError, match="total norm of order 2.0 of the gradients is inf"):
+    with pytest.raises(RuntimeError, match="total norm of order 2.0 of the gradients is inf, so they cannot be "
+                                           "clipped; set error_if_nonfinite=False to clip anyway"):
         nn.utils.clip_grad_norm_(bad, 1.0, error_if_nonfinite=True)
     np.testing.assert_array_equal(bad[0].grad.numpy(), [1.0, np.inf])  # untouched after the error
+    assert nn.utils.clip_grad_norm_(p, 10.0, error_if_nonfinite=True).item() == pytest.approx(1.0)  # finite: clipped
+
+
+def test_clip_grad_norm_by_default_clips_a_non_finite_norm_as_pytorch_does():
+    bad = with_grads(np.array([1.0, np.inf]))
+    with np.errstate(invalid="ignore"):
+        assert nn.utils.clip_grad_norm_(bad, 1.0).item() == np.inf
+    np.testing.assert_array_equal(bad[0].grad.numpy(), [0.0, np.nan])  # scaled by 1/(inf + 10⁻⁶) = 0; inf·0 is NaN
+
+
+def test_clip_grad_norm_without_gradients_is_zero_and_empty_gradients_add_nothing():
+    assert nn.utils.clip_grad_norm_([nn.Parameter(np.ones(2))], 1.0).item() == 0.0
+    for norm_type, expected in ((2.0, 5.0), (1.0, 7.0), (float("inf"), 4.0)):
+        params = with_grads(np.array([3.0, -4.0]), np.zeros((2, 0)))
+        assert nn.utils.clip_grad_norm_(params, 1e3, norm_type).item() == pytest.approx(expected, rel=1e-15)
+
+
+def test_clip_grad_norm_is_taken_in_the_gradients_common_dtype():
+    def param(grad, dtype):
+        p = nn.Parameter(np.zeros(np.shape(grad), dtype=dtype))
+        p.grad = tg.Tensor(np.array(grad, dtype=dtype))
+        return p
+
+    for norm_type in (2.0, float("inf")):
+        with_empty = [param([1.0, -2.0], np.float32), param(np.zeros(0), np.float32)]
+        single = nn.utils.clip_grad_norm_(with_empty, 1e3, norm_type)
+        assert single.dtype == np.float32
+        mixed = nn.utils.clip_grad_norm_([param([1.0, -2.0], np.float32), param([0.5], np.float64)], 1e3, norm_type)
+        assert mixed.dtype == np.float64  # float64 as soon as one gradient is, in whichever position
+        assert mixed.item() == pytest.approx(math.sqrt(5.25) if norm_type == 2.0 else 2.0, rel=1e-7)
 
 
 def test_clip_grad_value_clips_each_element():
@@ -151,6 +243,8 @@ def test_clip_grad_value_clips_each_element():
     assert nn.utils.clip_grad_value_(params, 1.0) is None
     np.testing.assert_array_equal(params[0].grad.numpy(), [-1.0, 0.5, 1.0])
     np.testing.assert_array_equal(params[1].grad.numpy(), [[0.1, -0.2]])
+    nn.utils.clip_grad_value_(params, 0.0)  # a clip value of 0 is allowed (as in PyTorch): every gradient 0
+    assert not params[0].grad.numpy().any() and not params[1].grad.numpy().any()
     with pytest.raises(ValueError, match="clip_value must be ≥ 0"):
         nn.utils.clip_grad_value_(params, -1.0)
 
@@ -172,5 +266,6 @@ def test_flatten_and_unflatten_state_dicts_round_trip(tmp_path):
     assert back["param_groups"][0]["betas"].tolist() == [0.9, 0.99] and back["param_groups"][1]["lr"] == 0.2
     np.testing.assert_array_equal(back["state"][0]["buffer"], nested["state"][0]["buffer"])
     assert sorted(back["state"]) == [0, 2] and back["mode"] == "min" and back["best"] == float("inf")
-    with pytest.raises(TypeError, match="'foreach' holds None"):
+    with pytest.raises(TypeError, match="^flatten_state_dict: 'foreach' holds None, which is not a number, a boolean, a "
+                                        "string or an array of them, so it cannot be stored without pickle$"):
         nn.utils.flatten_state_dict({"foreach": None})

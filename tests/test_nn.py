@@ -156,8 +156,25 @@ def test_inits():
     assert not zeros.weight.numpy().any() and not zeros.bias.numpy().any()
     a, b = nn.Linear(5, 5, generator=np.random.default_rng(4)), nn.Linear(5, 5, generator=np.random.default_rng(4))
     np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
-    with pytest.raises(ValueError, match="unknown init"):
+    with pytest.raises(ValueError, match=r"Linear: unknown init 'xavier', choose one of \('pytorch', 'normal', "):
         nn.Linear(2, 2, init="xavier")
+
+
+def test_one_input_gives_pytorchs_bound_of_one():
+    layer = nn.Linear(1, 500, generator=np.random.default_rng(2))
+    for values in (layer.weight.numpy(), layer.bias.numpy()):  # uniform on [−1/√1, 1/√1]
+        assert np.abs(values).max() <= 1.0 and np.abs(values).max() > 0.99
+
+
+def test_reset_parameters_draws_again_as_asked_and_refuses_an_unknown_init():
+    layer = nn.Linear(100, 50, init="zeros")
+    layer.reset_parameters(generator=np.random.default_rng(1))  # PyTorch's default again
+    fresh = nn.Linear(100, 50, generator=np.random.default_rng(1))
+    np.testing.assert_array_equal(layer.weight.numpy(), fresh.weight.numpy())
+    layer.reset_parameters("zeros")
+    assert not layer.weight.numpy().any() and not layer.bias.numpy().any()
+    with pytest.raises(ValueError, match="Linear: unknown init 'Normal'"):
+        layer.reset_parameters("Normal")  # it used to fall back to PyTorch's init without a word
 
 
 def test_zero_grad_train_and_eval():
@@ -182,7 +199,8 @@ def test_state_dict_round_trip_and_errors_name_the_key():
         target.load_state_dict({k: v for k, v in state.items() if k != "scale"})
     with pytest.raises(RuntimeError, match="missing keys \\[\\], unexpected keys \\['extra'\\]"):
         target.load_state_dict({**state, "extra": np.zeros(1)})
-    with pytest.raises(RuntimeError, match="'hidden.bias'.* shape \\(5,\\).* shape \\(4,\\)"):
+    with pytest.raises(RuntimeError, match=r"loading state_dict for TwoLayer: size mismatch for 'hidden.bias': "
+                                           r"the saved array has shape \(5,\), the model's has shape \(4,\)"):
         target.load_state_dict({**state, "hidden.bias": np.zeros(5)})
     with pytest.raises(RuntimeError, match="'hidden.bias'"):  # shapes are checked even when not strict
         target.load_state_dict({"hidden.bias": np.zeros(5)}, strict=False)

@@ -63,7 +63,7 @@ def test_module_dict_registers_under_its_keys_and_refuses_names_that_would_shado
     assert isinstance(heads.pop("parity"), nn.Linear) and "parity" not in heads
     del heads["odd"]
     assert heads.keys() == ["digit"] and [k for k, _ in heads.items()] == ["digit"]
-    with pytest.raises(KeyError, match="'train' already exists"):
+    with pytest.raises(KeyError, match="attribute 'train' already exists on ModuleDict"):
         heads["train"] = nn.ReLU()
     with pytest.raises(KeyError, match="without dots"):
         heads["a.b"] = nn.ReLU()
@@ -83,6 +83,30 @@ def test_sequential_slices_are_sequentials_of_the_same_layers_and_append_adds_on
     assert len(model) == 5 and isinstance(model[4], nn.Identity)
     named = nn.Sequential({"hidden": nn.Linear(3, 4), "act": nn.ReLU()})
     assert [name for name, _ in named.named_children()] == ["hidden", "act"]
+
+
+def test_sequential_append_names_each_new_layer_by_its_position():
+    model = nn.Sequential(nn.Linear(3, 4))
+    assert model.append(nn.ReLU()).append(nn.Linear(4, 2)) is model
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2"]
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_module_list_counts_negative_indices_from_the_end_as_a_list_does():
+    layers = nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Tanh()])
+    assert layers[-1] is layers[2] and layers[-3] is layers[0]
+    with pytest.raises(IndexError, match="index -4 is out of range for a ModuleList of 3"):
+        layers[-4]
+
+
+def test_module_dict_takes_key_module_pairs_lists_its_values_and_names_a_missing_key():
+    digit, parity = nn.Linear(4, 10), nn.Linear(4, 2)
+    heads = nn.ModuleDict([("digit", digit), ("parity", parity)])  # an iterable of pairs, as in PyTorch
+    assert heads.keys() == ["digit", "parity"] and heads.values() == [digit, parity]
+    with pytest.raises(KeyError, match="'missing'"):
+        heads["missing"]
+    with pytest.raises(KeyError, match="'missing'"):
+        del heads["missing"]
 
 
 # ------------------------------------------------------------------------------ Module methods
@@ -121,6 +145,8 @@ def test_add_module_registers_and_checks():
         net.add_module("bad", np.zeros(2))
     with pytest.raises(KeyError, match="'eval' already exists"):
         net.add_module("eval", nn.ReLU())
+    with pytest.raises(TypeError, match="a module or buffer name must be a str, got int"):
+        net.add_module(1, nn.ReLU())
 
 
 def test_buffers_are_saved_but_not_learned(tmp_path):
@@ -142,12 +168,23 @@ def test_buffers_are_saved_but_not_learned(tmp_path):
     for name, value in net.state_dict().items():
         np.testing.assert_array_equal(restored.state_dict()[name], value, err_msg=name)
     assert restored.body[1].num_batches_tracked.item() == 1
-    with pytest.raises(TypeError, match="must be a Tensor"):
+    with pytest.raises(TypeError, match=r"'bad' must be a Tensor that is not a Parameter \(or None\), got ndarray"):
         net.register_buffer("bad", np.zeros(2))
+    with pytest.raises(TypeError, match="got Parameter"):
+        net.register_buffer("bad", nn.Parameter(np.zeros(2)))
     with pytest.raises(TypeError, match="cannot assign ndarray to buffer 'scale'"):
         net.scale = np.zeros(1)  # would silently stop being saved
-    with pytest.raises(KeyError, match="'weight' is already a parameter"):
+    with pytest.raises(KeyError, match="'weight' is already a parameter of Linear"):
         net.head.register_buffer("weight", tg.zeros(2))
+
+
+def test_calling_a_module_passes_keyword_arguments_to_forward():
+    class Scaled(nn.Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    x = tg.tensor([1.0, -2.0])
+    np.testing.assert_array_equal(Scaled()(x, scale=3.0).numpy(), [3.0, -6.0])
 
 
 def test_module_zero_grad_sets_to_none_or_zeroes_in_place():
@@ -183,12 +220,14 @@ def test_double_float_and_to_convert_parameters_buffers_and_grads_in_place():
     optimizer.step()
     assert weight.dtype == np.float64 and not np.array_equal(weight.numpy(), before)
     assert net.float().head.weight.dtype == np.float32 and net.scale.dtype == np.float32
+    assert weight.grad.dtype == np.float32  # gradients follow their parameters back
     assert net.to(np.float64).head.bias.dtype == np.float64
-    with pytest.raises(TypeError, match="only float32 or float64"):
+    with pytest.raises(TypeError, match="Net.to: only float32 or float64 is possible, got int32"):
         net.to(np.int32)
     assert net.to("cpu") is net and net.head.bias.dtype == np.float64  # PyTorch code's .to(device)
-    with pytest.raises(RuntimeError, match="CPU only"):
-        net.to("cuda:0")
+    for device in ("cuda:0", "mps"):
+        with pytest.raises(RuntimeError, match=rf"to\('{device}'\): tinygrad-edu computes with NumPy on the CPU only"):
+            net.to(device)
 
 
 def test_a_double_network_passes_gradcheck():
@@ -220,6 +259,12 @@ def test_leaky_relu_matches_its_formula_and_passes_gradcheck(data):
     assert tg.gradcheck(layer, [leaf(x)])
 
 
+def test_leaky_relu_slope_is_pytorchs_by_default():
+    layer = nn.LeakyReLU()
+    assert layer.negative_slope == 0.01 and repr(layer) == "LeakyReLU(negative_slope=0.01)"
+    np.testing.assert_allclose(layer(leaf([-2.0, 3.0])).numpy(), [-0.02, 3.0], rtol=1e-15)
+
+
 def test_leaky_relu_gradient_at_zero_is_the_slope_as_in_pytorch():
     z = leaf([-1.0, 0.0, 2.0])
     nn.LeakyReLU(0.1)(z).sum().backward()
@@ -237,9 +282,12 @@ def test_softmax_and_log_softmax_along_any_dim_match_numpy_and_pass_gradcheck(di
     assert tg.gradcheck(nn.LogSoftmax(dim=dim), [leaf(x)])
 
 
-def test_softmax_needs_its_dim():
-    with pytest.raises(TypeError, match=r"Softmax\(dim=1\)"):
-        nn.Softmax(dim=None)
+@pytest.mark.parametrize("layer", [nn.Softmax, nn.LogSoftmax])
+def test_softmax_needs_its_dim(layer):
+    name = layer.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: dim must be an integer, such as {name}\(dim=1\) for outputs of "
+                                        r"shape \(examples, classes\); got None$"):
+        layer(dim=None)
 
 
 def test_identity_passes_its_input_and_ignores_arguments():
@@ -306,6 +354,36 @@ def test_batchnorm_without_affine_or_running_statistics():
                                rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_and_layernorm_make_their_parameters_and_statistics_in_the_dtype_asked_for(dtype):
+    for layer in (nn.BatchNorm1d(3, dtype=dtype), nn.LayerNorm((2, 3), dtype=dtype)):
+        assert {t.dtype for t in layer.parameters()} == {np.dtype(dtype)}
+        assert all(t.dtype == dtype for name, t in layer.named_buffers() if name != "num_batches_tracked")
+    assert nn.BatchNorm1d(3).weight.dtype == np.float32  # float32 by default
+
+
+@pytest.mark.parametrize("momentum", [0.0, 1.0])
+def test_batchnorm_momentum_at_the_ends_of_its_range(momentum):
+    x = rng(4).normal(loc=3, scale=2, size=(5, 3))
+    layer = nn.BatchNorm1d(3, momentum=momentum).double()
+    layer(tg.Tensor(x))
+    if momentum == 0:  # the running statistics never move
+        np.testing.assert_array_equal(layer.running_mean.numpy(), np.zeros(3))
+        np.testing.assert_array_equal(layer.running_var.numpy(), np.ones(3))
+    else:  # they are the last batch's, the variance unbiased
+        np.testing.assert_allclose(layer.running_mean.numpy(), x.mean(0), rtol=1e-14)
+        np.testing.assert_allclose(layer.running_var.numpy(), x.var(0, ddof=1), rtol=1e-14)
+
+
+def test_normalisation_layers_refuse_a_zero_eps_and_a_momentum_outside_zero_to_one():
+    for make, name in ((nn.BatchNorm1d, "BatchNorm1d"), (nn.LayerNorm, "LayerNorm")):
+        with pytest.raises(ValueError, match=f"^{name}: eps must be > 0, got 0.0$"):
+            make(3, eps=0.0)
+    for momentum in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"^BatchNorm1d: momentum must lie in \[0, 1\] or be None, got {momentum}$"):
+            nn.BatchNorm1d(3, momentum=momentum)
+
+
 def test_batchnorm_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\) or \(N, 3, L\), got \(4, 2\)"):
         nn.BatchNorm1d(3)(tg.zeros(4, 2))
@@ -348,3 +426,6 @@ def test_layernorm_options_and_errors():
     assert [name for name, _ in nn.LayerNorm(3, bias=False).named_parameters()] == ["weight"]
     with pytest.raises(ValueError, match=r"last dimensions are \(4,\), got \(2, 3\)"):
         nn.LayerNorm(4)(tg.zeros(2, 3))
+    x = np.array([1.0, 2.0, 4.0, 9.0])  # one example without a batch dimension, as PyTorch allows
+    np.testing.assert_allclose(nn.LayerNorm(4).double()(tg.Tensor(x)).numpy(), (x - 4.0) / np.sqrt(9.5 + 1e-5),
+                               rtol=1e-12)

@@ -243,3 +243,19 @@ def test_clip_grad_matches_pytorch(norm_type, max_norm):
     torch.nn.utils.clip_grad_value_(theirs, 0.1)
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, float("inf")])
+def test_clip_grad_norm_of_float32_and_float64_gradients_matches_pytorch(norm_type):
+    grads = [np.array([[1.5, -2.0], [0.25, 3.0]], dtype=np.float32), np.array([0.5, -4.5])]
+    ours = [nn.Parameter(np.zeros_like(g)) for g in grads]
+    theirs = [torch.zeros(g.shape, dtype=torch.from_numpy(g).dtype, requires_grad=True) for g in grads]
+    for p, tp, g in zip(ours, theirs, grads):
+        p.grad, tp.grad = tg.Tensor(g.copy()), torch.tensor(g.copy())
+    ours_norm = nn.utils.clip_grad_norm_(ours, 1.0, norm_type)
+    theirs_norm = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type)
+    assert ours_norm.dtype == np.float64 and theirs_norm.dtype == torch.float64
+    assert ours_norm.item() == pytest.approx(theirs_norm.item(), rel=1e-15)
+    for p, tp in zip(ours, theirs):
+        assert p.grad.dtype == tp.grad.numpy().dtype
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-7)
