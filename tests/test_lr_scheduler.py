@@ -305,6 +305,27 @@ def test_last_epoch_resumes_the_schedule_at_the_next_epoch(name, stopped_at):
     np.testing.assert_allclose(rates, straight[stopped_at + 1:], rtol=1e-12)
 
 
+def test_resuming_as_in_pytorch_load_the_optimizer_then_make_the_scheduler_with_last_epoch():
+    """The optimizer's saved groups bring back initial_lr, which the scheduler made with last_epoch needs."""
+    make = WITH_LAST_EPOCH["CosineAnnealingLR"]
+    straight = schedule(lambda o: make(o, -1), epochs=20)
+    first = optimizer()
+    scheduler = make(first, -1)
+    for _ in range(6):
+        scheduler.step()
+    saved = nn.utils.unflatten_state_dict(nn.utils.flatten_state_dict(first.state_dict()))  # as a file holds it
+    second = optimizer((0.5, 0.5))  # no scheduler yet: its groups have no initial_lr
+    second.load_state_dict(saved)
+    assert [group["initial_lr"] for group in second.param_groups] == list(LRS)
+    assert all(type(group["initial_lr"]) is float for group in second.param_groups)
+    resumed = make(second, scheduler.last_epoch)
+    rates = []
+    for _ in range(7, 20):
+        rates.append(resumed.get_last_lr())
+        resumed.step()
+    np.testing.assert_allclose(rates, straight[7:], rtol=1e-12)
+
+
 @pytest.mark.parametrize("last_epoch", [0, 3])
 def test_a_resumed_cosine_schedule_starts_from_its_closed_form(last_epoch):
     """Made with last_epoch, CosineAnnealingLR's first rate is the formula's, from initial_lr, whatever the rate now."""

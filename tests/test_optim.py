@@ -213,6 +213,13 @@ def test_zero_grad_sets_to_none_or_zeroes_in_place():
     assert w.grad is None
 
 
+def test_zero_grad_without_set_to_none_leaves_missing_gradients_missing():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    a.grad = tg.Tensor(np.array([1.0, 2.0]))
+    nn.optim.SGD([a, b], lr=0.1).zero_grad(set_to_none=False)
+    assert b.grad is None and not a.grad.numpy().any()
+
+
 def test_step_calls_the_closure_and_returns_its_loss():
     w = nn.Parameter(np.array([3.0]))
     optimizer = nn.optim.SGD([w], lr=0.25)
@@ -304,6 +311,53 @@ def test_state_dict_has_pytorchs_layout_and_keeps_groups_and_tuples():
     fresh.load_state_dict(nn.utils.unflatten_state_dict(flat))
     assert fresh.param_groups[1]["betas"] == (0.5, 0.6) and fresh.param_groups[1]["lr"] == 0.5
     assert isinstance(fresh.param_groups[1]["betas"], tuple) and fresh.state[b]["step"] == 1
+
+
+def test_loaded_state_takes_each_parameters_dtype_as_in_pytorch():
+    """Buffers saved from a float64 run, loaded for float32 weights, become float32 (and the other way)."""
+    for saved_dtype, dtype in ((np.float64, np.float32), (np.float32, np.float64)):
+        w = nn.Parameter(np.ones((3, 2), dtype=saved_dtype))
+        saved_from = nn.optim.Adam([w], lr=0.1)
+        w.grad = tg.Tensor(np.full((3, 2), 0.5, dtype=saved_dtype))
+        saved_from.step()
+        v = nn.Parameter(np.ones((3, 2), dtype=dtype))
+        optimizer = nn.optim.Adam([v], lr=0.1)
+        optimizer.load_state_dict(saved_from.state_dict())
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert optimizer.state[v][key].dtype == dtype, key
+            np.testing.assert_allclose(optimizer.state[v][key], saved_from.state[w][key], rtol=1e-6)
+
+
+def test_loaded_state_dtype_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    saved_from = torch.optim.Adam([w], lr=0.1)
+    w.grad = torch.full((3,), 0.5, dtype=torch.float64)
+    saved_from.step()
+    theirs = torch.optim.Adam([torch.nn.Parameter(torch.ones(3, dtype=torch.float32))], lr=0.1)
+    theirs.load_state_dict(saved_from.state_dict())
+    ours = nn.optim.Adam([nn.Parameter(np.ones(3, dtype=np.float32))], lr=0.1)
+    ours.load_state_dict({"param_groups": saved_from.state_dict()["param_groups"],
+                          "state": {0: {k: np.asarray(v) for k, v in saved_from.state_dict()["state"][0].items()}}})
+    (theirs_state,), (ours_state,) = theirs.state.values(), ours.state.values()
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert str(theirs_state[key].dtype) == "torch." + str(ours_state[key].dtype), key
+
+
+def test_a_state_dict_without_buffers_loads_the_hyperparameters():
+    w = nn.Parameter(np.ones(2))
+    optimizer = nn.optim.SGD([w], lr=0.5, momentum=0.5)
+    optimizer.load_state_dict({"param_groups": nn.optim.SGD([w], lr=0.1, momentum=0.9).state_dict()["param_groups"]})
+    assert optimizer.param_groups[0]["lr"] == 0.1 and optimizer.param_groups[0]["momentum"] == 0.9
+    assert optimizer.state == {}
+
+
+def test_a_students_optimizer_may_hold_any_hyperparameter_and_only_nan_is_refused():
+    for value in ("linear", (1, 2), [0.5], None, True, -3, float("inf")):
+        optimizer = Student([nn.Parameter(np.ones(1))], beta=value)
+        assert optimizer.param_groups[0]["beta"] == value
+    with pytest.raises(ValueError, match="^Student: beta is NaN$"):
+        Student([nn.Parameter(np.ones(1))], beta=np.float32("nan"))
 
 
 def test_load_state_dict_errors_name_the_problem_and_change_nothing():
@@ -468,6 +522,8 @@ ERRORS = [  # what a student does, the error, its whole message
      "RMSprop: momentum must be a number in [0, 1), got 1"),
     (lambda: nn.optim.AdamW([nn.Parameter(np.ones(1))], eps=float("inf")), ValueError,
      "AdamW: eps must be a finite number > 0, got inf"),
+    (lambda: nn.optim.SGD([nn.Parameter(np.ones(1))], lr=0.1, dampening=-0.1), ValueError,
+     "SGD: dampening must be a finite number ≥ 0, got -0.1"),
     (lambda: nn.optim.Adagrad([nn.Parameter(np.ones(1))], initial_accumulator_value=-1), ValueError,
      "Adagrad: initial_accumulator_value must be a finite number ≥ 0, got -1"),
     (lambda: nn.optim.SGD([nn.Parameter(np.ones(1))], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), ValueError,
