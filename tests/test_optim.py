@@ -410,6 +410,14 @@ def test_bad_settings_are_value_errors_naming_the_setting(make, message):
         make([nn.Parameter(np.ones(1))])
 
 
+@pytest.mark.parametrize("optimizer", [nn.optim.SGD, nn.optim.RMSprop])
+def test_momentum_true_is_refused_as_a_momentum_of_one(optimizer):
+    """True is the number 1 to Python (and to PyTorch); a momentum of 1 never lets the velocity decay."""
+    with pytest.raises(ValueError, match=re.escape(f"{optimizer.__name__}: momentum must be a number in [0, 1), got True")):
+        optimizer([nn.Parameter(np.ones(1))], lr=0.1, momentum=True)
+    assert optimizer([nn.Parameter(np.ones(1))], lr=0.1, momentum=False).param_groups[0]["momentum"] is False
+
+
 def test_there_is_no_single_lr_to_set_silently():
     optimizer = nn.optim.SGD([nn.Parameter(np.ones(1))], lr=0.1)
     with pytest.raises(AttributeError, match=r"param_groups\[i\]\['lr'\]"):
@@ -475,6 +483,13 @@ class Student(nn.optim.Optimizer):
         return w - group["lr"] * grad
 
 
+class Flagged(Student):
+    """A student's optimizer whose first hyperparameter is a flag: the ones after it are checked all the same."""
+
+    def __init__(self, params, lr=0.1):
+        nn.optim.Optimizer.__init__(self, params, dict(sign=True, lr=lr))
+
+
 def saved_sgd_state():
     w = nn.Parameter(np.ones((3, 2)))
     optimizer = nn.optim.SGD([w], lr=0.1, momentum=0.9)
@@ -520,6 +535,9 @@ ERRORS = [  # what a student does, the error, its whole message
      "Adam: betas must be two numbers in [0, 1), got (0.9,)"),
     (lambda: nn.optim.RMSprop([nn.Parameter(np.ones(1))], momentum=1), ValueError,
      "RMSprop: momentum must be a number in [0, 1), got 1"),
+    (lambda: nn.optim.SGD([{"params": [nn.Parameter(np.ones(1))], "beta": float("nan")}], lr=0.1), ValueError,
+     "SGD: beta is NaN"),
+    (lambda: Flagged([nn.Parameter(np.ones(1))], lr=-1.0), ValueError, "Flagged: lr must be a finite number ≥ 0, got -1.0"),
     (lambda: nn.optim.AdamW([nn.Parameter(np.ones(1))], eps=float("inf")), ValueError,
      "AdamW: eps must be a finite number > 0, got inf"),
     (lambda: nn.optim.SGD([nn.Parameter(np.ones(1))], lr=0.1, dampening=-0.1), ValueError,
