@@ -470,6 +470,23 @@ def test_reduce_on_plateau_eps_and_epochs_match_pytorch():
     assert [r[1:] for r in ours] == [r[1:] for r in theirs]
 
 
+def resume_from(changes):
+    """Load a StepLR's state, with some entries changed, into a new StepLR; the new one."""
+    saved = lr_scheduler.StepLR(optimizer(), step_size=2).state_dict()
+    resumed = lr_scheduler.StepLR(optimizer(), step_size=2)
+    resumed.load_state_dict({**saved, **changes})
+    return resumed
+
+
+def test_a_loaded_schedule_state_keeps_each_entrys_python_type():
+    saved = nn.utils.flatten_state_dict(lr_scheduler.MultiStepLR(optimizer(), milestones=[2, 5]).state_dict())
+    resumed = lr_scheduler.MultiStepLR(optimizer(), milestones=[1])
+    resumed.load_state_dict(nn.utils.unflatten_state_dict(saved))  # arrays, as an .npz file gives them back
+    assert resumed.milestones == [2, 5] and resumed.base_lrs == list(LRS)
+    assert type(resumed.last_epoch) is int and type(resumed.base_lrs[0]) is float and type(resumed.gamma) is float
+    assert type(resume_from({"last_epoch": 3.0}).last_epoch) is int  # a whole float is taken as the int it is
+
+
 SCHEDULER_ERRORS = [  # what a student does, the error, its whole message
     (lambda: lr_scheduler.ExponentialLR(optimizer(), gamma=0.5, last_epoch=3), KeyError,
      "ExponentialLR(last_epoch=3) resumes a schedule, which needs 'initial_lr' in every parameter group: "
@@ -477,6 +494,7 @@ SCHEDULER_ERRORS = [  # what a student does, the error, its whole message
     (lambda: lr_scheduler.ExponentialLR(optimizer(), gamma=0.5).load_state_dict({"gamma": 0.5}), ValueError,
      "ExponentialLR.load_state_dict: missing keys ['_last_lr', '_step_count', 'base_lrs', 'last_epoch'], "
      "unexpected keys [] (a state dict of another scheduler?)"),
+    (lambda: resume_from({"last_epoch": 2.5}), ValueError, "saved last_epoch = 2.5 is not a int"),
     (lambda: lr_scheduler.LambdaLR(optimizer(), [3, 3]), ValueError,
      "LambdaLR: expected one function or 2 (one per parameter group), got [3, 3]"),
     (lambda: lr_scheduler.ReduceLROnPlateau(optimizer(), factor=1.0), ValueError,
