@@ -487,9 +487,19 @@ def test_a_loaded_schedule_state_keeps_each_entrys_python_type():
     assert type(resume_from({"last_epoch": 3.0}).last_epoch) is int  # a whole float is taken as the int it is
 
 
+def half_scheduled():
+    """An optimizer whose first group has an initial_lr and whose second has none."""
+    opt = optimizer()
+    opt.param_groups[0]["initial_lr"] = LRS[0]
+    return opt
+
+
 SCHEDULER_ERRORS = [  # what a student does, the error, its whole message
     (lambda: lr_scheduler.ExponentialLR(optimizer(), gamma=0.5, last_epoch=3), KeyError,
      "ExponentialLR(last_epoch=3) resumes a schedule, which needs 'initial_lr' in every parameter group: "
+     "load the optimizer's state first"),
+    (lambda: lr_scheduler.StepLR(half_scheduled(), step_size=2, last_epoch=3), KeyError,
+     "StepLR(last_epoch=3) resumes a schedule, which needs 'initial_lr' in every parameter group: "
      "load the optimizer's state first"),
     (lambda: lr_scheduler.ExponentialLR(optimizer(), gamma=0.5).load_state_dict({"gamma": 0.5}), ValueError,
      "ExponentialLR.load_state_dict: missing keys ['_last_lr', '_step_count', 'base_lrs', 'last_epoch'], "

@@ -360,6 +360,25 @@ def test_a_students_optimizer_may_hold_any_hyperparameter_and_only_nan_is_refuse
         Student([nn.Parameter(np.ones(1))], beta=np.float32("nan"))
 
 
+def test_each_parameters_state_loads_back_to_that_parameter():
+    """Several parameters in a group, several groups: state is matched by position, through a file's arrays."""
+    shapes = [(3, 2), (4,), (2, 2, 2)]
+    first = [nn.Parameter(np.ones(shape)) for shape in shapes]
+    optimizer = nn.optim.RMSprop([{"params": first[:2]}, {"params": first[2:], "lr": 0.5}], lr=0.1, momentum=0.5)
+    for t, p in enumerate(first):
+        p.grad = tg.Tensor(np.full(p.shape, t + 1.0))
+    optimizer.step()
+    saved = nn.utils.unflatten_state_dict(nn.utils.flatten_state_dict(optimizer.state_dict()))
+    second = [nn.Parameter(np.ones(shape)) for shape in shapes]
+    resumed = nn.optim.RMSprop([{"params": second[:2]}, {"params": second[2:]}], lr=0.1, momentum=0.5)
+    resumed.load_state_dict(saved)
+    assert [g["lr"] for g in resumed.param_groups] == [0.1, 0.5]
+    for p, q in zip(first, second):
+        assert resumed.state[q].keys() == optimizer.state[p].keys()
+        for key, value in optimizer.state[p].items():
+            np.testing.assert_array_equal(resumed.state[q][key], value)
+
+
 def test_load_state_dict_errors_name_the_problem_and_change_nothing():
     w = nn.Parameter(np.ones((3, 2)))
     optimizer = nn.optim.Adam([w], lr=0.01)
@@ -556,6 +575,9 @@ ERRORS = [  # what a student does, the error, its whole message
      "SGD.load_state_dict: the saved state has 2 parameter groups, this optimizer has 1"),
     (lambda: load_into_sgd(lambda saved, group: {**saved, "param_groups": [{**group, "params": []}]}), ValueError,
      "SGD.load_state_dict: saved parameter group 0 has 0 parameters, this optimizer's has 1"),
+    (lambda: load_into_sgd(lambda saved, group: {**saved, "param_groups": [{k: v for k, v in group.items()
+                                                                            if k != "params"}]}),
+     ValueError, "SGD.load_state_dict: saved parameter group 0 has 0 parameters, this optimizer's has 1"),
     (lambda: load_into_sgd(lambda saved, group: {**saved, "param_groups": [{k: v for k, v in group.items()
                                                                             if k not in ("lr", "nesterov")}]}),
      ValueError, "SGD.load_state_dict: saved parameter group 0 lacks ['lr', 'nesterov']"),
