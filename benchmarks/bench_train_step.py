@@ -14,6 +14,7 @@ and a second BLAS thread mostly waits for a core. Set OPENBLAS_NUM_THREADS to ch
 
     python benchmarks/bench_train_step.py            # full run, writes benchmarks/results.json
     python benchmarks/bench_train_step.py --quick    # a smoke run
+    python benchmarks/bench_train_step.py --workload 784-100   # only the workloads whose name has this
 """
 
 from __future__ import annotations
@@ -254,7 +255,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="target length of one measurement")
     parser.add_argument("--quick", action="store_true", help="2 repeats of short measurements")
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the figures")
+    parser.add_argument("--workload", action="append", default=[], metavar="TEXT",
+                        help="run only the workloads whose name contains TEXT (may be given more than once)")
     args = parser.parse_args()
+    workloads = [w for w in WORKLOADS if not args.workload or any(text in w[0] for text in args.workload)]
+    if not workloads:
+        parser.error(f"no workload matches {args.workload}; the workloads are {[w[0] for w in WORKLOADS]}")
     if args.quick:
         args.repeats, args.seconds = 2, 0.2
 
@@ -274,7 +280,7 @@ def main() -> None:
 
     results = {"python": platform.python_version(), "numpy": np.__version__, "blas_threads": threads,
                "note": torch_note, "clock": "process_time", "workloads": []}
-    for name, sizes, activation, loss, batch_size, lr in WORKLOADS:
+    for name, sizes, activation, loss, batch_size, lr in workloads:
         weights = initial_weights(sizes)
         # The same math: the losses of the first steps agree between implementations.
         check_data = batches_for(X, y, batch_size, 5)

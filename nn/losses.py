@@ -13,18 +13,25 @@ from .module import Module
 
 
 class _Loss(Module):
-    """A loss module: ``loss(input, target)`` is ``function(input, target, reduction=..., **options)``."""
+    """A loss module: ``loss(input, target)`` is ``function(input, target, reduction=..., **weights, **options)``.
+
+    ``weights`` (``weight``, ``pos_weight``) are buffers, as in PyTorch: part of the loss's state, so
+    they are in ``state_dict()`` and ``double()`` converts them. The other options are plain settings.
+    """
 
     function = None  # the nn.functional loss, set by each subclass
     allowed = F.REDUCTIONS
 
-    def __init__(self, reduction: str = "mean", **options):
+    def __init__(self, reduction: str = "mean", weights: dict | None = None, **options):
         super().__init__()
         F._check_reduction(type(self).__name__, reduction, self.allowed)
         self.reduction, self.options = reduction, options
+        for name, value in (weights or {}).items():
+            self.register_buffer(name, None if value is None else F._constant(value, type(self).__name__, name))
 
     def forward(self, input, target):
-        return type(self).function(input, target, reduction=self.reduction, **self.options)
+        weights = dict(self.named_buffers())
+        return type(self).function(input, target, reduction=self.reduction, **weights, **self.options)
 
     def extra_repr(self) -> str:
         options = {**self.options, "reduction": self.reduction}
@@ -66,7 +73,7 @@ class BCELoss(_Loss):
     function = staticmethod(F.binary_cross_entropy)
 
     def __init__(self, weight=None, *, reduction: str = "mean"):
-        super().__init__(reduction, weight=weight)
+        super().__init__(reduction, {"weight": weight})
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -75,7 +82,7 @@ class BCEWithLogitsLoss(_Loss):
     function = staticmethod(F.binary_cross_entropy_with_logits)
 
     def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None):
-        super().__init__(reduction, weight=weight, pos_weight=pos_weight)
+        super().__init__(reduction, {"weight": weight, "pos_weight": pos_weight})
 
 
 class NLLLoss(_Loss):
@@ -84,7 +91,7 @@ class NLLLoss(_Loss):
     function = staticmethod(F.nll_loss)
 
     def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(reduction, weight=weight, ignore_index=ignore_index)
+        super().__init__(reduction, {"weight": weight}, ignore_index=ignore_index)
 
 
 class CrossEntropyLoss(_Loss):
@@ -93,4 +100,4 @@ class CrossEntropyLoss(_Loss):
     function = staticmethod(F.cross_entropy)
 
     def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
-        super().__init__(reduction, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+        super().__init__(reduction, {"weight": weight}, ignore_index=ignore_index, label_smoothing=label_smoothing)

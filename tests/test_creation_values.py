@@ -103,3 +103,23 @@ def test_stack_joins_along_a_new_first_dim_by_default():
     out = tg.stack([a, b])
     assert out.shape == (2, 2, 3)
     np.testing.assert_array_equal(out.numpy(), np.stack([a.numpy(), b.numpy()]))
+
+
+# Inside a list, a NumPy scalar (or array) keeps its dtype, as in torch.tensor; only a Python float
+# counts as the default float32. Both constructors infer the dtype the same way.
+LIST_DTYPES = [
+    ([np.float64(1.0)], np.float64), ([np.float64(1.0), 2.0], np.float64), ([2.0, np.float64(1.0)], np.float64),
+    ([[1.0], [np.float64(2.0)]], np.float64), ([np.float32(1.0), np.float64(2.0)], np.float64),
+    ([np.zeros(2), [1.0, 2.0]], np.float64), ([np.float32(1.0), 2.0], np.float32), ([np.int64(1), 2.0], np.float32),
+    ([np.int32(1), 2.0], np.float32), ([np.float32(1.0), np.int64(2)], np.float32), ([np.int32(1)], np.int32),
+    ([np.int32(1), 2], np.int64), ([np.int64(1)], np.int64), ([np.bool_(True)], np.bool_), ([1.0, 2.5], np.float32),
+    (np.float64(1.0), np.float64), ([[1, 2], [3, 4]], np.int64),
+]
+
+
+@pytest.mark.parametrize("make", [tg.tensor, tg.Tensor])
+@pytest.mark.parametrize("data, dtype", LIST_DTYPES)
+def test_numpy_scalars_in_lists_keep_their_dtype(make, data, dtype):
+    out = make(data)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.numpy(), np.array(data, dtype=dtype))

@@ -74,6 +74,23 @@ def test_raw_and_standardized_options():
     np.testing.assert_allclose(X_test, (images.reshape(-1, 784) / 255.0 - mean) / std, atol=1e-5)
 
 
+def test_pixel_statistics_are_the_float64_formulas_without_a_float64_copy():
+    """More images than one block, so that every block counts; values as the float64 formulas give."""
+    import tracemalloc
+    from tinygrad_edu.data.datasets import _pixel_statistics
+    rng = np.random.default_rng(0)
+    images = np.minimum(rng.exponential(60, size=(5_000, 28, 28)), 255).astype(np.uint8)
+    images[-1] = 255  # the last, partial block must count too
+    tracemalloc.start()
+    mean, std = _pixel_statistics(images)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    scaled = images.astype(np.float64) / 255
+    assert mean.dtype == std.dtype == np.float32
+    np.testing.assert_allclose([mean, std], [scaled.mean(), scaled.std()], rtol=np.finfo(np.float32).eps)
+    assert peak < scaled.nbytes / 2  # a float64 copy of the images is never made
+
+
 @needs_data
 def test_second_load_comes_from_the_decoded_cache(tmp_path):
     load_mnist(train=False)

@@ -430,3 +430,35 @@ def test_leaky_relu_keeps_float32():
     np.testing.assert_array_equal(out.numpy(), np.array([[-0.2, 0.0, 3.0]], dtype=np.float32))
     out.sum().backward()
     assert z.grad.dtype == np.float32
+
+
+WEIGHTED_LOSSES = [
+    (lambda w: nn.CrossEntropyLoss(w), ["weight"]), (lambda w: nn.NLLLoss(w), ["weight"]),
+    (lambda w: nn.BCELoss(w), ["weight"]),
+    (lambda w: nn.BCEWithLogitsLoss(w, pos_weight=2 * w), ["weight", "pos_weight"]),
+]
+
+
+@pytest.mark.parametrize("make, names", WEIGHTED_LOSSES)
+def test_loss_weights_are_buffers_saved_loaded_and_converted_with_the_module(make, names):
+    """As in PyTorch: a loss's weight belongs to its state (in state_dict, moved by double()), not to its options."""
+    weight = np.array([0.5, 2.0, 3.0], dtype=np.float32)
+    loss = make(tg.tensor(weight))
+    state = loss.state_dict()
+    assert list(state) == names and [name for name, _ in loss.named_buffers()] == names
+    np.testing.assert_array_equal(state["weight"], weight)
+    if "pos_weight" in names:
+        np.testing.assert_array_equal(state["pos_weight"], 2 * weight)
+    assert all(b.dtype == np.float64 for b in loss.double().buffers())
+    loss.load_state_dict({name: np.full(3, 7.0) for name in names})
+    np.testing.assert_array_equal(loss.weight.numpy(), [7.0, 7.0, 7.0])
+    for unweighted in (nn.CrossEntropyLoss(), nn.NLLLoss(), nn.BCELoss(), nn.BCEWithLogitsLoss()):
+        assert unweighted.state_dict() == {}
+
+
+def test_a_loaded_class_weight_is_the_one_the_loss_uses():
+    z, labels = np.random.default_rng(0).normal(size=(4, 3)), np.array([0, 2, 1, 2])
+    loss = nn.CrossEntropyLoss(tg.tensor(np.ones(3)))
+    new_weight = np.array([1.0, 4.0, 0.5])
+    loss.load_state_dict({"weight": new_weight})
+    np.testing.assert_allclose(loss(tg.Tensor(z), labels).numpy(), cross_entropy_np(z, labels, new_weight), rtol=1e-12)

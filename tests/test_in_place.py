@@ -286,3 +286,20 @@ def test_arrays_kept_in_a_tuple_are_seen_by_the_version_check():
     b.add_(1.0)
     with pytest.raises(RuntimeError, match="_KeepsATuple.backward"):
         y.backward()
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_each_in_place_op_names_itself_in_its_errors(name):
+    call, _ = IN_PLACE[name]
+    op = {"+=": "add_", "-=": "sub_", "*=": "mul_", "/=": "div_"}.get(name, name)
+    with pytest.raises(RuntimeError, match=f"^{op}: a leaf that requires grad cannot be changed in place"):
+        call(leaf(np.ones((2, 3))), const([0.5, -2.0, 4.0]))
+    with pytest.raises(RuntimeError, match=f"^{op}: this tensor's array is read-only"):
+        call(tg.ones(1, 3).expand(2, 3), const([0.5, -2.0, 4.0]))
+
+
+def test_clamp_in_place_without_bounds_names_clamp_in_place():
+    with pytest.raises(ValueError, match=r"^clamp_\(\) needs at least one of min and max"):
+        tg.ones(2).clamp_()
+    with pytest.raises(ValueError, match=r"^clamp\(\) needs at least one of min and max"):
+        tg.ones(2).clamp()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -166,8 +168,8 @@ def test_a_guard_failure_falls_back_to_eager():
     step(*data[4])
     assert len(calls) == 3
     x64 = tg.Tensor(data[5][0].numpy().astype(np.float64))  # another dtype: eager again
-    with pytest.raises(ValueError):  # ... and eager gives eager's error (a float64 input to float32 weights works)
-        step(x64, tg.Tensor(np.zeros((3, 3), np.float32)))
+    with pytest.raises(RuntimeError, match="^linear: the input is float64 but the weight is float32"):
+        step(x64, tg.Tensor(np.zeros((3, 3), np.float32)))  # ... and eager gives eager's error
     assert len(calls) == 4
 
 
@@ -287,6 +289,51 @@ def test_an_unchanging_constant_is_fine_and_arrays_passed_in_are_read_afresh():
     for _ in range(4):
         x = rng.standard_normal(5).astype(np.float32)
         assert step(x).numpy().tobytes() == (x * scale).sum().tobytes()
+
+
+def test_a_gradient_for_backward_that_changes_between_calls_is_refused():
+    w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step(g):
+        (w * 2).backward(g)
+
+    with pytest.raises(tg.JitError, match=r"gradient passed to backward\(gradient=...\) changed"):
+        record_twice(step, (tg.Tensor(np.ones(3, np.float32)),), (tg.Tensor(np.full(3, 2, np.float32)),))
+    same = record_twice(step, *[(tg.Tensor(np.ones(3, np.float32)),)] * 4)  # the same gradient each time is fine
+    assert "def replay" in same.source()
+
+
+def test_a_numpy_float_keyword_argument_replays():
+    x = tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    step = tg.jit(lambda x: nn.functional.leaky_relu(x, np.float64(0.1)).sum())
+    results = [step(x).numpy().tobytes() for _ in range(3)]
+    assert "def replay" in step.source()
+    assert results == [nn.functional.leaky_relu(x, np.float64(0.1)).sum().numpy().tobytes()] * 3
+
+
+@pytest.mark.parametrize("gradient", [None, 2.5])
+def test_returned_tensors_are_not_overwritten_by_the_next_replay_and_a_given_gradient_is_used(gradient):
+    """The replay writes into buffers: what it returns must still be its own array after later calls."""
+    data = batches(8)
+    results = []
+    for jitted in (False, True):
+        model, loss_fn = make_model(), nn.MSELoss()
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            out = model(x)
+            loss = loss_fn(out, t)
+            loss.backward(None if gradient is None else tg.Tensor(np.float32(gradient)))
+            optimizer.step()
+            return loss, out
+
+        run = tg.jit(step) if jitted else step
+        held = [run(x, t) for x, t in data]  # kept as they are, not copied
+        results.append(([v.numpy().tobytes() for pair in held for v in pair],
+                        [p.numpy().tobytes() for p in model.parameters()]))
+    assert "seed_scale" in run.source()  # ∂loss/∂loss · 1/2n made once
+    assert results[0] == results[1]
 
 
 def test_returning_non_tensors_and_passing_non_tensors_are_refused():
@@ -457,3 +504,192 @@ def test_zero_grad_written_out_clears_every_parameter_of_the_optimizer():
         step(x, t)
         assert extra.grad is None
     assert "zero_grad(), written out" in step.source()
+
+
+# --------------------------------------------------------------------- cross-entropy written out
+def classify(jitted: bool, data, loss_fn, make_optimizer=lambda ps: nn.optim.SGD(ps, lr=0.5), label=np.asarray):
+    """Train a ReLU net on (x, labels) through ``loss_fn(scores, labels)``; the losses, parameters and step."""
+    generator = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(IN, HIDDEN, generator=generator), nn.ReLU(),
+                          nn.Linear(HIDDEN, OUT, generator=generator))
+    optimizer = make_optimizer(model.parameters())
+
+    def step(x, labels):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = tg.jit(step) if jitted else step
+    losses = [run(x, label(labels)).numpy().tobytes() for x, labels in data]
+    return losses, [p.numpy().tobytes() for p in model.parameters()], run
+
+
+def labelled(n_steps, ignore_every=0, ignore_index=-100, seed=2):
+    """(x, integer labels) batches; every ``ignore_every``-th batch has two labels set to ``ignore_index``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_steps):
+        labels = rng.integers(0, OUT, 8)
+        if ignore_every and i % ignore_every == ignore_every - 1:
+            labels[[1, 5]] = ignore_index
+        out.append((tg.Tensor(rng.standard_normal((8, IN)).astype(np.float32)), labels))
+    return out
+
+
+@pytest.mark.parametrize("loss_fn, label", [
+    (nn.CrossEntropyLoss(), np.asarray),
+    (nn.CrossEntropyLoss(reduction="sum"), tg.Tensor),
+    (lambda z, y: nn.functional.nll_loss(z.log_softmax(dim=1), y), np.asarray),
+], ids=["cross-entropy", "sum, labels in a tensor", "nll_loss of log_softmax"])
+def test_cross_entropy_written_out_equals_eager_bit_for_bit(loss_fn, label):
+    data = labelled(60)
+    jitted = classify(True, data, loss_fn, label=label)
+    source = jitted[2].source()
+    assert "LogSoftmax backward" in source and "NegativeLogLikelihood backward" in source  # written out
+    assert "NegativeLogLikelihood(); " not in source  # no op object left
+    assert jitted[:2] == classify(False, data, loss_fn, label=label)[:2]
+
+
+@pytest.mark.parametrize("case", ["float64", "uint8 labels", "3-d scores", "a masked class"])
+def test_cross_entropy_written_out_equals_eager_for_other_dtypes_and_shapes(case):
+    rng = np.random.default_rng(4)
+    dtype = np.float64 if case == "float64" else np.float32
+    shape, label_shape = ((6, 2, IN), (6, 2)) if case == "3-d scores" else ((6, IN), (6,))
+    classes = OUT - (case == "a masked class")
+    data = [(tg.Tensor(rng.standard_normal(shape).astype(dtype)),
+             rng.integers(0, classes, label_shape).astype(np.uint8 if "uint8" in case else int)) for _ in range(15)]
+    mask = tg.Tensor(np.array([0, 0, -np.inf if case == "a masked class" else 0], dtype))  # no label is class 2
+
+    def loss_fn(z, y):
+        if case == "3-d scores":  # classes along dim 1 of (n, classes, d)
+            return nn.functional.cross_entropy(z.permute(0, 2, 1), y)
+        return nn.functional.cross_entropy(z + mask, y)
+
+    results = []
+    for jitted in (False, True):
+        model = nn.Linear(IN, OUT, generator=np.random.default_rng(0))
+        model = model.double() if dtype == np.float64 else model
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
+
+        run = tg.jit(training_step(model, loss_fn, optimizer)) if jitted else training_step(model, loss_fn, optimizer)
+        results.append(([run(x, y).numpy().tobytes() for x, y in data],
+                        [p.numpy().tobytes() for p in model.parameters()]))
+    assert "LogSoftmax backward" in run.source()
+    assert results[0] == results[1]
+
+
+def test_cross_entropy_softmax_along_another_axis_written_out_equals_eager():
+    data = batches(20)
+    results = []
+    for jitted in (False, True):
+        model = make_model()
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = (model(x).log_softmax(dim=0) * t).sum()  # down the batch, not across the classes
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        results.append(([run(x, t).numpy().tobytes() for x, t in data],
+                        [p.numpy().tobytes() for p in model.parameters()]))
+    assert "axis=0" in run.source()
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("ignore_index", [-100, 1])
+def test_a_batch_with_ignored_labels_runs_eagerly_and_the_replay_stays(ignore_index):
+    data = labelled(40, ignore_every=3, ignore_index=ignore_index)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=ignore_index)
+    jitted = classify(True, data, loss_fn)
+    assert jitted[:2] == classify(False, data, loss_fn)[:2]
+    assert jitted[2].source().count("def replay") == 1  # not recorded again for each such batch
+    assert "return EAGER" in jitted[2].source()
+
+
+def test_a_bad_label_in_a_replay_gives_eager_error():
+    _, _, run = classify(True, labelled(3), nn.CrossEntropyLoss())
+    x = labelled(1)[0][0]
+    with pytest.raises(ValueError, match=r"cross_entropy: labels must lie in \[0, 3\).*got 7"):
+        run(x, np.array([0, 1, 2, 7, 0, 1, 2, 0]))
+    with pytest.raises(ValueError, match=r"got -1"):
+        run(x, np.array([0, 1, 2, -1, 0, 1, 2, 0]))
+
+
+@pytest.mark.parametrize("loss_fn", [
+    nn.CrossEntropyLoss(weight=tg.Tensor(np.array([1.0, 2.0, 0.5], np.float32))),
+    nn.CrossEntropyLoss(label_smoothing=0.1),
+    nn.CrossEntropyLoss(reduction="none"),
+], ids=["weight", "label_smoothing", "reduction none"])
+def test_cross_entropy_options_not_written_out_replay_the_op(loss_fn):
+    data = labelled(30, ignore_every=4)
+    reduced = loss_fn if loss_fn.reduction != "none" else (lambda z, y: loss_fn(z, y).sum())
+    jitted = classify(True, data, reduced)
+    assert "NegativeLogLikelihood(); " in jitted[2].source()  # the op itself
+    assert jitted[:2] == classify(False, data, reduced)[:2]
+
+
+def test_labels_changed_in_place_after_the_loss_replay_the_op():
+    """Eager's loss keeps the labels it saw for backward; an in-place change after it must not reach the gradient."""
+    loss_fn = nn.CrossEntropyLoss()
+
+    def changing(z, y):
+        loss = loss_fn(z, y)
+        y.sub_(1)  # before backward: a written-out backward reading y would scatter to the wrong classes
+        return loss
+
+    data = labelled(20)
+    fresh = lambda y: tg.Tensor(y.copy())  # noqa: E731 (the step changes it)
+    jitted = classify(True, data, changing, label=fresh)
+    assert "NegativeLogLikelihood(); " in jitted[2].source()
+    assert jitted[:2] == classify(False, data, changing, label=fresh)[:2]
+
+
+def test_a_non_finite_cross_entropy_still_raises_in_a_replay():
+    _, _, run = classify(True, labelled(3), nn.CrossEntropyLoss())
+    x = tg.Tensor(np.full((8, IN), np.inf, np.float32))
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="cross_entropy is nan"):
+        run(x, np.zeros(8, np.int64))
+
+
+# ---------------------------------------------------------------- plain SGD through one small buffer
+def test_plain_sgd_in_chunks_equals_eager_for_every_kind_of_parameter(monkeypatch):
+    """Chunks of 64 elements: a matrix of 84 (two chunks, the last one short), a 3-d tensor updated a row
+    at a time, rows longer than a chunk, a parameter stored in Fortran order, a 0-d one, and small ones whole."""
+    monkeypatch.setattr(importlib.import_module("tinygrad_edu.jit"), "CHUNK", 64)
+    rng = np.random.default_rng(3)
+    data = batches(40)
+    results = []
+    for jitted in (False, True):
+        model = make_model()  # weights (7, 12) and (3, 7), biases (7,) and (3,)
+        model[0].weight.data = np.asfortranarray(model[0].weight.data)  # columns contiguous
+        extra = [tg.Tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+                 for shape in [(3, 4, 10), (2, 100), ()]]
+        for p, values in zip(extra, results[0][2] if results else ()):  # the same start both times
+            p.data[...] = values
+        optimizer = nn.optim.SGD([*model.parameters(), *extra], lr=0.3)
+        scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, 0.95)
+        start = [p.numpy().copy() for p in extra]
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = nn.MSELoss()(model(x), t) + sum(((p * p).sum() for p in extra), tg.Tensor(np.float32(0))) * 0.01
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = tg.jit(step) if jitted else step
+        for x, t in data:
+            run(x, t)
+            scheduler.step()
+        results.append(([p.numpy().tobytes() for p in [*model.parameters(), *extra]],
+                        not model[0].weight.data.flags.c_contiguous, start))
+    source = run.source()
+    for rows in ("5 rows of s", "1 rows of s"):
+        assert rows in source  # chunked
+    assert "-= np.multiply(s" in source  # and whole
+    assert results[0][:2] == results[1][:2] == (results[0][0], True)

@@ -218,3 +218,13 @@ def test_loss_modules_print_their_options():
 
 def test_the_perceptron_step_keeps_float32():
     assert nn.Step()(tg.tensor([-1.0, 2.0])).dtype == np.float32
+
+
+def test_a_float32_layer_refuses_float64_numpy_data_and_says_how_to_convert():
+    layer = nn.Linear(3, 2)
+    data = np.ones((4, 3))  # NumPy's default dtype: float64
+    with pytest.raises(RuntimeError, match=r"^linear: the input is float64 but the weight is float32;.*x\.float\(\)"):
+        layer(tg.Tensor(data))
+    expected = data @ layer.weight.numpy().T.astype(np.float64) + layer.bias.numpy()
+    np.testing.assert_allclose(layer(tg.Tensor(data).float()).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(layer.double()(tg.Tensor(data)).numpy(), expected, rtol=1e-6)

@@ -106,6 +106,43 @@ def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
         MatMul.apply(tg.ones(3), tg.ones(3, 2))
 
 
+@pytest.mark.parametrize("a_dtype, b_dtype", [(np.float32, np.float64), (np.float64, np.float32),
+                                                (np.int64, np.float32), (np.float32, np.int64)])
+@pytest.mark.parametrize("a_shape, b_shape", [((2, 3), (3, 4)), ((3,), (3,)), ((5, 2, 3), (3, 4)), ((2, 3), (3,))])
+def test_matmul_refuses_operands_of_different_dtypes(a_dtype, b_dtype, a_shape, b_shape):
+    """As in PyTorch: a float32 weight matrix meeting float64 data is a mistake to fix, not to promote."""
+    a, b = tg.ones(a_shape, dtype=a_dtype), tg.ones(b_shape, dtype=b_dtype)
+    message = (f"^matmul: the operands are {np.dtype(a_dtype)} and {np.dtype(b_dtype)}; "
+               r".*same dtype.*\.float\(\).*\.double\(\)")
+    with pytest.raises(RuntimeError, match=message):
+        a @ b
+    with pytest.raises(RuntimeError, match=message):
+        a.matmul(b)
+    with pytest.raises(RuntimeError, match=message):
+        a.numpy() @ b  # a NumPy array on the left keeps its dtype too
+
+
+def test_matmul_of_integers_stays_integer():
+    out = tg.tensor([[1, 2], [3, 4]]) @ tg.tensor([[5], [6]])
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out.numpy(), [[17], [39]])
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype, b_dtype, wrong", [
+    (np.float64, np.float32, np.float32, "the input is float64 but the weight is float32"),
+    (np.float32, np.float64, np.float64, "the input is float32 but the weight is float64"),
+    (np.int64, np.float32, np.float32, "the input is int64 but the weight is float32"),
+    (np.float32, np.float32, np.float64, "the bias is float64 but the weight is float32"),
+])
+def test_linear_refuses_operands_of_different_dtypes(x_dtype, w_dtype, b_dtype, wrong):
+    x, w, b = tg.ones(4, 3, dtype=x_dtype), tg.ones(2, 3, dtype=w_dtype), tg.ones(2, dtype=b_dtype)
+    with pytest.raises(RuntimeError, match=f"^linear: {wrong};.*x.float\\(\\).*model.double\\(\\)"):
+        tg.linear(x, w, b)
+    if b_dtype == w_dtype:
+        with pytest.raises(RuntimeError, match=f"^linear: {wrong};"):
+            tg.linear(x, w)
+
+
 @given(data=st.data())
 def test_matmul_gradients(data):
     """Matrix @ matrix, batched with broadcasting, and vector cases."""

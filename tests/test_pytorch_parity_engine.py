@@ -131,6 +131,19 @@ def test_errors_where_pytorch_raises(code):
         code(tg, tg.ones(2, 3))
 
 
+@pytest.mark.parametrize("code", [
+    lambda lib, t: t @ t.T.double(), lambda lib, t: t.double() @ t.T, lambda lib, t: t.long() @ t.T,
+    lambda lib, t: t[0] @ t[1].double(), lambda lib, t: t.unsqueeze(0).double() @ t.T,
+    lambda lib, t: (torch.nn.functional.linear if lib is torch else tg.linear)(t.double(), t),
+    lambda lib, t: (torch.nn.functional.linear if lib is torch else tg.linear)(t, t, t[0].double()),
+])
+def test_matmul_and_linear_refuse_mixed_dtypes_as_pytorch(code):
+    with pytest.raises(RuntimeError):
+        code(torch, torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="does not promote"):
+        code(tg, tg.ones(2, 3))
+
+
 def test_conversions_and_truth_values_match_pytorch():
     for value in (0.0, 2.5, -3.75):
         ours, theirs = tg.tensor(value), torch.tensor(value)
@@ -168,3 +181,12 @@ def test_constructors_match_pytorch_shapes_and_dtypes():
         assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
     for ours, theirs in pairs[:5]:
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("data", [
+    [np.float64(1.0)], [np.float64(1.0), 2.0], [[1.0], [np.float64(2.0)]], [np.float32(1.0), np.float64(2.0)],
+    [np.float32(1.0), 2.0], [np.int64(1), 2.0], [np.int32(1)], [np.int32(1), 2], [np.bool_(True)], [1.0, 2.5],
+    np.float64(1.0), np.int32(3),
+])
+def test_tensor_infers_the_dtype_of_numpy_scalars_in_lists_as_pytorch(data):
+    assert tg.tensor(data).dtype == torch.tensor(data).numpy().dtype

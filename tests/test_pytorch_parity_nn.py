@@ -208,3 +208,16 @@ def test_dropout_keeps_pytorchs_scaling_and_expected_value():
     assert ours.mean() == pytest.approx(theirs.mean(), abs=0.02)
     np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), TF.dropout(tx, 1.0).numpy())
     np.testing.assert_array_equal(F.dropout(x, 0.4, training=False).numpy(), TF.dropout(tx, 0.4, training=False).numpy())
+
+
+@pytest.mark.parametrize("name, options", [
+    ("CrossEntropyLoss", {}), ("NLLLoss", {}), ("BCELoss", {}), ("BCEWithLogitsLoss", {"pos_weight": [1.5, 0.5]}),
+])
+def test_loss_weights_are_in_the_state_dict_as_in_pytorch(name, options):
+    weight = [2.0, 3.0]
+    ours = getattr(nn, name)(tg.tensor(weight), **{k: tg.tensor(v) for k, v in options.items()})
+    theirs = getattr(torch.nn, name)(torch.tensor(weight), **{k: torch.tensor(v) for k, v in options.items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.double().state_dict().items():
+        np.testing.assert_array_equal(ours.double().state_dict()[key], value.numpy())
+        assert ours.state_dict()[key].dtype == np.float64

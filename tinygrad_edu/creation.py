@@ -30,7 +30,7 @@ def _generator(generator: np.random.Generator | None) -> np.random.Generator:
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested list or NumPy array), as PyTorch's
-    ``tensor()`` copies. Python floats become float32; NumPy arrays keep their dtype."""
+    ``tensor()`` copies. Python floats become float32; NumPy arrays and scalars keep their dtype."""
     data = data.data if isinstance(data, Tensor) else data
     return Tensor(data.copy() if isinstance(data, np.ndarray) else data, dtype=dtype, requires_grad=requires_grad)
 

@@ -8,11 +8,12 @@ the order in which it visits the ops, every call that must stay live such as ``o
 from then on the step is replaced by a generated function that calls the same ops' ``forward`` and
 ``backward`` on plain arrays, in the recorded order, routing each gradient by position. The
 results are the eager results bit for bit: the same NumPy calls run on the same arrays in the same
-order. The hottest ops (Linear, Sigmoid, ReLU, nn's quadratic cost) are written out as those NumPy
-calls, into buffers the replay reuses (``out=``), and every array is freed after its last use;
-so are nn.optim's ``zero_grad()`` and ``step()`` (its ``update`` for each parameter; plain SGD's
-``w -= lr · grad`` itself), reading the learning rate and the optimizer's state on every call. This is how
-tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
+order. The hottest ops (Linear, Sigmoid, ReLU, LogSoftmax, nn's quadratic cost and negative
+log-likelihood, which make cross-entropy) are written out as those NumPy calls, into buffers the
+replay reuses (``out=``), and every array is freed after its last use; so are nn.optim's
+``zero_grad()`` and ``step()`` (its ``update`` for each parameter; plain SGD's ``w -= lr · grad``
+itself, through one small buffer), reading the learning rate and the optimizer's state on every
+call. This is how tinygrad's TinyJit, CUDA graphs and ``torch.compile`` get their speed.
 
     @tg.jit
     def train_step(x, y):
@@ -37,10 +38,14 @@ What a replay cannot do, and what happens instead:
   NumPy, one-hot targets) are replayed as constants. A constant whose values differ between the
   two recordings raises `JitError` naming the op that used it; pass such arrays as arguments
   (an array handed to the step, or wrapped in ``tg.Tensor`` inside it, is read afresh each call).
-  Numbers used inside the step are frozen too: pass a changing number as a tensor argument.
+  Numbers used inside the step are frozen too: pass a changing number as a tensor argument. So is
+  the ``gradient=`` of ``backward`` (`JitError` if it changes between the recordings).
 - The two recordings must apply the same ops (Python ``if`` on tensor values changes them), or
   `JitError` names the first difference. The step must return tensors (or a tuple/list of them,
   or None).
+- The written-out negative log-likelihood assumes every label is a class: a call whose labels hold
+  ``ignore_index`` (or a label out of range, which eager reports) runs eagerly, and the replay
+  stays for the next call.
 - Calls marked `live` (an optimizer's ``step`` and ``zero_grad``, ``Module.zero_grad``) run for
   real in every replay (nn.optim's written out, as above), so momentum, Adam's state and a
   learning rate changed by a scheduler are honoured; the guard checks that the optimizer's
@@ -76,7 +81,9 @@ __all__ = ["JitError", "jit", "live"]
 
 RECORDINGS = 2  # calls recorded (eagerly) before the replay takes over; their comparison finds changing values
 MISS = object()  # what a replay returns when its guard finds the call is not the recorded one
+EAGER = object()  # ... when the call is the recorded one but its values need the op itself (a label no class)
 SMALL = 16384  # bytes: a buffer this small stays with the replay; allocating it would cost more than it holds
+CHUNK = 32768  # elements: plain SGD's lr · grad of a larger parameter is made this many at a time (see _plain_update)
 
 
 class JitError(RuntimeError):
@@ -367,6 +374,10 @@ def _compare(first: _Recording, second: _Recording) -> dict:
                     [(k, t, tuple(None if g is None else g[:2] + g[3:] for g in gs)) for k, t, gs in b[3]]:
                 raise JitError("tg.jit: backward() visited different ops on two calls; a replay repeats one "
                                "fixed graph")
+            if not _same_value(a[2], b[2]):
+                raise JitError("tg.jit: the gradient passed to backward(gradient=...) changed between calls; a replay "
+                               "would freeze it. Backpropagate a scalar instead: (y * g).sum().backward() with g "
+                               "passed to the step as an argument.")
         elif a[0] == "live":
             for ra, rb in zip(a[2] + tuple(a[3].values()), b[2] + tuple(b[3].values())):
                 if ra[0] == "value" and not _same_value(ra[1], rb[1]):
@@ -441,9 +452,11 @@ class _Writer:
         self.lines = []
         self.kernels = {}  # op index -> (kernel, its input expressions, their shapes and dtypes)
         self.buffers = []  # (shape, dtype) of each buffer asked for; source() lets some share one array
-        self.masks = {}  # ReLU output -> the buffer holding its mask z > 0; a loss's -> its difference a − y
+        self.saved = {}  # an output -> what its kernel's backward needs: ReLU's mask z > 0, a − y, an axis, ...
         self.scales = {}  # a loss's output -> its scale (1/2n, 1/N or 1)
         self.op = None  # the op a kernel is writing: (class, keyword arguments, input shapes and dtypes)
+        self.eager_if = []  # conditions on a call's values under which the replay hands the call to eager
+        self.seeds = {}  # the local holding a backward's ∂loss/∂loss -> that recorded array (the same every call)
 
     def buffer(self, shape, dtype) -> str:
         """An array the replay owns and overwrites on every call (``out=``), instead of allocating one."""
@@ -475,7 +488,7 @@ class _Writer:
         if value is None or isinstance(value, (bool, int, str)) or (
                 isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value)):
             return repr(value)
-        if isinstance(value, float) and float(repr(value)) == value:
+        if type(value) is float and float(repr(value)) == value:  # not np.float64, whose repr names its type
             return repr(value)
         return self.name(value, type(value).__name__.lower())
 
@@ -505,6 +518,9 @@ class _Writer:
                 last[name] = i
         body = []
         for i, line in enumerate(lines):
+            alias = re.match(r"^(\w+) = (\w+)$", codes[i])
+            if alias and last[alias.group(1)] == i and not _VARIABLE.fullmatch(alias.group(2)):
+                continue  # a name for a constant that nothing reads (a ∂loss/∂loss a kernel took in already)
             dead = sorted(name for name in uses[i] if last[name] == i and not line.startswith("return"))
             if dead:  # free arrays as soon as nothing needs them (eager frees the graph the same way)
                 code, _, comment = line.partition("  #")
@@ -526,9 +542,11 @@ class _Writer:
             mentioned = set(_BUFFER.findall(code)).union(*(holds.get(v, ()) for v in uses[i]))
             assigned = _ASSIGNED.match(code)
             written = re.match(r"^\w+ = np\.\w+\(.*out=(b\d+)\)$", code)  # a kernel's x = np.f(..., out=b): x is b
+            copied = code.startswith(f"{assigned.group(1)} = np.array(") if assigned else False  # a new array
             for target in (assigned.group(1).replace(",", " ").split() if assigned else []) + \
                     [v for v in uses[i] if v.startswith("f")]:
-                holds[target] = {written.group(1)} if written else holds.get(target, set()) | mentioned
+                holds[target] = ({written.group(1)} if written else set() if copied
+                                 else holds.get(target, set()) | mentioned)
             for b in mentioned:
                 span.setdefault(b, [i, i])[1] = i
         if codes and codes[-1].startswith("return"):
@@ -595,13 +613,15 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
     def value(ref) -> str:
         return w.literal(ref[1]) if ref[0] == "value" else tensor(ref)
 
+    changed = {_key(e[1]) for e in recording.events if e[0] == "in place"}  # tensors an in-place op overwrites
     k = 0
     for event in recording.events:
         if event[0] == "op":
             _, cls, kwargs, refs, needs, _, shape, dtype, in_types = event
             kernel = _KERNELS.get(cls) or _KERNELS.get((cls.__module__, cls.__qualname__))
             ins = [array(r) for r in refs]
-            if kernel is not None and kernel.fits(in_types, kwargs):
+            sources = tuple("changed" if _key(r) in changed else r[0] for r in refs)
+            if kernel is not None and kernel.fits(in_types, kwargs, sources):
                 w.kernels[k] = (kernel, ins, in_types)
                 w.op = (cls, kwargs, in_types)
                 first, *more = kernel.forward(w, f"v{k}", ins, shape, dtype)
@@ -642,8 +662,12 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             graded |= {id(key[1]) for key in _emit_backward(w, event, ops, externals, args, cleared) if key[0] == "ext"}
             cleared = set()
     w.emit(f"return {_return_source(recording.result, tensor)}")
+    del array, tensor, value  # they refer to each other: without this, the writer would wait for the cycle collector
     body, w.lines = w.lines, []
     _emit_guard(w, args, modules, [obj for how, obj in externals.values() if how == "state"], checks)
+    for condition in w.eager_if:
+        w.emit(f"if {condition}:")
+        w.emit("    return EAGER  # a label that is no class (ignore_index, or a bad one): the step runs eagerly")
     w.lines += body
     params = [f"a{i}" for i in range(len(args))]
     for how, obj in externals.values():  # say what the names of tensors read live and of constants hold
@@ -651,6 +675,11 @@ def _generate(recording: _Recording, externals: dict, header: str, modules: list
             kind = "parameter" if obj._requires_grad else "tensor"
             header += f"\n    # {w.name(obj, 's')}: {kind} {obj.shape} {obj.dtype}, read live"
     return w.source(header, params), w.namespace
+
+
+def _key(ref):
+    """A hashable name for the tensor a reference stands for (outside tensors by identity)."""
+    return (ref[0], id(ref[1])) if ref[0] in ("ext", "grad") else ref
 
 
 def _unrollable_step(method, refs, kwrefs, graded):
@@ -673,27 +702,55 @@ def _emit_optimizer_step(w, optimizer) -> list[str]:
     guard's checks that the groups are still the ones written out."""
     o, checks = w.literal(optimizer), _group_checks(w, optimizer)
     first = f"  # {type(optimizer).__name__}.step(), written out: update() for each parameter (lr and state read live)"
-    flat = {}  # dtype -> one array that the plain SGD updates of all parameters use in turn
-    for group in optimizer.param_groups:
+    plain = [_plain_sgd(optimizer, group) for group in optimizer.param_groups]
+    scratch = {}  # dtype -> the one small array through which every plain SGD update of that dtype goes
+    for group, is_plain in zip(optimizer.param_groups, plain):
+        for p in group["params"] if is_plain else ():
+            size = _rows_at_once(p.shape) * math.prod(p.shape[1:])
+            if scratch.get(p.dtype, np.empty(0)).size < size:
+                scratch[p.dtype] = np.empty(size, p.dtype)
+    for group, is_plain in zip(optimizer.param_groups, plain):
         g = w.name(group, "group")
-        plain = _plain_sgd(optimizer, group)
-        if plain:
+        if is_plain:
             checks.append(f"{g}['momentum'] or {g}['weight_decay'] or type({g}['lr']) is not float "
                           f"or len({o}.state) != {len(optimizer.state)}")
         for p in group["params"]:
             s = w.name(p, "s")
-            if plain:  # SGD.update's w -= lr · grad, with lr · grad in an array the replay keeps
-                size = max(q.data.size for q in group["params"] if q.dtype == p.dtype)
-                if flat.get(p.dtype, np.empty(0)).size < size:
-                    flat[p.dtype] = np.empty(size, p.dtype)
-                step = w.name(flat[p.dtype][:p.data.size].reshape(p.shape), "lr_grad")
-                w.emit(f"{s}.data -= np.multiply({s}.grad.data, {g}['lr'], out={step})"
-                       + (first.replace("update() for each parameter", "SGD's update") if first else ""))
+            if is_plain:
+                for line in _plain_update(w, s, g, p.shape, scratch[p.dtype],
+                                          first.replace("update() for each parameter", "SGD's update")):
+                    w.emit(line)
             else:
                 w.emit(f"new = {o}.update({s}.data, {s}.grad.data, {o}.state.setdefault({s}, {{}}), {g}){first}")
                 w.emit(f"if new is not {s}.data: {o}._write(new, {s}.data)  # an update that returned a new array")
             first = ""
     return checks
+
+
+def _rows_at_once(shape) -> int:
+    """How many rows (entries along the first axis) of a parameter one step of its plain SGD update takes:
+    all of them if it has at most CHUNK elements, else as many as fit in CHUNK, and at least one."""
+    if not shape:
+        return 1
+    return shape[0] if math.prod(shape) <= CHUNK else max(1, CHUNK // math.prod(shape[1:]))
+
+
+def _plain_update(w, s, g, shape, scratch, comment) -> list[str]:
+    """Plain SGD's ``w -= lr · grad`` for the parameter named ``s``, as SGD.update computes it: lr · grad rounded
+    in the parameter's dtype, then subtracted, element for element, so the bits are eager's. Eager makes lr · grad
+    a new array as large as the parameter; here it goes through ``scratch``, at most CHUNK elements: a large
+    parameter is updated a few rows at a time, which holds far less memory and keeps lr · grad in the cache
+    between the two passes. Measured on the benchmark's matrices with cold caches: chunks of 8K elements
+    cost more in NumPy calls than they gain; 32K and 64K take about a quarter less time than one pass over a
+    512 × 784 matrix, and 32K holds half the memory (128 KiB in float32)."""
+    rows = _rows_at_once(shape)
+    if not shape or rows == shape[0]:
+        lr_grad = w.name(scratch[:math.prod(shape)].reshape(shape), "lr_grad")
+        return [f"{s}.data -= np.multiply({s}.grad.data, {g}['lr'], out={lr_grad}){comment}"]
+    chunks = [(slice(i, min(i + rows, shape[0])), scratch[:(min(i + rows, shape[0]) - i) * math.prod(shape[1:])]
+               .reshape((min(i + rows, shape[0]) - i,) + shape[1:])) for i in range(0, shape[0], rows)]
+    return [f"for rows, lr_grad in {w.name(chunks, 'chunks')}:{comment or '  #'} ({rows} rows of {s} at a time)",
+            f"    {s}.data[rows] -= np.multiply({s}.grad.data[rows], {g}['lr'], out=lr_grad)"]
 
 
 def _group_checks(w, optimizer) -> list[str]:
@@ -726,7 +783,7 @@ def _plain_sgd(optimizer, group) -> bool:
 def _emit_guard(w, args, modules, state, more=()):
     """The replay's first lines: return MISS unless this call matches the recorded one in everything
     the replay takes for granted (the caller then runs the step eagerly and records it)."""
-    w.namespace.update(_mode=_mode, MISS=MISS)
+    w.namespace.update(_mode=_mode, MISS=MISS, EAGER=EAGER)
     checks = ["not _mode.enabled" if _mode.enabled else "_mode.enabled",
               "_mode.detect_anomaly" if not _mode.detect_anomaly else "not _mode.detect_anomaly"]
     for i, a in enumerate(args):
@@ -767,6 +824,7 @@ def _emit_backward(w, event, ops, externals, args, cleared=()):
     g = f"g{root[1]}"
     seed_line = len(w.lines)
     w.emit(f"{g} = {w.name(seed, 'seed')}  # ∂loss/∂loss")
+    w.seeds[g] = seed
     grads[root], same[g] = g, g
     for k, is_tuple, returned in visits:
         cls, refs = ops[k][1], ops[k][3]
@@ -861,6 +919,8 @@ def _parent(ref, ops, externals, args):
 # no Function object and no new arrays on each step. Each is the op's own arithmetic, NumPy call
 # for NumPy call, so the bits are the eager ones (tests/test_jit.py checks it); an op used in a
 # way a kernel does not cover (mixed dtypes, 0-d arrays) is replayed through its Function.
+# fits(input types, kwargs, sources) says whether a kernel covers an op; sources[i] is where input i
+# comes from ("out", "arg", "ext", ... as in _Recording, or "changed" when an in-place op overwrites it).
 # forward(w, out, inputs, shape, dtype) and backward(w, g, names, inputs, their types, out, shape,
 # dtype) return source lines; backward writes the gradient of input i into names[i] ("_" when none is needed),
 # the first input's into a buffer, the others into new arrays.
@@ -874,7 +934,7 @@ class _LinearKernel:
     """ops.Linear: out = x Wᵀ (+ b) into a buffer; ∂x = g W into a buffer, ∂W = gᵀ x, ∂b = Σ g."""
 
     @staticmethod
-    def fits(in_types, kwargs):
+    def fits(in_types, kwargs, sources):
         return _one_dtype(in_types) and len(in_types[0][0]) == 2
 
     @staticmethod
@@ -898,7 +958,7 @@ class _SigmoidKernel:
     """ops.Sigmoid: σ(z) = ½ tanh(z/2) + ½ in place in a buffer; ∂z = g σ (1 − σ)."""
 
     @staticmethod
-    def fits(in_types, kwargs):
+    def fits(in_types, kwargs, sources):
         return _one_dtype(in_types)
 
     @staticmethod
@@ -917,19 +977,19 @@ class _ReLUKernel:
     """ops.ReLU: out = z · [z > 0] with the mask in a buffer; ∂z = g · [z > 0]."""
 
     @staticmethod
-    def fits(in_types, kwargs):
+    def fits(in_types, kwargs, sources):
         return _one_dtype(in_types)
 
     @staticmethod
     def forward(w, out, ins, shape, dtype):
         mask = w.buffer(shape, np.dtype(bool))
-        w.masks[out] = mask
+        w.saved[out] = mask
         return [f"np.greater({ins[0]}, 0, out={mask})",
                 f"{out} = np.multiply({ins[0]}, {mask}, out={w.buffer(shape, dtype)})"]
 
     @staticmethod
     def backward(w, g, names, ins, in_types, out, shape, dtype):
-        return [f"{names[0]} = np.multiply({g}, {w.masks[out]}, out={w.buffer(shape, dtype)})"]
+        return [f"{names[0]} = np.multiply({g}, {w.saved[out]}, out={w.buffer(shape, dtype)})"]
 
 
 class _SquaredErrorKernel:
@@ -937,7 +997,7 @@ class _SquaredErrorKernel:
     (scale = 1/2n, 1/N or 1); ∂a = (g · scale) · 2d into a buffer; ∂y = −∂a. A non-finite L raises as eager does."""
 
     @staticmethod
-    def fits(in_types, kwargs):
+    def fits(in_types, kwargs, sources):
         return (_one_dtype(in_types) and in_types[0] == in_types[1]
                 and set(kwargs) == {"reduction"} and kwargs["reduction"] in ("lecture", "mean", "sum"))
 
@@ -949,28 +1009,108 @@ class _SquaredErrorKernel:
     @staticmethod
     def forward(w, out, ins, shape, dtype):
         cls, kwargs, in_types = w.op
-        d = w.masks[out] = w.buffer(*in_types[0])
+        d = w.saved[out] = w.buffer(*in_types[0])
         scale = _SquaredErrorKernel.scale(kwargs["reduction"], in_types[0][0])
         w.scales[out] = scale
         return [f"np.subtract({ins[0]}, {ins[1]}, out={d})",
-                f"{out} = np.asarray(np.multiply({d}, {d}, out={w.buffer(*in_types[0])}).sum() * {scale!r}, "
+                f"{out} = np.array(np.multiply({d}, {d}, out={w.buffer(*in_types[0])}).sum() * {scale!r}, "
                 f"dtype={w.name(np.dtype(dtype), '')})",
                 f"if not math.isfinite({out}): {w.name(cls, '')}().diverged({out}.item())  # as eager, in every replay"]
 
     @staticmethod
     def backward(w, g, names, ins, in_types, out, shape, dtype):
-        d, lines = w.masks[out], []
+        d, lines = w.saved[out], []
         if names[0] != "_" or names[1] != "_":
             a = names[0] if names[0] != "_" else "da"
-            lines += [f"{a} = np.multiply({d}, 2, out={w.buffer(*in_types[0])})", f"{a} *= {g} * {w.scales[out]!r}"]
+            factor, comment = _loss_grad(w, g, w.scales[out], repr(w.scales[out]))
+            lines += [f"{a} = np.multiply({d}, 2, out={w.buffer(*in_types[0])})", f"{a} *= {factor}{comment}"]
             if names[1] != "_":
                 lines.append(f"{names[1]} = np.negative({a})")
         return lines
 
 
+class _LogSoftmaxKernel:
+    """ops.LogSoftmax: s = z − max z, log p = s − log Σ eˢ in a buffer; ∂z = g − p · Σ g (p = e^(log p))."""
+
+    @staticmethod
+    def fits(in_types, kwargs, sources):
+        return _one_dtype(in_types) and set(kwargs) <= {"dim"}
+
+    @staticmethod
+    def forward(w, out, ins, shape, dtype):
+        axis = w.saved[out] = ops.dim_to_axis(w.op[1].get("dim", -1), len(shape))
+        row = w.buffer(shape[:axis] + (1,) + shape[axis + 1:], dtype)  # one number for each softmax
+        return [f"{out} = np.subtract({ins[0]}, np.max({ins[0]}, axis={axis}, keepdims=True, out={row}), "
+                f"out={w.buffer(shape, dtype)})",
+                f"{out} -= np.log(np.sum(np.exp({out}, out={w.buffer(shape, dtype)}), axis={axis}, keepdims=True, "
+                f"out={row}), out={row})"]
+
+    @staticmethod
+    def backward(w, g, names, ins, in_types, out, shape, dtype):
+        axis, d = w.saved[out], names[0]
+        row = w.buffer(shape[:axis] + (1,) + shape[axis + 1:], dtype)
+        return [f"{d} = np.exp({out}, out={w.buffer(shape, dtype)})",
+                f"{d} *= np.sum({g}, axis={axis}, keepdims=True, out={row}); np.subtract({g}, {d}, out={d})"]
+
+
+class _NegativeLogLikelihoodKernel:
+    """nn.functional's NegativeLogLikelihood (nll_loss, and cross_entropy after LogSoftmax) on (n, C) log p, without
+    class weights or label smoothing: L = −Σᵢ log p[i, yᵢ] · scale (scale = 1/n in the input's float type, as
+    eager's 1 / Σ weights, or 1); ∂log p = −(g · scale) at each [i, yᵢ], 0 elsewhere. This needs every label to
+    be a class: a call with a label that is not (ignore_index, or a bad label eager reports) runs eagerly, so the
+    labels must come from the step's arguments or outside tensors, and no in-place op may change them."""
+
+    @staticmethod
+    def fits(in_types, kwargs, sources):
+        if len(in_types) != 2:  # class weights: the op itself
+            return False
+        (log_p, float_type), (labels, int_type) = in_types
+        return (float_type.kind == "f" and len(log_p) == 2 and int_type.kind in "iu" and labels == log_p[:1]
+                and sources[1] in ("arg", "ext") and kwargs["label_smoothing"] == 0
+                and kwargs["reduction"] in ("mean", "sum"))
+
+    @staticmethod
+    def forward(w, out, ins, shape, dtype):
+        cls, kwargs, in_types = w.op
+        (n, classes), float_type = in_types[0]
+        log_p, labels, ignore = ins[0], ins[1], kwargs["ignore_index"]
+        condition = (f"not (0 <= {labels}.min() and {labels}.max() < {classes})"
+                     + (f" or ({labels} == {ignore}).any()" if 0 <= ignore < classes else ""))
+        if condition not in w.eager_if:
+            w.eager_if.append(condition)
+        rows = w.name(np.arange(n), "rows")
+        scale = w.scales[out] = 1 / float_type.type(n) if kwargs["reduction"] == "mean" else 1.0
+        w.saved[out] = rows
+        eager = ", ".join(f"{name}={w.literal(v)}" for name, v in kwargs.items())
+        return [f"{out} = np.array(np.negative({log_p}[{rows}, {labels}]).sum() * {_scale_source(w, scale)}, "
+                f"dtype={w.name(np.dtype(dtype), '')})",
+                f"if not math.isfinite({out}): {w.name(cls, '')}().forward({log_p}, {labels}, {eager})  "
+                "# the op itself raises eager's error"]
+
+    @staticmethod
+    def backward(w, g, names, ins, in_types, out, shape, dtype):
+        d = names[0]
+        factor, comment = _loss_grad(w, g, w.scales[out], _scale_source(w, w.scales[out]))
+        return [f"{d} = {w.buffer(*in_types[0])}; {d}.fill(0)", f"{d}[{w.saved[out]}, {ins[1]}] = -{factor}{comment}"]
+
+
+def _scale_source(w, scale) -> str:
+    """A loss's scale in the source: a Python float as a literal, a NumPy float (1/n in float32) by name."""
+    return repr(scale) if type(scale) is float else w.name(scale, "scale")
+
+
+def _loss_grad(w, g, scale, scale_source) -> tuple[str, str]:
+    """Source for eager's ∂L/∂ℓ = g · scale, and a comment. When g is the recorded ∂loss/∂loss the product is
+    the same on every call: made once, here, by the same multiplication, and named (two NumPy calls a step less)."""
+    if g in w.seeds:
+        return w.name(w.seeds[g] * scale, "seed_scale"), f"  # ∂loss/∂loss · {scale_source}, made once"
+    return f"({g} * {scale_source})", ""
+
+
 # Ops of nn (which the engine does not import) are named by module and class.
 _KERNELS = {ops.Linear: _LinearKernel, ops.Sigmoid: _SigmoidKernel, ops.ReLU: _ReLUKernel,
-            ("nn.functional", "SquaredError"): _SquaredErrorKernel}
+            ops.LogSoftmax: _LogSoftmaxKernel, ("nn.functional", "SquaredError"): _SquaredErrorKernel,
+            ("nn.functional", "NegativeLogLikelihood"): _NegativeLogLikelihoodKernel}
 
 
 # ------------------------------------------------------------------------------------- the decorator
@@ -1005,6 +1145,8 @@ class jit:
             return self.fn(*args)
         if self._last is not None:  # the common case: the same signature as the last call
             result = self._last(*args)
+            if result is EAGER:
+                return self.fn(*args)
             if result is not MISS:
                 return result
         if self._modules is None:
@@ -1015,6 +1157,8 @@ class jit:
             entry = self._entries[key] = _Entry()
         if entry.replay is not None:
             result = entry.replay(*args)
+            if result is EAGER:
+                return self.fn(*args)
             if result is not MISS:
                 self._last = entry.replay
                 return result

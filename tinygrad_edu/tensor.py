@@ -21,15 +21,24 @@ MinResult = namedtuple("MinResult", ["values", "indices"])
 
 
 def _to_array(data, dtype) -> np.ndarray:
-    """Make the array a new tensor holds: Python floats become float32, NumPy arrays keep their dtype."""
+    """Make the array a new tensor holds: Python floats become float32, NumPy arrays and scalars keep
+    their dtype, also inside a list (``[np.float64(1.0), 2.0]`` is float64, as in PyTorch)."""
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     array = np.asarray(data)
-    if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+    if array.dtype == np.float64 and not _holds_float64(data):
         return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
     if array.dtype.kind == "f" and array.dtype not in FLOATS:
         return array.astype(np.float32)  # float16 and friends: compute in float32
     return array
+
+
+def _holds_float64(data) -> bool:
+    """Whether ``data`` is, or a (nested) list of it holds, a float64 array, scalar or tensor. NumPy
+    makes Python floats float64 too; PyTorch makes them float32, but keeps float64 from NumPy."""
+    if hasattr(data, "dtype"):
+        return data.dtype == np.float64
+    return isinstance(data, (list, tuple)) and any(_holds_float64(x) for x in data)
 
 
 def _promote(a, b, floating: bool = False) -> tuple:
@@ -334,17 +343,22 @@ class Tensor:
         return self._modify_in_place("div_", Tensor.__truediv__, other)
 
     def clamp_(self, min=None, max=None):
+        _require_a_bound("clamp_", min, max)
         return self._modify_in_place("clamp_", lambda t: t.clamp(min, max))
 
     def copy_(self, src):
         """Overwrite with ``src`` (broadcast to this shape, cast to this dtype); the gradient flows to ``src``."""
-        return self._modify_in_place("copy_", lambda t, s: _as_tensor(s).to(t.dtype).expand(t.shape), src)
+        return self._overwrite("copy_", src)
 
     def fill_(self, value):
-        return self.copy_(Tensor._constant(np.asarray(value, dtype=self.dtype)))
+        return self._overwrite("fill_", Tensor._constant(np.asarray(value, dtype=self.dtype)))
 
     def zero_(self):
-        return self.fill_(0)
+        return self._overwrite("zero_", Tensor._constant(np.zeros((), dtype=self.dtype)))
+
+    def _overwrite(self, name: str, src):
+        """``copy_``, under the name of the op the user called (so that its errors name that op)."""
+        return self._modify_in_place(name, lambda t, s: _as_tensor(s).to(t.dtype).expand(t.shape), src)
 
     def __setitem__(self, index, value):
         index = _index_arrays(index)
@@ -395,8 +409,16 @@ class Tensor:
 
     def matmul(self, other):
         """The matrix product, NumPy's ``@``: a vector is taken as a one-row matrix on the left or a
-        one-column matrix on the right, and that dimension is dropped from the result."""
-        a, b = _promote(self, other)
+        one-column matrix on the right, and that dimension is dropped from the result.
+
+        Both operands must have the same dtype, as in PyTorch: float32 weights meeting float64 data
+        is a mistake to fix where it happens, not to compute quietly in float64.
+        """
+        a, b = self, _as_tensor(other)
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"matmul: the operands are {a.dtype} and {b.dtype}; matmul needs the same dtype on "
+                               "both sides and does not promote (as in PyTorch), so convert one first, e.g. with "
+                               ".float() or .double() (NumPy arrays are float64 unless made otherwise)")
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape} "
                              "(use * to multiply by a scalar)")
@@ -407,7 +429,7 @@ class Tensor:
     __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return Tensor.matmul(*_promote(other, self))
+        return Tensor.matmul(_as_tensor(other), self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -448,8 +470,7 @@ class Tensor:
     def clamp(self, min=None, max=None):
         """Clip into [min, max]; the bounds promote like the other operand of a binary op (an int
         tensor clamped to 0.5 is float32), so they are given to the op in the result's dtype."""
-        if min is None and max is None:
-            raise ValueError("clamp() needs at least one of min and max")
+        _require_a_bound("clamp", min, max)
         dtype = result_type(self, *[bound for bound in (min, max) if bound is not None])
         min, max = (None if bound is None else _as_dtype(bound, dtype).data for bound in (min, max))
         return ops.Clamp.apply(self.to(dtype), min=min, max=max)
@@ -683,6 +704,11 @@ class Tensor:
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
 
 
+def _require_a_bound(name: str, min, max) -> None:
+    if min is None and max is None:
+        raise ValueError(f"{name}() needs at least one of min and max")
+
+
 def _shape_arg(shape: tuple) -> tuple:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))``."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
@@ -728,7 +754,19 @@ def where(condition, x, y) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """The affine map of a layer, x Wᵀ + b, as one op (weight has shape (out, in), as in PyTorch)."""
+    """The affine map of a layer, x Wᵀ + b, as one op (weight has shape (out, in), as in PyTorch).
+
+    Input, weight and bias must have one dtype: as in PyTorch, a float32 layer refuses float64 data
+    (NumPy's default) rather than quietly computing in float64.
+    """
+    for name, t in (("input", x), ("bias", bias)):
+        if t is not None and t.dtype != weight.dtype:
+            raise RuntimeError(
+                f"linear: the {name} is {t.dtype} but the weight is {weight.dtype}; a layer computes in its "
+                "weights' dtype and does not promote (as in PyTorch). Convert the input, e.g. x.float() (NumPy "
+                "data is float64 unless made otherwise; tg.tensor(array, dtype=tg.float32) makes it float32), "
+                "or the model, e.g. model.double()"
+            )
     return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
 
 
