@@ -296,7 +296,7 @@ def test_state_dict_has_pytorchs_layout_and_keeps_groups_and_tuples():
         {"lr": 0.5, "betas": (0.5, 0.6), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False, "maximize": False,
          "params": [1]}]
     assert list(state["state"]) == [1] and sorted(state["state"][1]) == ["exp_avg", "exp_avg_sq", "step"]
-    assert state["state"][1]["step"] == 1
+    assert state["state"][1]["step"] == 1 and type(state["state"][1]["step"]) is int  # numbers stay numbers
     state["state"][1]["exp_avg"][...] = 99  # a copy: changing it does not reach the optimizer
     assert optimizer.state[b]["exp_avg"][0] != 99
 
@@ -342,6 +342,14 @@ def test_loaded_state_dtype_matches_pytorch():
     (theirs_state,), (ours_state,) = theirs.state.values(), ours.state.values()
     for key in ("exp_avg", "exp_avg_sq"):
         assert str(theirs_state[key].dtype) == "torch." + str(ours_state[key].dtype), key
+
+
+def test_a_one_parameter_groups_index_may_be_a_single_number_as_npz_stores_a_scalar():
+    w = nn.Parameter(np.ones(2))
+    saved = nn.optim.SGD([w], lr=0.1, momentum=0.9).state_dict()
+    optimizer = nn.optim.SGD([w], lr=0.5, momentum=0.5)
+    optimizer.load_state_dict({**saved, "param_groups": [{**saved["param_groups"][0], "params": np.array(0)}]})
+    assert optimizer.param_groups[0]["lr"] == 0.1 and optimizer.param_groups[0]["params"] == [w]
 
 
 def test_a_state_dict_without_buffers_loads_the_hyperparameters():
