@@ -390,8 +390,8 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     target = _labels(target)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing}")
-    soft = target.dtype.kind == "f"
-    if soft and (name != "cross_entropy" or target.shape != input.shape):
+    soft = name == "cross_entropy" and target.dtype.kind == "f"  # nll_loss takes class indices only
+    if soft and target.shape != input.shape:
         raise ValueError(f"{name}: float targets are class probabilities and must have the input's shape "
                          f"{input.shape}, got {target.shape}; class indices must be integers")
     if not soft and target.dtype.kind not in "iu":

@@ -156,7 +156,9 @@ def test_backward_frees_the_graph_and_a_second_backward_says_so():
     y.backward()
     gc.collect()
     assert array() is None  # freed: nothing holds the graph's buffers any more
-    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+    with pytest.raises(RuntimeError, match=r"^going through <Sum> a second time: an earlier backward has freed its "
+                                           r"saved values. Call backward\(retain_graph=True\) the first time to keep "
+                                           r"them \(and draw a graph before its backward\).$"):
         y.backward()
 
 
@@ -219,11 +221,24 @@ def test_memory_does_not_grow_across_training_steps():
     assert peak_after_one < 1_000_000
 
 
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_a_shallow_copy_beside_another_use_of_the_original_says_to_retain_the_graph(copy_first):
+    """y and copy.copy(y) share one op: the first path through it frees it, and the second gets the freed-graph
+    error (not an internal one, though the op that used y checks y's op after it was freed), in either order."""
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    doubled, copied = y * 2.0, copy.copy(y)
+    loss = (copied + doubled if copy_first else doubled + copied).sum()
+    with pytest.raises(RuntimeError, match=r"^going through <Mul> a second time"):
+        loss.backward()
+
+
 def test_detect_anomaly_names_the_op_that_made_a_nan():
     x = leaf([0.0, 1.0])
     with tg.detect_anomaly(), np.errstate(divide="ignore"):  # NumPy's own warning is not the point here
         y = x.log().sum()  # ∂/∂x log x = 1/x is infinite at 0
-        with pytest.raises(FloatingPointError, match="Log"):
+        with pytest.raises(FloatingPointError, match=r"^Log.backward produced a non-finite gradient \(NaN or inf\) "
+                                                     r"for its input 0 of shape \(2,\)$"):
             y.backward()
     k = leaf([1.0, 2.0])
     with tg.detect_anomaly(), np.errstate(divide="ignore"):
@@ -302,6 +317,42 @@ def test_a_backward_of_the_wrong_shape_names_the_op_the_input_and_the_shape():
         Doubler.apply(x).sum().backward()
 
 
+def test_a_wrong_shape_with_as_many_dims_is_refused_too():
+    """(2, 2) is no shape that broadcasting makes of (2, 3), although it has as many dims."""
+    x = leaf(np.ones((2, 3)))
+    Doubler = op_returning(lambda grad: grad[:, :2])
+    with pytest.raises(ValueError, match=r"Doubler.backward returned a gradient of shape \(2, 2\) for input 0, "
+                                         r"which has shape \(2, 3\)"):
+        Doubler.apply(x).sum().backward()
+
+
+def test_a_wrong_gradient_after_a_none_is_still_named():
+    """None for the first input does not stop the checks: the second input's list is refused, by its number."""
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(TypeError, match=r"Doubler.backward returned a list as the gradient of input 1"):
+        op_returning(lambda grad: (None, [1.0, 1.0])).apply(x, y).sum().backward()
+
+
+def test_none_for_an_input_that_requires_grad_gives_it_nothing_through_that_op():
+    """As in PyTorch, None counts as a zero gradient: y gets only what its other use hands back."""
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    out = op_returning(lambda grad: (grad * 2, None)).apply(x, y)
+    (out.sum() + (y * 3.0).sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [3.0, 3.0])
+
+
+def test_a_leaf_grad_can_be_changed_in_place_even_when_backward_handed_it_a_broadcast_view():
+    """sum's backward hands every element the same number as a read-only broadcast view; the leaf gets its own
+    writable array, so PyTorch habits such as x.grad.zero_() or x.grad.mul_(0.5) work."""
+    x = leaf(np.ones((2, 3)))
+    x.sum().backward()
+    x.grad.mul_(0.5)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 0.5))
+    x.grad.zero_()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+
+
 def test_a_backward_returning_a_list_or_a_float_says_to_return_an_array():
     x = leaf([1.0, 2.0])
     with pytest.raises(TypeError, match=r"Doubler.backward returned a list as the gradient of input 0.*shape \(2,\)"):
@@ -312,7 +363,8 @@ def test_a_backward_returning_a_list_or_a_float_says_to_return_an_array():
 
 def test_a_backward_returning_too_many_or_too_few_gradients_says_how_many():
     x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    with pytest.raises(TypeError, match=r"Doubler.backward returned 3 gradient\(s\) for 2 input\(s\).*None"):
+    with pytest.raises(TypeError, match=r"^Doubler.backward returned 3 gradient\(s\) for 2 input\(s\); return one "
+                                        r"per input, as a tuple, with None for an input that needs no gradient$"):
         op_returning(lambda grad: (grad, grad, grad)).apply(x, y).sum().backward()
     with pytest.raises(TypeError, match=r"returned 1 gradient\(s\) for 2 input\(s\)"):
         op_returning(lambda grad: grad * 2).apply(x, y).sum().backward()
@@ -326,3 +378,18 @@ def test_a_broadcast_gradient_and_a_numpy_scalar_are_accepted():
     s = leaf(3.0)
     op_returning(lambda grad: np.float64(grad) * 2).apply(s).backward()
     assert s.grad.item() == 2.0
+    assert isinstance(s.grad.numpy(), np.ndarray) and s.grad.shape == ()  # a 0-d array, as any gradient
+    s.grad.zero_()
+    assert s.grad.item() == 0.0
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [((2, 1, 1), (3, 1)), ((1, 3, 1), (2, 1, 4)), ((4,), (2, 3, 1)),
+                                              ((2, 1, 4), (2, 3, 1))])
+def test_gradients_are_summed_back_over_every_broadcast_dim_leading_middle_or_last(shape_a, shape_b):
+    """Each input gets a gradient of its own shape, summed over the dims broadcasting stretched (and finite
+    differences agree)."""
+    rng = np.random.default_rng(3)
+    a, b = leaf(rng.normal(size=shape_a)), leaf(rng.normal(size=shape_b))
+    assert tg.gradcheck(lambda s, t: s * t, [a, b])
+    (a * b).sum().backward()
+    assert a.grad.shape == shape_a and b.grad.shape == shape_b

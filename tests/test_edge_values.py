@@ -19,10 +19,33 @@ def test_abs_has_gradient_zero_at_zero_as_in_pytorch():
     np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 0.0, 1.0])
 
 
+def test_relu_has_gradient_zero_at_zero_as_in_pytorch():
+    x = leaf([[-2.0, 0.0, 3.0], [0.0, 1e-300, -1e-300]])
+    x.relu().backward(tg.tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])))
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 3.0], [0.0, 5.0, 0.0]])
+
+
 def test_clamp_passes_the_gradient_at_its_bounds():
     x = leaf([-1.0, -0.5, 0.0, 0.75, 1.0])
     x.clamp(-0.5, 0.75).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+LIMITS = np.array([[0.0, 1.0, 0.0], [-2.0, 0.25, 3.0]])
+
+
+@pytest.mark.parametrize("bounds", ["min", "max", "both"])
+def test_clamp_to_bounds_of_a_bigger_shape_broadcasts_the_input(bounds):
+    """A tensor bound may broadcast the input (x of shape (3,), a bound of shape (2, 3)): the result has the
+    broadcast shape, as in PyTorch and np.clip, and x's gradient is summed over the rows where it was inside."""
+    values = np.array([-1.0, 0.5, 2.0])
+    low, high = {"min": (LIMITS, None), "max": (None, LIMITS), "both": (-0.5, LIMITS)}[bounds]
+    x = leaf(values)
+    out = x.clamp(min=None if low is None else tg.tensor(low), max=None if high is None else tg.tensor(high))
+    np.testing.assert_array_equal(out.numpy(), np.clip(np.broadcast_to(values, (2, 3)), low, high))
+    inside = (values >= (-np.inf if low is None else low)) & (values <= (np.inf if high is None else high))
+    out.backward(tg.tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])))
+    np.testing.assert_array_equal(x.grad.numpy(), (inside * [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).sum(axis=0))
 
 
 def test_pow_at_zero_gives_pytorchs_gradients_without_warnings():
@@ -99,10 +122,37 @@ def test_norms_along_a_dim_keep_it_when_asked(p):
     assert x.norm(p, dim=1, keepdim=True).shape == (2, 1)
 
 
+@pytest.mark.parametrize("dtype, tiny", [(np.float64, 1e-200), (np.float32, 1e-30)])
+def test_norm_has_gradient_zero_where_the_norm_is_zero_even_when_squares_underflow(dtype, tiny):
+    """∂‖a‖/∂a = a/‖a‖, taken as 0 where ‖a‖ = 0, as in PyTorch: also for elements so tiny that their
+    squares underflow to 0, so ‖a‖ is 0 although a is not (PyTorch gives norm 0 and gradient 0 there too)."""
+    a = np.array([[[0.0, tiny], [0.0, -2 * tiny], [0.0, 0.0]],
+                  [[1.0, 3.0], [2.0, 0.0], [-2.0, 4.0]]], dtype=dtype)  # 2×3×2, the norm taken along dim 1
+    x = tg.Tensor(a, requires_grad=True)
+    out = x.norm(dim=1)
+    out.backward(tg.Tensor(np.array([[2.0, -1.0], [0.5, 3.0]], dtype=dtype)))
+    norm = np.linalg.norm(a, axis=1, keepdims=True)  # the tiny squares underflow here too
+    np.testing.assert_allclose(out.numpy(), norm.squeeze(1), rtol=1e-6)
+    expected = np.array([[[2.0, -1.0]], [[0.5, 3.0]]]) * np.divide(a, norm, out=np.zeros(a.shape), where=norm > 0)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+    assert not x.grad.numpy()[0, :, 1].any()  # the tiny elements: 0, not the tiny values themselves
+
+
 def test_expand_needs_enough_sizes():
     with pytest.raises(RuntimeError, match="^expand: the number of sizes \\(1\\) must be at least the tensor's "
                                            "dims \\(2\\)$"):
         tg.ones(2, 3).expand(3)
+
+
+def test_logsumexp_of_a_slice_holding_plus_infinity_is_plus_infinity_without_warnings():
+    """A slice with +∞ has no finite maximum to shift by, so its other elements are exponentiated as they
+    are: e^710 overflows, but the sum is +∞ anyway, so no overflow warning (PyTorch gives none either)."""
+    import warnings
+    a = np.array([[710.0, 1.0], [np.inf, 0.5], [2.0, -1.0]])  # the dim reduced is 0: the columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = tg.tensor(a).logsumexp(0)
+    np.testing.assert_allclose(out.numpy(), [np.inf, np.log(np.exp(a[:, 1]).sum())], rtol=1e-12)
 
 
 def test_logsumexp_of_a_row_of_minus_infinity_is_minus_infinity_without_warnings():

@@ -6,6 +6,8 @@ differentiable function is gradchecked in float64 on shapes drawn by hypothesis,
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -95,12 +97,61 @@ def test_mse_function_defaults_to_pytorchs_mean_and_the_module_to_the_lecture():
     assert repr(nn.MSELoss()) == "MSELoss(reduction='lecture')"
 
 
+def test_loss_modules_default_to_pytorch_s_mean_and_mse_loss_to_the_lecture():
+    for module in (nn.L1Loss, nn.HuberLoss, nn.BCELoss, nn.BCEWithLogitsLoss, nn.NLLLoss, nn.CrossEntropyLoss):
+        assert module().reduction == "mean"
+    assert nn.MSELoss().reduction == "lecture"
+
+
 def test_integer_targets_are_taken_in_the_predictions_float_type():
-    a = tg.tensor([[0.2, 0.7], [0.9, 0.4]])
-    for loss in (F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)), F.binary_cross_entropy(a, tg.tensor([[0, 1], [1, 0]]))):
+    a, labels = tg.tensor([[0.2, 0.7], [0.9, 0.4]]), tg.tensor([[0, 1], [1, 0]])
+    for function in (F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
+        loss = function(a, labels)
         assert loss.dtype == np.float32
+        assert loss.item() == function(a, labels.float()).item()
     expected = ((np.array([[0.2, 0.7], [0.9, 0.4]]) - np.eye(2)[[1, 0]]) ** 2).mean()
     assert F.mse_loss(a, F.one_hot(tg.tensor([1, 0]), 2)).item() == pytest.approx(expected)
+
+
+def test_a_float64_target_makes_the_loss_float64_as_in_pytorch():
+    a, y = tg.tensor([[0.2, 0.7], [0.9, 0.4]]), np.array([[0.1, 1.0], [1.0, 0.3]])
+    d = a.numpy().astype(np.float64) - y
+    for function, per_element in ((F.mse_loss, d**2), (F.l1_loss, np.abs(d))):
+        loss = function(a, tg.Tensor(y))
+        assert loss.dtype == np.float64
+        assert loss.item() == pytest.approx(per_element.mean(), rel=1e-15)
+    assert F.binary_cross_entropy_with_logits(a, tg.Tensor(y)).dtype == np.float64
+
+
+def test_targets_given_as_arrays_or_lists_are_constants():
+    a = leaf([[0.2, 0.7], [0.9, 0.4]])
+    y = [[0.0, 1.0], [1.0, 0.0]]
+    for function in (F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
+        expected = function(a, tg.Tensor(np.array(y))).item()
+        assert function(a, np.array(y)).item() == expected
+        assert function(a, y).item() == expected
+
+
+def test_a_weight_changed_in_place_before_backward_is_refused_as_in_pytorch():
+    """The loss ops keep the weight itself for backward (no copy), so the engine's version check sees the change."""
+    z, y, labels = tg.ones(2, 3, requires_grad=True), tg.full((2, 3), 0.5), tg.tensor([0, 2])
+    losses = {
+        "BinaryCrossEntropy": lambda w: F.binary_cross_entropy(z.sigmoid(), y, weight=w),
+        "BinaryCrossEntropyWithLogits": lambda w: F.binary_cross_entropy_with_logits(z, y, weight=w),
+        "NegativeLogLikelihood": lambda w: F.cross_entropy(z, labels, weight=w),
+        "SoftCrossEntropy": lambda w: F.cross_entropy(z, y, weight=w),
+    }
+    for name, loss in losses.items():
+        w = tg.tensor([1.0, 2.0, 3.0])
+        result = loss(w)
+        w.mul_(2)
+        with pytest.raises(RuntimeError, match=f"^{name}.backward needs a value that was changed by an in-place"):
+            result.backward()
+    p = tg.tensor([1.0, 2.0, 3.0])
+    result = F.binary_cross_entropy_with_logits(z, y, pos_weight=p)
+    p.add_(1)
+    with pytest.raises(RuntimeError, match="^BinaryCrossEntropyWithLogits.backward needs a value that was changed"):
+        result.backward()
 
 
 def test_weights_never_change_the_dtype_of_the_loss():
@@ -113,6 +164,28 @@ def test_weights_never_change_the_dtype_of_the_loss():
     log_p = np.log(np.exp(z32.numpy()) / np.exp(z32.numpy()).sum(axis=1, keepdims=True))
     assert losses[2].item() == pytest.approx(-(2 * z32.numpy()[0, 1] + z32.numpy()[1, 0]) / 3)
     assert losses[0].item() == pytest.approx(-(2 * log_p[0, 1] + 0.5 * log_p[1, 0]) / 2.5, rel=1e-6)
+
+
+def test_the_paired_losses_differentiate_only_what_requires_grad():
+    """The usual case, a constant target: only the prediction gets a gradient (and the other way round)."""
+    a, y = np.array([[0.2, 0.7, 0.5], [0.9, 0.4, 0.1]]), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.0]])
+    sigma, d = 1 / (1 + np.exp(-a)), a - y
+    expected = {  # per element, before the mean's 1/6: (∂ℓ/∂prediction, ∂ℓ/∂target)
+        F.mse_loss: (2 * d, -2 * d),
+        F.l1_loss: (np.sign(d), -np.sign(d)),
+        F.huber_loss: (np.clip(d, -1, 1), -np.clip(d, -1, 1)),
+        F.binary_cross_entropy: ((a - y) / (a * (1 - a)), np.log(1 - a) - np.log(a)),
+        F.binary_cross_entropy_with_logits: (sigma - y, -a),
+    }
+    for function, (d_prediction, d_target) in expected.items():
+        prediction, target = leaf(a), tg.Tensor(y)
+        function(prediction, target).backward()
+        np.testing.assert_allclose(prediction.grad.numpy(), d_prediction / 6, rtol=1e-12)
+        assert target.grad is None
+        prediction, target = tg.Tensor(a), leaf(y)
+        function(prediction, target).backward()
+        np.testing.assert_allclose(target.grad.numpy(), d_target / 6, rtol=1e-12)
+        assert prediction.grad is None
 
 
 # --------------------------------------------------------------------------- binary cross-entropy
@@ -129,6 +202,7 @@ def test_binary_cross_entropy_matches_numpy_and_passes_gradcheck(reduction, data
     assert tg.gradcheck(lambda a, y: F.binary_cross_entropy(a, y, tg.Tensor(w), reduction), [leaf(a), leaf(y)])
 
 
+@pytest.mark.filterwarnings("error")  # ln 0 is clamped, not warned about
 def test_binary_cross_entropy_clamps_its_logs_at_minus_100_as_pytorch():
     a, y = leaf([0.0, 1.0, 0.0]), leaf([1.0, 0.0, 0.0])
     np.testing.assert_allclose(F.binary_cross_entropy(a, y, reduction="none").numpy(), [100.0, 100.0, 0.0])
@@ -242,12 +316,48 @@ def test_cross_entropy_against_class_probabilities(reduction, data):
     assert tg.gradcheck(loss, [leaf(z), leaf(q)])
 
 
+def test_cross_entropy_against_constant_probabilities_without_weights():
+    """The usual soft-target case: ∂L/∂z = (softmax(z) − q')/n with q' the smoothed targets, ∂L/∂q = −(1 − ε) ln p / n."""
+    z, q, smoothing = np.array([[1.0, -0.5, 0.2], [0.3, 0.3, 2.0]]), np.array([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]]), 0.1
+    log_p, target = log_softmax_np(z, 1), (1 - smoothing) * q + smoothing / 3
+    scores = leaf(z)
+    loss = F.cross_entropy(scores, tg.Tensor(q), label_smoothing=smoothing)
+    assert loss.item() == pytest.approx(-(target * log_p).sum() / 2, rel=1e-12)
+    loss.backward()
+    np.testing.assert_allclose(scores.grad.numpy(), (np.exp(log_p) - target) / 2, rtol=1e-12)
+    probabilities = leaf(q)
+    F.cross_entropy(tg.Tensor(z), probabilities, label_smoothing=smoothing).backward()
+    np.testing.assert_allclose(probabilities.grad.numpy(), -(1 - smoothing) * log_p / 2, rtol=1e-12)
+
+
 def test_cross_entropy_of_one_example_without_a_batch_dimension():
     z, label = np.array([0.5, -1.0, 2.0]), 2
     expected = -log_softmax_np(z, 0)[label]
     assert F.cross_entropy(leaf(z), tg.tensor(label)).item() == pytest.approx(expected)
     assert F.cross_entropy(leaf(z), tg.tensor(label), reduction="none").shape == ()
     assert tg.gradcheck(lambda z: F.cross_entropy(z, tg.tensor(label)), [leaf(z)])
+    w = np.array([0.5, 2.0, 3.0])  # the weight, ignore_index and the loss op are those of a batch of one
+    assert F.cross_entropy(leaf(z), tg.tensor(label), tg.Tensor(w), reduction="sum").item() == pytest.approx(3 * expected)
+    assert F.cross_entropy(leaf(z), tg.tensor(label), ignore_index=2, reduction="sum").item() == 0
+    assert repr(F.cross_entropy(leaf(z), tg.tensor(label))).endswith("grad_fn=<NegativeLogLikelihoodBackward>)")
+
+
+def test_label_smoothing_of_one_is_the_uniform_target_as_in_pytorch():
+    z, labels = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -2.0]]), tg.tensor([2, 0])
+    expected = -log_softmax_np(z, 1).mean(axis=1).mean()  # q = 1/C for every class: the labels no longer matter
+    assert F.cross_entropy(leaf(z), labels, label_smoothing=1.0).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_single_class_with_ignored_examples():
+    """Scores of shape (n, 1) are legal (PyTorch takes them): ignored examples cost 0 and get no gradient."""
+    log_p = leaf([[-0.5], [-1.0], [-2.0]])
+    loss = F.nll_loss(log_p, tg.tensor([0, -100, 0]), reduction="none")
+    np.testing.assert_array_equal(loss.numpy(), [0.5, 0.0, 2.0])
+    loss.sum().backward()
+    np.testing.assert_array_equal(log_p.grad.numpy(), [[-1.0], [0.0], [-1.0]])
+    z = leaf([[3.0], [-1.0]])
+    F.cross_entropy(z, tg.tensor([-100, 0]), label_smoothing=0.1).backward()  # ln softmax of one class is 0
+    np.testing.assert_array_equal(z.grad.numpy(), [[0.0], [0.0]])
 
 
 def test_masked_classes_with_minus_infinity_give_the_finite_loss_and_gradient():
@@ -281,16 +391,18 @@ def test_empty_or_fully_ignored_batches_in_cross_entropy():
     with pytest.raises(ValueError, match=r"empty batch \(0, 3\)"):
         nn.CrossEntropyLoss()(tg.zeros(0, 3), np.zeros(0, dtype=np.int64))
     assert nn.CrossEntropyLoss(reduction="sum")(tg.zeros(0, 3), np.zeros(0, dtype=np.int64)).item() == 0
-    with pytest.raises(ValueError, match="every target is ignore_index or has weight 0"):
+    with pytest.raises(ValueError, match=r"cross_entropy: the mean over no examples is undefined \(PyTorch gives nan\): "
+                                         r"every target is ignore_index or has weight 0$"):
         nn.CrossEntropyLoss()(tg.zeros(2, 3), np.array([-100, -100]))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NumPy's, on the NaN given on purpose
 @pytest.mark.parametrize("function", [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy_with_logits])
 def test_a_non_finite_loss_is_reported_as_divergence(function):
-    with pytest.raises(FloatingPointError, match=f"{function.__name__} is nan"):
+    advice = r": the network's outputs have diverged \(try a smaller learning rate\), or the inputs hold NaN or infinity$"
+    with pytest.raises(FloatingPointError, match=rf"^{function.__name__} is nan{advice}"):
         function(tg.tensor([[float("nan"), 0.5]]), tg.tensor([[1.0, 0.0]]))
-    with pytest.raises(FloatingPointError, match="not finite in some elements"):
+    with pytest.raises(FloatingPointError, match=rf"^{function.__name__} is not finite in some elements{advice}"):
         function(tg.tensor([[float("inf"), 0.5]]), tg.tensor([[1.0, 0.0]]), reduction="none")
 
 
@@ -309,8 +421,6 @@ def test_bad_arguments_get_errors_that_name_the_problem():
         F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(3, requires_grad=True))
     with pytest.raises(TypeError, match="integer class indices"):
         F.cross_entropy(tg.ones(2, 3), tg.tensor([True, False]))
-    with pytest.raises(ValueError, match="float targets are class probabilities"):
-        F.nll_loss(tg.ones(2, 3), tg.ones(2, 3))
     with pytest.raises(ValueError, match=r"labels of shape .* got \(2, 3\) and \(3,\)"):
         F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match="label_smoothing must lie in"):
@@ -319,6 +429,112 @@ def test_bad_arguments_get_errors_that_name_the_problem():
         F.huber_loss(tg.ones(2), tg.ones(2), delta=0)
     with pytest.raises(TypeError):  # PyTorch's positional size_average would otherwise land on ignore_index
         nn.CrossEntropyLoss(None, None, 3)
+
+
+PAIRED = {  # the losses of a prediction and a target of the same shape: name -> (function, its reductions)
+    "mse_loss": (F.mse_loss, "('lecture', 'mean', 'sum', 'none')"),
+    "l1_loss": (F.l1_loss, "('mean', 'sum', 'none')"),
+    "huber_loss": (F.huber_loss, "('mean', 'sum', 'none')"),
+    "binary_cross_entropy": (F.binary_cross_entropy, "('mean', 'sum', 'none')"),
+    "binary_cross_entropy_with_logits": (F.binary_cross_entropy_with_logits, "('mean', 'sum', 'none')"),
+}
+EMPTY_MEAN = "the mean over no examples is undefined (PyTorch gives nan); skip empty batches, or use reduction='sum'"
+
+
+def whole(message):
+    """A pattern for the whole error message (raised inside an op, it follows the op's "Name: ...: ")."""
+    return rf"(^|: ){re.escape(message)}$"
+
+
+@pytest.mark.parametrize("name", sorted(PAIRED))
+def test_every_error_of_the_paired_losses_is_the_whole_sentence_naming_the_loss(name):
+    function, reductions = PAIRED[name]
+    with pytest.raises(ValueError, match=whole(f"{name}: unknown reduction 'avg', choose one of {reductions}")):
+        function(tg.ones(2), tg.ones(2), reduction="avg")
+    with pytest.raises(TypeError, match=whole(f"{name}: input must be a Tensor, got list")):
+        function([0.5, 0.5], tg.ones(2))
+    with pytest.raises(ValueError, match=whole(
+            f"{name}: prediction shape (2, 1) and target shape (2,) differ; give both the same shape (where PyTorch "
+            "can, it broadcasts them with a warning: (n, 1) against (n,) becomes an (n, n) table, usually by mistake)")):
+        function(tg.ones(2, 1), tg.ones(2))
+    with pytest.raises(TypeError, match=whole(f"{name}: predictions must be float, got int64")):
+        function(tg.tensor([1, 0]), tg.tensor([1, 0]))
+    for reduction in ("mean", "lecture") if name == "mse_loss" else ("mean",):
+        with pytest.raises(ValueError, match=whole(f"{name}: empty batch (0, 3): {EMPTY_MEAN}")):
+            function(tg.zeros(0, 3), tg.zeros(0, 3), reduction=reduction)
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+def test_every_error_of_the_classification_losses_is_the_whole_sentence_naming_the_loss(name):
+    function = getattr(F, name)
+    with pytest.raises(ValueError, match=whole(f"{name}: unknown reduction 'avg', choose one of ('mean', 'sum', 'none')")):
+        function(tg.ones(2, 3), tg.tensor([0, 1]), reduction="avg")
+    with pytest.raises(TypeError, match=whole(f"{name}: input must be a Tensor, got ndarray")):
+        function(np.ones((2, 3)), tg.tensor([0, 1]))
+    with pytest.raises(TypeError, match=whole(f"{name}: labels must be integer class indices (or, for cross_entropy, "
+                                              "float probabilities), got bool")):
+        function(tg.ones(2, 3), tg.tensor([True, False]))
+    with pytest.raises(ValueError, match=whole(
+            f"{name}: expected input of shape (n, classes) or (n, classes, d1, ...) and labels of shape (n,) or "
+            "(n, d1, ...), got (2, 3) and (3,)")):
+        function(tg.ones(2, 3), tg.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=whole(f"{name}: expected input of shape (n, classes) or (n, classes, d1, ...) "
+                                               "and labels of shape (n,) or (n, d1, ...), got () and ()")):
+        function(tg.tensor(1.0), tg.tensor(0))
+    with pytest.raises(ValueError, match=whole(f"{name}: empty batch (0, 3): {EMPTY_MEAN}")):
+        function(tg.zeros(0, 3), np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError, match=whole(f"{name}: weight must have one entry per class, shape (3,), got (4,)")):
+        function(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(4))
+    with pytest.raises(ValueError, match=whole(f"{name}: weight cannot require grad (there is no gradient with respect "
+                                               "to it); pass weight.detach()")):
+        function(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(3, requires_grad=True))
+    with pytest.raises(ValueError, match=whole(f"{name}: labels must lie in [0, 3) (or be ignore_index=-100), got 3")):
+        function(tg.ones(2, 3), tg.tensor([0, 3]))
+    with pytest.raises(ValueError, match=whole(f"{name}: labels must lie in [0, 3) (or be ignore_index=7), got -1")):
+        function(tg.ones(2, 3), tg.tensor([-1, 7]), ignore_index=7)
+    with pytest.raises(ValueError, match=whole(f"{name}: the mean over no examples is undefined (PyTorch gives nan): "
+                                               "every target is ignore_index or has weight 0")):
+        function(tg.ones(2, 3), tg.tensor([0, 2]), weight=tg.tensor([0.0, 1.0, 0.0]))
+    if name == "cross_entropy":
+        with pytest.raises(ValueError, match=whole(
+                "cross_entropy: float targets are class probabilities and must have the input's shape (2, 3), "
+                "got (3, 2); class indices must be integers")):
+            function(tg.ones(2, 3), tg.full((3, 2), 0.5))
+        with pytest.raises(ValueError, match=whole("cross_entropy: label_smoothing must lie in [0, 1], got -0.1")):
+            function(tg.ones(2, 3), tg.tensor([0, 1]), label_smoothing=-0.1)
+
+
+def test_nll_loss_refuses_class_probabilities_naming_cross_entropy():
+    with pytest.raises(TypeError, match=whole("nll_loss: labels must be integer class indices (or, for cross_entropy, "
+                                              "float probabilities), got float32")):
+        F.nll_loss(tg.ones(2, 3), tg.full((2, 3), 1 / 3))
+
+
+def test_every_error_of_the_other_functions_is_the_whole_sentence():
+    with pytest.raises(ValueError, match=whole("dropout: p must be a probability in [0, 1], got -0.5")):
+        F.dropout(tg.ones(2), -0.5)
+    with pytest.raises(ValueError, match=whole("huber_loss: delta must be positive, got -1.0")):
+        F.huber_loss(tg.ones(2), tg.ones(2), delta=-1.0)
+    with pytest.raises(TypeError, match=whole("one_hot: labels must be integers, got float64")):
+        F.one_hot(np.array([0.5]), 3)
+    with pytest.raises(ValueError, match=whole("one_hot: labels must lie in [0, 3), got -2")):
+        F.one_hot(tg.tensor([0, -2, 1]), 3)
+    with pytest.raises(ValueError, match=whole(
+            "binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, or give the raw scores to "
+            "binary_cross_entropy_with_logits)")):
+        F.binary_cross_entropy(tg.tensor([0.5, 1.5]), tg.tensor([1.0, 0.0]))
+    grad_needing = tg.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match=whole("binary_cross_entropy: weight cannot require grad (there is no gradient "
+                                               "with respect to it); pass weight.detach()")):
+        F.binary_cross_entropy(tg.full((2,), 0.5), tg.ones(2), weight=grad_needing)
+    for option in ("weight", "pos_weight"):
+        with pytest.raises(ValueError, match=whole(f"binary_cross_entropy_with_logits: {option} cannot require grad "
+                                                   f"(there is no gradient with respect to it); pass {option}.detach()")):
+            F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(2), **{option: grad_needing})
+    for module, reductions in ((nn.MSELoss, "('lecture', 'mean', 'sum', 'none')"), (nn.L1Loss, "('mean', 'sum', 'none')"),
+                               (nn.CrossEntropyLoss, "('mean', 'sum', 'none')")):
+        with pytest.raises(ValueError, match=whole(f"{module.__name__}: unknown reduction 'avg', choose one of {reductions}")):
+            module(reduction="avg")
 
 
 def test_labels_are_an_input_of_the_loss_op_not_a_constant():
@@ -388,6 +604,26 @@ def test_dropout_scales_the_survivors_and_is_the_identity_out_of_training():
     np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), 0)  # PyTorch: everything dropped
     with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got 1.5"):
         F.dropout(x, 1.5)
+
+
+def test_dropout_drops_exactly_the_elements_whose_uniform_draw_is_below_p():
+    """Kept where u ≥ p for u uniform on [0, 1), so P(kept) = 1 − p exactly, also for p on the grid of the draws."""
+    x = tg.ones(3, 400)
+    u = np.random.default_rng(3).random((3, 400), dtype=np.float32)  # the draws the op makes from this generator
+    p = float(np.sort(u, axis=None)[360])  # one element's draw is exactly p: it is kept
+    out = F.dropout(x, p, generator=np.random.default_rng(3)).numpy()
+    assert (out == 0).sum() == 360
+    np.testing.assert_array_equal(out, (u >= p) / np.float32(1 - p))
+
+
+def test_dropout_of_everything_gives_zeros_of_the_input_s_dtype_and_shape_and_a_zero_gradient():
+    x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    out = F.dropout(x, 1.0)
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    np.testing.assert_array_equal(out.numpy(), np.zeros((2, 3), dtype=np.float32))
+    (out * tg.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3), dtype=np.float32))
 
 
 def test_dropout_draws_a_new_mask_at_every_call_from_the_generator_seeded_at_that_time():

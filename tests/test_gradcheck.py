@@ -172,3 +172,15 @@ def test_no_kink_is_blamed_when_both_one_sided_slopes_agree_exactly():
     with pytest.raises(tg.GradcheckError) as err:
         tg.gradcheck(ThreeInsteadOfTwo.apply, [leaf([0.0])], h=0.5, atol=0.0, rtol=0.0)
     assert str(err.value).endswith("atol=0.0, rtol=0.0)")
+
+
+def test_numerical_grad_is_the_central_difference_for_each_input_and_leaves_them_unchanged():
+    """With its default small step, the central differences of Σ a·b³ are b³ and 3ab² to about 1e-8."""
+    a_values, b_values = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.5]]), np.array([[0.5], [-2.0]])
+    a, b = leaf(a_values), leaf(b_values)
+    da, db = tg.numerical_grad(lambda s, t: (s * t * t * t).sum(), [a, b])
+    np.testing.assert_allclose(da, np.broadcast_to(b_values**3, (2, 3)), atol=1e-7)
+    np.testing.assert_allclose(db, (3 * a_values * b_values**2).sum(axis=1, keepdims=True), atol=1e-7)
+    assert da.dtype == db.dtype == np.float64
+    np.testing.assert_array_equal(a.numpy(), a_values)
+    np.testing.assert_array_equal(b.numpy(), b_values)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -25,6 +28,23 @@ def test_tensor_dataset_reads_its_arrays_together():
     assert y.item() == 40
     with pytest.raises(ValueError, match=r"same first dimension, got shapes \[\(23, 3\), \(22,\)\]"):
         TensorDataset(X, Y[:-1])
+
+
+def test_by_default_a_loader_hands_out_one_example_at_a_time_in_order():
+    """PyTorch's defaults: batch_size=1, no shuffling; a dataset of single values gives single Tensors."""
+    batches = list(DataLoader(Items([1.5, 2.5, 3.5])))
+    assert len(batches) == 3 and all(isinstance(b, tg.Tensor) for b in batches)
+    assert [b.numpy().tolist() for b in batches] == [[1.5], [2.5], [3.5]]
+    assert len(DataLoader(TensorDataset(X, Y))) == 23
+
+
+def test_tensor_dataset_refuses_no_arrays_and_0d_arrays():
+    with pytest.raises(ValueError, match="^TensorDataset needs at least one array$"):
+        TensorDataset()
+    for arrays in [(np.array(5.0),), (X, np.float32(1))]:  # a 0-d array has no examples to index
+        shapes = re.escape(str([np.shape(a) for a in arrays]))
+        with pytest.raises(ValueError, match=f"every array needs the same first dimension, got shapes {shapes}"):
+            TensorDataset(*arrays)
 
 
 @pytest.mark.parametrize("batch_size, drop_last, sizes", [(5, False, [5, 5, 5, 5, 3]), (5, True, [5, 5, 5, 5]),
@@ -81,6 +101,7 @@ def test_a_dataset_of_your_own_is_collated_like_pytorchs():
     np.testing.assert_array_equal(features.numpy(), [[0, 0], [1, 1], [2, 4]])
     assert features.dtype == np.float64 and parity.dtype == np.int64 and half.dtype == np.float64
     np.testing.assert_array_equal(parity.numpy(), [0, 1, 0])
+    np.testing.assert_array_equal(half.numpy(), [0.0, 0.5, 1.0])
     assert [len(p) for _, p, _ in loader] == [3, 3, 1]
 
 
@@ -99,7 +120,60 @@ def test_clear_errors():
         def __getitem__(self, i):
             return "text"
 
-    with pytest.raises(TypeError, match="cannot batch examples of type str"):
+    with pytest.raises(TypeError, match="cannot batch examples of type str: a dataset item must be an array, a Tensor, "
+                                        "a number, or a tuple of them"):
         list(DataLoader(Strings(), batch_size=2))
     with pytest.raises(NotImplementedError, match="must define __getitem__"):
         Dataset()[0]
+
+
+def test_a_dataset_missing_a_method_names_itself_and_the_method():
+    class Half(Dataset):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"^Half must define __getitem__\(self, index\) returning one example$"):
+        Half()[0]
+    with pytest.raises(NotImplementedError, match=r"^Half must define __len__\(self\)$"):
+        len(Half())
+
+
+class Items(Dataset):
+    """The given examples, one per index."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+# Python numbers in a batch, and the dtype PyTorch's default_collate gives them: floats float64; otherwise
+# torch.tensor(batch) decides from every example, float32 (the default float type) as soon as one is a float.
+NUMBERS = [([True, False, True], np.bool_), ([3, -1, 2], np.int64), ([0.5, 2.0, -1.0], np.float64),
+           ([1.5, 2, True], np.float64), ([0, 0.5, 2], np.float32), ([True, 0.5], np.float32),
+           ([True, 2, 0], np.int64), ([2, np.float32(0.5)], np.float32), ([0.5, Fraction(1, 4)], np.float64)]
+
+
+@pytest.mark.parametrize("values, dtype", NUMBERS)
+def test_python_numbers_are_batched_in_pytorchs_dtype_and_keep_their_values(values, dtype):
+    (batch,) = DataLoader(Items(values), batch_size=len(values))
+    assert batch.dtype == dtype
+    np.testing.assert_array_equal(batch.numpy(), np.array(values, dtype=np.float64))
+
+
+def test_ints_mixed_with_other_numbers_are_not_rounded():
+    (batch,) = DataLoader(Items([1, Fraction(1, 2), np.float16(0.25)]), batch_size=3)
+    assert batch.dtype == np.float32
+    np.testing.assert_array_equal(batch.numpy(), [1.0, 0.5, 0.25])
+
+
+@pytest.mark.parametrize("values", [values for values, _ in NUMBERS])
+def test_python_numbers_are_batched_like_pytorchs_default_collate(values):
+    torch = pytest.importorskip("torch")
+    expected = torch.utils.data.default_collate(values)
+    (batch,) = DataLoader(Items(values), batch_size=len(values))
+    assert batch.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
+    np.testing.assert_array_equal(batch.numpy(), expected.numpy())

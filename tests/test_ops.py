@@ -96,13 +96,15 @@ def test_matmul_of_vectors_and_stacks_as_numpy_with_gradients(a_shape, b_shape):
     np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-12)
     assert tg.gradcheck(lambda x, y: x @ y, [leaf(a), leaf(b)])
     assert tg.gradcheck(lambda y: a @ y, [leaf(b)])  # an array on the left
+    assert tg.gradcheck(lambda x: x @ b, [leaf(a)])  # an array on the right
 
 
 def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
     with pytest.raises(ValueError, match=r"at least one dimension.*\(\).*\(3,\)"):
         tg.tensor(2.0) @ tg.ones(3)
     from tinygrad_edu.ops import MatMul
-    with pytest.raises(ValueError, match="MatMul takes matrices"):
+    with pytest.raises(ValueError, match=r"^MatMul: cannot apply to shape\(s\) \(3,\) and \(3, 2\): MatMul takes "
+                                         r"matrices; write a @ b, which turns vectors into matrices first$"):
         MatMul.apply(tg.ones(3), tg.ones(3, 2))
 
 
@@ -292,6 +294,27 @@ def test_sigmoid_is_exact_in_both_tails_without_warnings(dtype):
     assert np.all(np.isfinite(z.grad.numpy()))
 
 
+@pytest.mark.parametrize("f, gradient, c_shape, x_value, c_value, k", [  # gradient: x's, from NumPy formulas
+    (lambda x, c: x * c, lambda x, c, g: g * c, (3,), 1e200, 1e-200, 1e200),  # ∂/∂c would be g·x = 1e400
+    (lambda x, c: c * x, lambda x, c, g: g * c, (3,), 1e200, 1e-200, 1e200),
+    (lambda x, c: x / c, lambda x, c, g: g / c, (3,), 1.0, 1e200, 1.0),  # ∂/∂c would divide by c² = 1e400
+    (lambda x, c: c / x, lambda x, c, g: -g * c / x**2, (3,), 1e-150, 1e-200, 1e200),  # ∂/∂c: g/x = 1e350
+    (lambda x, c: x @ c, lambda x, c, g: g @ c.T, (3, 4), 1e200, 1e-200, 1e200),  # ∂/∂c: xᵀ·g = 1e400
+    (lambda x, c: c @ x, lambda x, c, g: c.T @ g, (4, 2), 1e200, 1e-200, 1e200),
+    (lambda x, c: tg.linear(x, c), lambda x, c, g: g @ c, (4, 3), 1e200, 1e-200, 1e200),  # x as input, c weight
+    (lambda x, c: tg.linear(c, x, tg.Tensor(np.full(2, 1e-200))), lambda x, c, g: g.T @ c, (4, 3), 1.0, 1e-200,
+     1e308),  # x as weight: the bias's Σ g = 4e308 and the input's g·x = 2e308 would overflow
+])
+def test_backward_computes_no_gradient_for_a_constant_so_none_overflows(f, gradient, c_shape, x_value, c_value, k):
+    """Only the inputs that require grad get a gradient: a constant's, never used, would overflow here."""
+    x_data, c_data = np.full((2, 3), x_value), np.full(c_shape, c_value)
+    x = tg.Tensor(x_data, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # would warn: raise instead
+        (f(x, tg.Tensor(c_data)) * k).sum().backward()
+    g = np.full(f(x_data, c_data).shape, k)  # ∂loss/∂f for the loss Σ k·f(x, c)
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(gradient(x_data, c_data, g), (2, 3)), rtol=1e-12)
+
+
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_softmax_is_stable_for_huge_scores(op):
     z = tg.Tensor(np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32), requires_grad=True)
@@ -343,9 +366,81 @@ def test_ops_applied_directly_use_pytorch_s_defaults():
     a = np.arange(1.0, 7.0).reshape(2, 3)
     t, u = tg.tensor(a), tg.tensor(a + 10)
     np.testing.assert_allclose(ops.Mean.apply(t).numpy(), a.mean(), rtol=1e-12)
+    np.testing.assert_allclose(ops.Sum.apply(t).numpy(), a.sum(), rtol=1e-12)
+    np.testing.assert_allclose(ops.Sum.apply(t, dim=1).numpy(), a.sum(axis=1), rtol=1e-12)
+    assert ops.Sum.apply(t).shape == () and ops.Sum.apply(t, dim=1).shape == (2,)
     np.testing.assert_allclose(ops.Norm.apply(t).numpy(), np.sqrt((a * a).sum()), rtol=1e-12)
     lse = ops.LogSumExp.apply(t, dim=1)
     np.testing.assert_allclose(lse.numpy(), np.log(np.exp(a).sum(axis=1)), rtol=1e-12)
     assert ops.Mean.apply(t).shape == ops.Norm.apply(t).shape == () and lse.shape == (2,)
     np.testing.assert_array_equal(ops.Cat.apply(t, u).numpy(), np.concatenate([a, a + 10]))
     np.testing.assert_array_equal(ops.Stack.apply(t, u).numpy(), np.stack([a, a + 10]))
+
+
+# ------------------------------------------------------------------------------------ gather
+def test_gather_takes_an_index_longer_than_the_input_along_dim_as_take_along_axis_does():
+    """Along dim the index may pick more elements than there are (repeats); outside dim it must fit."""
+    a = np.random.default_rng(4).normal(size=(2, 3, 4))
+    index = np.random.default_rng(5).integers(0, 3, size=(2, 5, 4))  # 5 picks along dim 1, which has 3
+    out = tg.tensor(a).gather(1, tg.tensor(index))
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, index, axis=1))
+    assert tg.gradcheck(lambda t: t.gather(1, tg.tensor(index)), [tg.Tensor(a, requires_grad=True)])
+
+
+def test_gather_names_an_index_larger_than_the_input_outside_dim_and_a_value_one_past_the_end():
+    with pytest.raises(ValueError, match=r"^Gather: cannot apply to shape\(s\) \(2, 3, 4\) and \(3, 1, 4\): gather: "
+                                         r"index shape \(3, 1, 4\) is larger than the input's \(2, 3, 4\) outside "
+                                         r"dim 1$"):
+        tg.ones(2, 3, 4).gather(1, tg.zeros(3, 1, 4, dtype=np.int64))
+    with pytest.raises(IndexError, match=r"^gather: index values must lie in \[0, 3\) along dim -1, got values "
+                                         r"from 0 to 3$"):
+        tg.ones(2, 3).gather(-1, tg.tensor([[3], [0]]))
+
+
+def test_gather_adds_the_gradients_of_an_element_picked_several_times_in_the_tensors_dtype():
+    """As PyTorch does in float32: 1e8 + 1 rounds back to 1e8 there, so 1e8 + 1 − 1e8 is 0 (in float64, 1)."""
+    x = tg.Tensor(np.zeros((1, 2), dtype=np.float32), requires_grad=True)
+    g = np.array([[1e8, 1.0, -1e8]], dtype=np.float32)
+    x.gather(1, tg.tensor([[0, 0, 0]])).backward(tg.Tensor(g))
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [[(g[0, 0] + g[0, 1]) + g[0, 2], 0.0]])
+    assert x.grad.numpy()[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [1, 0])
+def test_softmax_shifts_each_slice_by_its_own_maximum(op, dim):
+    """One slice near 1000 and one near 0: shifting both by the overall maximum would make e^(−1000) = 0 in the
+    second, and 0/0. Each slice is shifted by its own maximum, so both come out as the formula says."""
+    rows = np.array([[1000.0, 999.0, 998.0], [0.0, -1.0, -3.0]])
+    z = rows if dim == 1 else rows.T
+    out = getattr(tg.tensor(z), op)(dim=dim).numpy()
+    shifted = rows - rows.max(axis=1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax of each row
+    expected = np.exp(expected) if op == "softmax" else expected
+    np.testing.assert_allclose(out, expected if dim == 1 else expected.T, rtol=1e-12)
+
+
+# -------------------------------------------------------------------------------------- dims
+def test_a_dim_must_be_an_int_never_a_float_or_a_bool():
+    """dim=1.0 would otherwise pass the range check and quietly mean dim 1."""
+    with pytest.raises(TypeError, match=r"^dim must be an int, got float$"):
+        tg.ones(2, 3).softmax(dim=1.0)
+    with pytest.raises(TypeError, match=r"^dim must be an int, got bool$"):
+        tg.ones(2, 3).sum(dim=True)
+
+
+@pytest.mark.parametrize("shape, dim, message", [
+    ((), 1, r"\[-1, 0\], but got 1\) for a tensor with 0 dimensions"),
+    ((3,), 1, r"\[-1, 0\], but got 1\) for a tensor with 1 dimension"),
+    ((2, 3, 4), -4, r"\[-3, 2\], but got -4\) for a tensor with 3 dimensions"),
+])
+def test_a_dim_out_of_range_names_the_range_and_how_many_dims_the_tensor_has(shape, dim, message):
+    with pytest.raises(IndexError, match=rf"^Dimension out of range \(expected to be in range of {message}$"):
+        tg.ones(*shape).log_softmax(dim=dim)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_softmax_of_a_0d_tensor_is_1_and_its_log_0_as_in_pytorch(dim):
+    z = tg.tensor(5.0)
+    assert z.softmax(dim=dim).item() == 1.0 and z.log_softmax(dim=dim).item() == 0.0

@@ -142,6 +142,11 @@ def test_nll_loss(shapes, reduction, weighted):
     w, tw = both(RNG.uniform(0.1, 3, classes), requires_grad=False) if weighted else (None, None)
     assert_same(nn.NLLLoss(w, reduction=reduction)(log_p, y), torch.nn.NLLLoss(tw, reduction=reduction)(t_log_p, ty),
                 [(log_p, t_log_p)])
+    (log_p, t_log_p) = both(log_p.numpy())
+    module = nn.NLLLoss(w, ignore_index=1, reduction=reduction)  # now class 1 is ignored
+    reference = torch.nn.NLLLoss(tw, ignore_index=1, reduction=reduction)
+    if reduction != "mean" or (y.numpy() != 1).any():  # all ignored: PyTorch's mean is nan, ours an error
+        assert_same(module(log_p, y), reference(t_log_p, ty), [(log_p, t_log_p)])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

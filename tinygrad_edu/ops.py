@@ -240,12 +240,13 @@ class Clamp(Function):
     """Clip into [min, max]; the gradient passes where the input was inside (bounds included)."""
 
     def forward(self, a, min=None, max=None):
-        self.inside = np.ones(a.shape, dtype=bool)
+        out = np.clip(a, min, max)
+        self.inside = np.ones(out.shape, dtype=bool)  # out's shape: a bound given as an array may broadcast a
         if min is not None:
             self.inside &= a >= min
         if max is not None:
             self.inside &= a <= max
-        return np.clip(a, min, max)
+        return out
 
     def backward(self, grad):
         return grad * self.inside
@@ -338,7 +339,7 @@ class LogSumExp(Function):
         self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
         shift = a.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)  # all −inf (or an inf) : leave it to exp and log
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):  # log 0 in an all −inf slice; e^a overflows only beside a +inf
             self.out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
         return self.out if keepdim else self.out.squeeze(self.axes)
 
@@ -351,7 +352,10 @@ class LogSumExp(Function):
 
 
 class Norm(Function):
-    """The Euclidean norm ‖a‖ = √(Σ a²) along ``dim``;  ∂‖a‖/∂a = a / ‖a‖ (taken as 0 where ‖a‖ = 0, as PyTorch does)."""
+    """The Euclidean norm ‖a‖ = √(Σ a²) along ``dim``;  ∂‖a‖/∂a = a / ‖a‖ (taken as 0 where ‖a‖ = 0, as PyTorch does).
+
+    ‖a‖ is 0 also where every a² underflows (|a| below about 1e-154 in float64, 1e-19 in float32):
+    the gradient is 0 there too, as in PyTorch, not the tiny a itself."""
 
     def forward(self, a, dim=None, keepdim=False):
         self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
@@ -361,8 +365,8 @@ class Norm(Function):
     def backward(self, grad):
         if not self.keepdim:
             grad = np.expand_dims(grad, self.axes)
-        safe = np.where(self.out == 0, 1, self.out)
-        return grad * self.a / safe
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 where the norm is 0, replaced by the 0 PyTorch gives
+            return grad * np.where(self.out == 0, 0, self.a / self.out)
 
 
 class Softmax(Function):

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from numbers import Number
+from numbers import Integral, Number
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(t.numpy() if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
+        self.arrays = tuple(np.asarray(t) for t in tensors)  # a Tensor converts through __array__
         lengths = [len(a) if a.ndim else None for a in self.arrays]
         if None in lengths or len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: every array needs the same first dimension, got shapes "
@@ -86,7 +86,9 @@ class DataLoader:
 def collate(examples: list):
     """Stack examples into a batch: a list of ``(x, y)`` pairs becomes ``(X, Y)`` with a new first dimension.
 
-    Python bools, ints and floats become bool, int64 and float64 arrays, as in PyTorch; arrays and Tensors keep their dtype.
+    Python numbers become the arrays PyTorch's collate makes of them: floats float64; ints int64 and
+    bools bool, but float32 (the default float type) when ints or bools are mixed with other numbers,
+    and int64 when bools are mixed with ints. Arrays and Tensors keep their dtype.
     """
     first = examples[0]
     if isinstance(first, (tuple, list)):
@@ -94,10 +96,10 @@ def collate(examples: list):
     if not isinstance(first, (Number, np.ndarray, np.generic, Tensor)):
         raise TypeError(f"DataLoader cannot batch examples of type {type(first).__name__}: a dataset item must "
                         "be an array, a Tensor, a number, or a tuple of them")
-    if isinstance(first, bool):
-        return np.array(examples, dtype=bool)
-    if isinstance(first, int):
-        return np.array(examples, dtype=np.int64)
     if isinstance(first, float):
         return np.array(examples, dtype=np.float64)
-    return np.stack([e.numpy() if isinstance(e, Tensor) else np.asarray(e) for e in examples])
+    if isinstance(first, int):  # bool is an int too; like torch.tensor(batch), every example decides the dtype
+        if not all(isinstance(e, Integral) for e in examples):
+            return np.array(examples, dtype=np.float32)  # not int64, which would cut 0.5 down to 0 unseen
+        return np.array(examples, dtype=bool if all(isinstance(e, bool) for e in examples) else np.int64)
+    return np.stack([np.asarray(e) for e in examples])  # a Tensor converts through __array__, keeping its dtype
