@@ -79,7 +79,7 @@ class Optimizer:
         """Refuse hyperparameters PyTorch refuses, and momentum ≥ 1: ValueError naming the setting."""
         name = type(self).__name__
         for key, value in group.items():
-            if key == "params" or isinstance(value, bool):
+            if key == "params":  # every other entry is checked, True and False too (momentum=True is momentum 1)
                 continue
             if key == "betas":
                 if not (isinstance(value, (tuple, list)) and len(value) == 2
