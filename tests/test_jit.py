@@ -205,11 +205,46 @@ def test_reading_a_value_inside_the_step_is_refused():
             loss = loss * 0.5
         return loss
 
-    with pytest.raises(tg.JitError, match=r"^tg\.jit: Tensor\.item\(\) \(which bool\(\), float\(\) and int\(\) call too\) "
-                                          r"inside a jitted step reads the value of op \d+ \(SquaredError\)"):
+    with pytest.raises(tg.JitError, match=r"^tg\.jit: Tensor\.item\(\) inside a jitted step reads the value of op \d+ "
+                                          r"\(SquaredError\) \(bool\(\), float\(\), int\(\), comparisons"):
         tg.jit(step)(x, t)
-    with pytest.raises(tg.JitError, match=r"^tg\.jit: Tensor\.numpy\(\) \(which .* reads the value of op 0 \(Linear\)"):
+    with pytest.raises(tg.JitError, match=r"^tg\.jit: Tensor\.numpy\(\) inside .* reads the value of op 0 \(Linear\)"):
         tg.jit(lambda x: tg.Tensor(model[0](x).numpy() * 2))(x)
+
+
+PARAMETER = tg.randn(3, 3, requires_grad=True)  # reached by the step below, not passed to it
+
+
+@pytest.mark.parametrize("step, source", [
+    (lambda x, w: x * (x > 0), "an argument of the step"),  # a mask from an argument
+    (lambda x, w: (x @ w) * ((x @ w) >= 0), r"op 1 \(MatMul\)"),  # from an op's result
+    (lambda x, w: x @ (PARAMETER * (PARAMETER != 0)), r"a tensor of shape \(3, 3\) that requires grad"),
+    (lambda x, w: x * ((x != x) | True).float(), "an argument of the step"),
+    (lambda x, w: x[:, x.argmax(1)], "an argument of the step"),
+    (lambda x, w: x * x.to(tg.int64).float(), "an argument of the step"),
+    (lambda x, w: x * x.any(), "an argument of the step"),
+])
+def test_values_read_by_comparisons_and_indices_are_refused_not_frozen(step, source):
+    """A mask made from values the next call changes would be frozen by a replay, even when the two
+    recorded calls saw the same values (the same batch twice): refused while recording."""
+    w = tg.randn(3, 3, requires_grad=True)
+    x = tg.randn(2, 3)
+    with pytest.raises(tg.JitError, match=f"inside a jitted step reads the value of {source}"):
+        tg.jit(step)(x, w)
+    assert np.array_equal(step(x, w).data, step(x, w).data)  # eagerly they run as before
+
+
+def test_logic_on_a_mask_passed_to_the_step_is_refused():
+    mask = tg.tensor([True, False, True])
+    with pytest.raises(tg.JitError, match=r"^tg\.jit: Tensor\.& inside a jitted step reads the value of an argument"):
+        tg.jit(lambda m, x: x * (m & tg.tensor(True)).float())(mask, tg.randn(2, 3))
+
+
+def test_comparisons_of_tensors_made_inside_the_step_from_numbers_replay():
+    step = tg.jit(lambda x: x * (tg.tensor([1.0, -1.0, 2.0]) > 0).float())
+    for _ in range(3):
+        x = tg.randn(2, 3)
+        assert np.array_equal(step(x).data, x.data * np.array([1, 0, 1], np.float32))
 
 
 def test_recordings_that_differ_are_refused():
@@ -246,8 +281,10 @@ def test_constants_that_change_between_calls_are_refused():
     def max_along(x):
         return x.max(dim=1).values.sum()  # the argmax is computed outside any op and handed to one
 
-    with pytest.raises(tg.JitError, match=r"input 1 of op \d \(Gather\) is a tensor made outside any op"):
+    with pytest.raises(tg.JitError, match=r"Tensor\.argmax\(\) inside a jitted step reads the value of an argument"):
         record_twice(max_along, (x,), (x2,))
+    with pytest.raises(tg.JitError, match=r"Tensor\.argmax\(\) inside a jitted step reads the value of an argument"):
+        record_twice(max_along, (x,), (x,))  # the same batch twice: it would have been frozen
 
     def random_rows(x):
         return x[rng.integers(0, 8, 4)].sum()  # an index drawn in NumPy, passed as index=

@@ -32,8 +32,11 @@ What a replay cannot do, and what happens instead:
 - Python code between ops does not run in a replay: a ``print`` or a counter inside the step runs
   only on the recording calls (the first two for each input signature). Put it outside the step.
 - Values are not read inside the step: ``.item()``, ``bool()``, ``float()``, ``.numpy()``,
-  ``.tolist()`` of a computed tensor raise `JitError` while recording (the value would be
-  frozen). Return the tensor and read it after the call.
+  ``.tolist()``, and the results outside the graph that read values (comparisons such as
+  ``x > 0``, ``& | ^``, ``argmax``, ``all``/``any``, a cast to integers) of anything a later
+  call may change (an argument, a parameter, an op computed from those) raise `JitError` while
+  recording: the value would be frozen. Return the tensor and read it after the call; for a
+  mask, use an op (``F.relu(x)``, not ``x * (x > 0)``).
 - Tensors made outside any op (``tg.Tensor(...)`` of a NumPy array, a dropout mask drawn in
   NumPy, one-hot targets) are replayed as constants. A constant whose values differ between the
   two recordings raises `JitError` naming the op that used it; pass such arrays as arguments
@@ -153,6 +156,7 @@ class _Recording:
         self.outputs = []  # a weak reference to the tensor each op made: eager frees them as usual
         self.slot = {}  # id(tensor made by op k) -> k (checked against outputs[k]: ids are reused)
         self.op_names = []
+        self.varying = set()  # the ops whose result depends on an argument, a parameter or a gradient
         self.fn_slot = {}  # id(a recorded op's Function) -> its index
         self.copies = {}  # id(a copy of op k's result the engine made for an in-place change) -> its reference
         self.grads = {}  # id(a .grad that backward set) -> (weak reference to it, the leaf's reference)
@@ -180,6 +184,8 @@ class _Recording:
         self.outputs.append(weakref.ref(result))
         self.op_names.append(type(fn).__name__)
         self.slot[id(result)] = k
+        if any(self._varies(t) is not None for t in inputs):
+            self.varying.add(k)
         if result._ctx is fn:  # observe this op's backward: which ops a backward visits, in which order
             fn.backward = functools.partial(self._visit, k, fn.backward)
             self.fn_slot[id(fn)] = k
@@ -235,13 +241,31 @@ class _Recording:
         if id(tensor) in self.watched:  # a change the replay repeats: not one to refuse
             self.watched[id(tensor)][1] = _fingerprint(tensor.data)
 
-    def read(self, tensor, what):
-        k = self._slot(tensor)
+    def _varies(self, t) -> str | None:
+        """Where ``t``'s values come from, if a later call may change them (None: fixed, such as a
+        tensor the step makes from numbers, or an op's result computed from such tensors only)."""
+        k = self._slot(t)
         if k is not None:
-            raise JitError(f"tg.jit: Tensor.{what} (which bool(), float() and int() call too) inside a jitted "
-                           f"step reads the value of op {k} ({self.op_names[k]}); a replay runs no Python between "
-                           "ops, so that value would be frozen. Return the tensor from the step and read it after "
-                           "the call.")
+            return f"op {k} ({self.op_names[k]})" if k in self.varying else None
+        if id(t) in self.args or id(t.data) in self.args:
+            return "an argument of the step"
+        if t.requires_grad:
+            return f"a tensor of shape {t.shape} that requires grad (a parameter)"
+        grad = self.grads.get(id(t))
+        if grad is not None and grad[0]() is t:
+            return "a gradient"
+        return None
+
+    def read(self, tensor, what):
+        """Refuse a value read (Tensor._read) of anything a later call may change; the replay would
+        freeze the value read."""
+        source = self._varies(tensor)
+        if source is None:
+            return
+        raise JitError(f"tg.jit: Tensor.{what} inside a jitted step reads the value of {source} (bool(), float(), "
+                       "int(), comparisons, argmax, all/any and integer casts read values too); a replay runs no "
+                       "Python between ops, so that value would be frozen. Return the tensor from the step and "
+                       "read it after the call, or use an op (F.relu, not x * (x > 0)).")
 
     # --- naming tensors
     def ref(self, t):

@@ -181,19 +181,24 @@ class Tensor:
         return len(self.data)
 
     # ------------------------------------------------------------- reading values out as Python
+    def _read(self, what: str) -> np.ndarray:
+        """The array, for a result outside the graph: a Python number, a NumPy array, a comparison's
+        mask, an index. Every such read goes through here, so that tg.jit can refuse one inside a step
+        (a replay runs no Python between ops, so the value read would be frozen)."""
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, what)
+        return self.data
+
     def item(self):
         """The one element as a Python number. Every conversion to a Python scalar reads through here."""
-        if _mode.recorder is not None:  # jit hook: a value read while recording a step
-            _mode.recorder.read(self, "item()")
-        if self.data.size != 1:
+        data = self._read("item()")
+        if data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return self.data.item()
+        return data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied). Every conversion to NumPy reads through here."""
-        if _mode.recorder is not None:  # jit hook: a value read while recording a step
-            _mode.recorder.read(self, "numpy()")
-        return self.data
+        return self._read("numpy()")
 
     def tolist(self):
         return self.numpy().tolist()
@@ -491,7 +496,7 @@ class Tensor:
             return self
         if dtype.kind == "f" and self.dtype.kind == "f":
             return ops.Cast.apply(self, dtype=dtype)
-        return Tensor._constant(self.data.astype(dtype))
+        return Tensor._constant(self._read(f"to({dtype})").astype(dtype))  # no gradient to or from integers
 
     def float(self):
         return self.to(float32)
@@ -548,7 +553,8 @@ class Tensor:
 
     def _arg(self, find, dim, keepdim):
         axis = None if dim is None else ops.dim_to_axis(dim, self.ndim)
-        return Tensor._constant(np.asarray(find(self.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+        return Tensor._constant(np.asarray(find(self._read(find.__name__ + "()"), axis=axis, keepdims=keepdim),
+                                           dtype=np.int64))
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
         """Σ (x − mean)² / (N − correction) over ``dim``; ``correction`` is 1 by default (``unbiased=True``)."""
@@ -584,11 +590,11 @@ class Tensor:
 
     def all(self, dim=None, keepdim: bool = False):
         """True where every element (along ``dim``) is nonzero. No gradient."""
-        return Tensor._constant(np.asarray(np.all(self.data, axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
+        return Tensor._constant(np.asarray(np.all(self._read("all()"), axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
 
     def any(self, dim=None, keepdim: bool = False):
         """True where some element (along ``dim``) is nonzero. No gradient."""
-        return Tensor._constant(np.asarray(np.any(self.data, axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
+        return Tensor._constant(np.asarray(np.any(self._read("any()"), axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
 
     def softmax(self, dim: int = -1):
         return ops.Softmax.apply(self._float(), dim=dim)
@@ -660,8 +666,9 @@ class Tensor:
 
     # ------------------------------------------------------------ comparisons (no gradient)
     def _compare(self, other, ufunc):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._constant(np.asarray(ufunc(self.data, other)))
+        what = f"{ufunc.__name__} (a comparison)"
+        other = other._read(what) if isinstance(other, Tensor) else other
+        return Tensor._constant(np.asarray(ufunc(self._read(what), other)))
 
     def __eq__(self, other):
         return self._compare(other, np.equal)
@@ -683,11 +690,11 @@ class Tensor:
 
     # ------------------------------------------------------------- logic on masks (no gradient)
     def _bitwise(self, other, ufunc, symbol: str):
-        other = other.data if isinstance(other, Tensor) else np.asarray(other)
+        other = other._read(symbol) if isinstance(other, Tensor) else np.asarray(other)
         if self.dtype.kind not in "biu" or other.dtype.kind not in "biu":
             raise TypeError(f"{symbol} needs bool (or integer) tensors, got {self.dtype} and {other.dtype}; "
                             "compare first, e.g. (x > 0) & (x < 1)")
-        return Tensor._constant(np.asarray(ufunc(self.data, other)))
+        return Tensor._constant(np.asarray(ufunc(self._read(symbol), other)))
 
     def __and__(self, other):
         return self._bitwise(other, np.bitwise_and, "&")
