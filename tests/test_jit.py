@@ -621,15 +621,7 @@ def classify(jitted: bool, data, loss_fn, make_optimizer=lambda ps: nn.optim.SGD
     generator = np.random.default_rng(0)
     model = nn.Sequential(nn.Linear(IN, HIDDEN, generator=generator), nn.ReLU(),
                           nn.Linear(HIDDEN, OUT, generator=generator))
-    optimizer = make_optimizer(model.parameters())
-
-    def step(x, labels):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), labels)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = training_step(model, loss_fn, make_optimizer(model.parameters()))
     run = tg.jit(step) if jitted else step
     losses = [run(x, label(labels)).numpy().tobytes() for x, labels in data]
     return losses, [p.numpy().tobytes() for p in model.parameters()], run
