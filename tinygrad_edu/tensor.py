@@ -590,11 +590,13 @@ class Tensor:
 
     def all(self, dim=None, keepdim: bool = False):
         """True where every element (along ``dim``) is nonzero. No gradient."""
-        return Tensor._constant(np.asarray(np.all(self._read("all()"), axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
+        axes = ops.dims_to_axes(dim, self.ndim)
+        return Tensor._constant(np.asarray(np.all(self._read("all()"), axis=axes, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim: bool = False):
         """True where some element (along ``dim``) is nonzero. No gradient."""
-        return Tensor._constant(np.asarray(np.any(self._read("any()"), axis=ops.dims_to_axes(dim, self.ndim), keepdims=keepdim)))
+        axes = ops.dims_to_axes(dim, self.ndim)
+        return Tensor._constant(np.asarray(np.any(self._read("any()"), axis=axes, keepdims=keepdim)))
 
     def softmax(self, dim: int = -1):
         return ops.Softmax.apply(self._float(), dim=dim)
