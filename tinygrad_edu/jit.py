@@ -251,10 +251,12 @@ class _Recording:
             return "an argument of the step"
         if t.requires_grad:
             return f"a tensor of shape {t.shape} that requires grad (a parameter)"
+        return "a gradient" if self._leaf_of_grad(t) is not None else None
+
+    def _leaf_of_grad(self, t):
+        """The reference of the leaf whose ``.grad`` backward set to ``t``, if it did."""
         grad = self.grads.get(id(t))
-        if grad is not None and grad[0]() is t:
-            return "a gradient"
-        return None
+        return grad[1] if grad is not None and grad[0]() is t else None
 
     def read(self, tensor, what):
         """Refuse a value read (Tensor._read) of anything a later call may change; the replay would
@@ -272,9 +274,9 @@ class _Recording:
         k = self._slot(t)
         if k is not None:
             return ("out", k)
-        grad = self.grads.get(id(t))
-        if grad is not None and grad[0]() is t:
-            return ("grad", grad[1])
+        leaf = self._leaf_of_grad(t)
+        if leaf is not None:
+            return ("grad", leaf)
         k = self.fn_slot.get(id(t._ctx))
         if k is not None:  # not op k's result, but made by it: the copy of its old value an in-place change keeps
             copy = self.copies.get(id(t))
@@ -771,8 +773,11 @@ def _plain_update(w, s, g, shape, scratch, comment) -> list[str]:
     if not shape or rows == shape[0]:
         lr_grad = w.name(scratch[:math.prod(shape)].reshape(shape), "lr_grad")
         return [f"{s}.data -= np.multiply({s}.grad.data, {g}['lr'], out={lr_grad}){comment}"]
-    chunks = [(slice(i, min(i + rows, shape[0])), scratch[:(min(i + rows, shape[0]) - i) * math.prod(shape[1:])]
-               .reshape((min(i + rows, shape[0]) - i,) + shape[1:])) for i in range(0, shape[0], rows)]
+    chunks = []  # (the rows, the part of scratch that holds their lr · grad)
+    for start in range(0, shape[0], rows):
+        stop = min(start + rows, shape[0])
+        part = scratch[:(stop - start) * math.prod(shape[1:])].reshape((stop - start,) + shape[1:])
+        chunks.append((slice(start, stop), part))
     return [f"for rows, lr_grad in {w.name(chunks, 'chunks')}:{comment or '  #'} ({rows} rows of {s} at a time)",
             f"    {s}.data[rows] -= np.multiply({s}.grad.data[rows], {g}['lr'], out=lr_grad)"]
 
