@@ -14,6 +14,15 @@ settings.register_profile(
 settings.load_profile("default")
 
 
+def pytest_make_parametrize_id(config, val, argname):
+    """Parameter ids in plain ASCII ('≥' becomes '?'): pytest writes other characters escaped, and an
+    escaped id no longer selects its test on the command line (`pytest "tests/x.py::test[id]"`), which
+    is how mutmut runs the tests of each mutant."""
+    if isinstance(val, str) and not val.isascii():
+        return val.encode("ascii", "replace").decode()
+    return None
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache_folder(tmp_path_factory):
     """Decoded-data caches and downloads go to a temporary folder, never the user's ~/.cache."""

@@ -600,7 +600,9 @@ ERRORS = [  # what a student does, the error, its whole message
 ]
 
 
-@pytest.mark.parametrize("action, error, message", ERRORS, ids=[m[:40] for _, _, m in ERRORS])
+# Ids in ASCII, as conftest makes the generated ones.
+@pytest.mark.parametrize("action, error, message", ERRORS,
+                         ids=[m[:40].encode("ascii", "replace").decode() for _, _, m in ERRORS])
 def test_error_messages_name_the_problem_in_full(action, error, message):
     with pytest.raises(error) as raised:
         action()
