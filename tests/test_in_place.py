@@ -312,6 +312,14 @@ def test_each_in_place_op_names_itself_in_its_errors(name):
         call(tg.ones(1, 3).expand(2, 3), const([0.5, -2.0, 4.0]))
 
 
+@pytest.mark.parametrize("low, high", [(None, 0.5), (-0.5, None), (-0.5, 0.5)])
+def test_clamp_in_place_with_one_bound_leaves_the_other_side_open(low, high):
+    a = np.random.default_rng(0).normal(size=(3, 4))
+    t = const(a)
+    assert t.clamp_(low, high) is t
+    np.testing.assert_array_equal(t.numpy(), np.clip(a, low, high))
+
+
 def test_clamp_in_place_without_bounds_names_clamp_in_place():
     with pytest.raises(ValueError, match=r"^clamp_\(\) needs at least one of min and max"):
         tg.ones(2).clamp_()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import numpy as np
 import pytest
@@ -215,29 +216,42 @@ def test_reading_a_value_inside_the_step_is_refused():
 PARAMETER = tg.randn(3, 3, requires_grad=True)  # reached by the step below, not passed to it
 
 
-@pytest.mark.parametrize("step, source", [
-    (lambda x, w: x * (x > 0), "an argument of the step"),  # a mask from an argument
-    (lambda x, w: (x @ w) * ((x @ w) >= 0), r"op 1 \(MatMul\)"),  # from an op's result
-    (lambda x, w: x @ (PARAMETER * (PARAMETER != 0)), r"a tensor of shape \(3, 3\) that requires grad"),
-    (lambda x, w: x * ((x != x) | True).float(), "an argument of the step"),
-    (lambda x, w: x[:, x.argmax(1)], "an argument of the step"),
-    (lambda x, w: x * x.to(tg.int64).float(), "an argument of the step"),
-    (lambda x, w: x * x.any(), "an argument of the step"),
+@pytest.mark.parametrize("step, read, source", [
+    (lambda x, w: x * (x > 0), "greater (a comparison)", "an argument of the step"),  # a mask from an argument
+    (lambda x, w: (x @ w) * ((x @ w) >= 0), "greater_equal (a comparison)", r"op 1 \(MatMul\)"),  # an op's result
+    (lambda x, w: x @ (PARAMETER * (PARAMETER != 0)), "not_equal (a comparison)",
+     r"a tensor of shape \(3, 3\) that requires grad"),
+    (lambda x, w: x * (tg.zeros(3) < x), "less (a comparison)", "an argument of the step"),  # on the right
+    (lambda x, w: x * ((x != x) | True).float(), "not_equal (a comparison)", "an argument of the step"),
+    (lambda x, w: x[:, x.argmax(1)], "argmax()", "an argument of the step"),
+    (lambda x, w: x * x.to(tg.int64).float(), "to(int64)", "an argument of the step"),
+    (lambda x, w: x * x.any(), "any()", "an argument of the step"),
+    (lambda x, w: x * x.all(1, keepdim=True), "all()", "an argument of the step"),
 ])
-def test_values_read_by_comparisons_and_indices_are_refused_not_frozen(step, source):
+def test_values_read_by_comparisons_and_indices_are_refused_not_frozen(step, read, source):
     """A mask made from values the next call changes would be frozen by a replay, even when the two
-    recorded calls saw the same values (the same batch twice): refused while recording."""
+    recorded calls saw the same values (the same batch twice): refused while recording, naming the
+    read (the op called) and what it reads."""
     w = tg.randn(3, 3, requires_grad=True)
     x = tg.randn(2, 3)
-    with pytest.raises(tg.JitError, match=f"inside a jitted step reads the value of {source}"):
+    with pytest.raises(tg.JitError, match=f"^tg\\.jit: Tensor\\.{re.escape(read)} inside a jitted step reads the "
+                                          f"value of {source}"):
         tg.jit(step)(x, w)
     assert np.array_equal(step(x, w).data, step(x, w).data)  # eagerly they run as before
 
 
-def test_logic_on_a_mask_passed_to_the_step_is_refused():
+@pytest.mark.parametrize("symbol, combine", [("&", lambda a, b: a & b), ("|", lambda a, b: a | b),
+                                             ("^", lambda a, b: a ^ b)])
+@pytest.mark.parametrize("mask_on_the_left", [True, False])
+def test_logic_on_a_mask_passed_to_the_step_is_refused(symbol, combine, mask_on_the_left):
+    def step(m, x):
+        fixed = tg.tensor([True, True, False])
+        return x * (combine(m, fixed) if mask_on_the_left else combine(fixed, m)).float()
+
     mask = tg.tensor([True, False, True])
-    with pytest.raises(tg.JitError, match=r"^tg\.jit: Tensor\.& inside a jitted step reads the value of an argument"):
-        tg.jit(lambda m, x: x * (m & tg.tensor(True)).float())(mask, tg.randn(2, 3))
+    with pytest.raises(tg.JitError, match=f"^tg\\.jit: Tensor\\.\\{symbol} inside a jitted step reads the value "
+                                          "of an argument"):
+        tg.jit(step)(mask, tg.randn(2, 3))
 
 
 def test_comparisons_of_tensors_made_inside_the_step_from_numbers_replay():
@@ -349,10 +363,11 @@ def test_masks_combined_from_fixed_tensors_inside_the_step_replay_as_eager():
         assert chosen.numpy().tobytes() == np.where(np.tri(3, dtype=bool).T, x, np.float32(0)).tobytes()
 
 
+@pytest.mark.parametrize("wrap", [np.asarray, tg.Tensor], ids=["array", "tensor"])
 @pytest.mark.parametrize("dtype", [bool, np.float32, np.int64])
-def test_a_mask_passed_to_the_step_as_the_condition_of_where_is_read_afresh(dtype):
-    """A 0/1 mask of any dtype is an argument like x: the two recordings seeing the same mask must
-    not freeze it into the replay."""
+def test_a_mask_passed_to_the_step_as_the_condition_of_where_is_read_afresh(dtype, wrap):
+    """A 0/1 mask of any dtype, an array or a tensor, is an argument like x: the two recordings
+    seeing the same mask must not freeze it into the replay."""
 
     @tg.jit
     def step(x, mask):
@@ -362,7 +377,7 @@ def test_a_mask_passed_to_the_step_as_the_condition_of_where_is_read_afresh(dtyp
     x = rng.standard_normal(6).astype(np.float32)
     first = (rng.random(6) > 0.5).astype(dtype)
     for mask in (first, first, (1 - first).astype(dtype), (rng.random(6) > 0.5).astype(dtype)):
-        assert step(x, mask).numpy().tobytes() == np.where(mask, x, np.float32(0)).tobytes()
+        assert step(x, wrap(mask)).numpy().tobytes() == np.where(mask, x, np.float32(0)).tobytes()
 
 
 def test_a_gradient_for_backward_that_changes_between_calls_is_refused():

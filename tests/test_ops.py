@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -115,8 +117,10 @@ def test_matmul_refuses_scalars_and_matmul_op_refuses_vectors():
 def test_matmul_refuses_operands_of_different_dtypes(a_dtype, b_dtype, a_shape, b_shape):
     """As in PyTorch: a float32 weight matrix meeting float64 data is a mistake to fix, not to promote."""
     a, b = tg.ones(a_shape, dtype=a_dtype), tg.ones(b_shape, dtype=b_dtype)
-    message = (f"^matmul: the operands are {np.dtype(a_dtype)} and {np.dtype(b_dtype)}; "
-               r".*same dtype.*\.float\(\).*\.double\(\)")
+    message = re.escape(f"matmul: the operands are {np.dtype(a_dtype)} and {np.dtype(b_dtype)}; matmul needs the "
+                        "same dtype on both sides and does not promote (as in PyTorch), so convert one first, e.g. "
+                        "with .float() or .double() (NumPy arrays are float64 unless made otherwise)")
+    message = f"^{message}$"
     with pytest.raises(RuntimeError, match=message):
         a @ b
     with pytest.raises(RuntimeError, match=message):
@@ -139,7 +143,10 @@ def test_matmul_of_integers_stays_integer():
 ])
 def test_linear_refuses_operands_of_different_dtypes(x_dtype, w_dtype, b_dtype, wrong):
     x, w, b = tg.ones(4, 3, dtype=x_dtype), tg.ones(2, 3, dtype=w_dtype), tg.ones(2, dtype=b_dtype)
-    with pytest.raises(RuntimeError, match=f"^linear: {wrong};.*x.float\\(\\).*model.double\\(\\)"):
+    message = re.escape(f"linear: {wrong}; a layer computes in its weights' dtype and does not promote (as in "
+                        "PyTorch). Convert the input, e.g. x.float() (NumPy data is float64 unless made otherwise; "
+                        "tg.tensor(array, dtype=tg.float32) makes it float32), or the model, e.g. model.double()")
+    with pytest.raises(RuntimeError, match=f"^{message}$"):
         tg.linear(x, w, b)
     if b_dtype == w_dtype:
         with pytest.raises(RuntimeError, match=f"^linear: {wrong};"):

@@ -3,6 +3,7 @@ Each gives PyTorch's result or a clear error, never a quietly different number."
 
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
@@ -122,6 +123,18 @@ def test_type_promotion_follows_pytorch(case):
     if np.dtype(expected).kind == "f":  # true division promotes the same way when the result is a float
         with np.errstate(divide="ignore"):
             assert (a / b).dtype == expected and (b / a).dtype == expected
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64, np.complex64])
+def test_two_tensors_of_one_dtype_add_and_multiply_in_that_dtype(dtype):
+    """Nothing to promote, whatever the dtype (complex too): PyTorch's result, which is NumPy's here."""
+    values = np.random.default_rng(0).integers(-3, 4, size=(2, 2, 3))
+    a, b = (values * (1 + 2j) if np.dtype(dtype).kind == "c" else values).astype(dtype)
+    for combine in (operator.add, operator.mul):
+        out = combine(a, b)
+        for ours in (combine(tg.tensor(a), tg.tensor(b)), combine(tg.tensor(a[0, 0]), tg.tensor(b[0, 0]))):
+            assert ours.dtype == dtype
+            np.testing.assert_array_equal(ours.numpy(), out if ours.ndim else out[0, 0])
 
 
 @pytest.mark.parametrize("other, name", [([1.0, 2.0], "list"), ("2", "str"), (None, "NoneType")])
