@@ -343,6 +343,26 @@ def test_an_unchanging_constant_is_fine_and_arrays_passed_in_are_read_afresh():
         assert step(x).numpy().tobytes() == (x * scale).sum().tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_and_fill_inside_the_step_write_a_constant_of_the_tensors_dtype(dtype):
+    """zero_() and fill_() make their value in the tensor's own dtype: each replay writes it as it
+    is (no cast of it on every call) and gives what eager gives."""
+    def step(x):
+        h, g = x * 2, x * 3
+        h.zero_()
+        g.fill_(0.5)
+        return h + g + x
+
+    jitted = tg.jit(step)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.standard_normal((2, 3)).astype(dtype)
+        out = jitted(tg.tensor(x))
+        assert out.dtype == dtype and out.numpy().tobytes() == (x + dtype(0.5)).tobytes()
+    source = jitted.source()
+    assert "def replay" in source and source.count("# in place") == 2 and "Cast" not in source
+
+
 def test_masks_combined_from_fixed_tensors_inside_the_step_replay_as_eager():
     """&, ^, | and where() given a fixed mask and an op's view of one (.T, reshape) make constants of
     the step: the recordings accept them and every replay masks as eager does."""
