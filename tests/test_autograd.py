@@ -138,6 +138,17 @@ def test_backward_needs_a_gradient_for_a_non_scalar():
         (x * 2.0).backward(gradient=np.ones(3))
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (1, 1, 1)])
+def test_backward_without_a_gradient_takes_any_one_element_tensor_as_pytorch(shape):
+    """PyTorch starts from 1 for any tensor with one element, whatever its shape; the gradients keep the shapes."""
+    x = tg.Tensor(np.full(shape, 2.0), requires_grad=True)
+    w = tg.Tensor(np.full(shape, 5.0), requires_grad=True)
+    (x * w * 3.0).backward()
+    assert x.grad.shape == shape and w.grad.shape == shape
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(shape, 15.0))
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(shape, 6.0))
+
+
 def test_backward_on_a_tensor_without_grad_is_an_error():
     with pytest.raises(RuntimeError, match=r"^backward\(\) on a tensor that does not require grad \(no leaf it "
                                            r"depends on does\)$"):

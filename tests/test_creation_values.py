@@ -101,6 +101,15 @@ def test_tensor_copies_an_array_or_a_tensor_and_keeps_its_dtype():
     assert from_array.dtype == np.float64 and from_tensor.dtype == np.int32
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.bool_])
+def test_the_tensor_class_takes_a_tensor_with_its_values_and_dtype_or_the_dtype_asked_for(dtype):
+    source = tg.tensor(np.array([[0.0, 1.0, 2.5], [-3.0, 0.5, 4.0]]).astype(dtype))
+    same, as_float64 = tg.Tensor(source), tg.Tensor(source, dtype=np.float64)
+    assert same.dtype == dtype and same.shape == (2, 3) and same.numpy().tobytes() == source.numpy().tobytes()
+    assert as_float64.dtype == np.float64
+    np.testing.assert_array_equal(as_float64.numpy(), source.numpy().astype(np.float64))
+
+
 def test_from_numpy_shares_memory_and_refuses_other_data():
     array = np.array([1.0, 2.0])
     t = tg.from_numpy(array)
