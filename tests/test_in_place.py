@@ -327,6 +327,22 @@ def test_clamp_in_place_without_bounds_names_clamp_in_place():
         tg.ones(2).clamp()
 
 
+def test_a_tensor_made_from_a_tensor_shares_its_memory_and_its_version_check():
+    """tg.Tensor(t) views t's array, as detach() does: a change through the new tensor shows in t, and
+    backward refuses an op that kept t's old value (w's gradient would be t + 10 instead of t)."""
+    w = leaf([1.0, 2.0, 3.0])
+    t = const([3.0, 4.0, 5.0])
+    y = w * t  # Mul keeps t for w's gradient
+    view = tg.Tensor(t)
+    view.add_(10.0)
+    np.testing.assert_array_equal(t.numpy(), [13.0, 14.0, 15.0])
+    with pytest.raises(RuntimeError, match=r"^Mul.backward needs a value that was changed by an in-place operation"):
+        y.sum().backward()
+    converted = tg.Tensor(t, dtype=np.float32)  # a converted copy: its own memory, changed freely
+    converted.add_(1.0)
+    np.testing.assert_array_equal(t.numpy(), [13.0, 14.0, 15.0])
+
+
 def test_a_change_to_a_tensor_made_from_a_numpy_view_is_seen_by_the_version_check():
     """from_numpy of a slice: the memory belongs to the sliced array, and the check must know it, or
     backward would use the changed value (w's gradient would be 2t instead of t)."""

@@ -94,14 +94,16 @@ class Tensor:
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's loop
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = _to_array(data, dtype)
+        source = data if isinstance(data, Tensor) else None
+        self.data = _to_array(data if source is None else source.data, dtype)
         self.grad = None
         self._ctx = None
         self._retains_grad = False
         self._requires_grad = False
         self._storage = _Storage(self.data)
+        if source is not None and self.data is source.data:  # no conversion: its memory, shared as by detach(),
+            self._storage = source._storage  # so that a change through either is seen by backward's version check
+            source._storage.shared = True
         if requires_grad:
             self.requires_grad = True  # through the setter, which checks the dtype
 
