@@ -117,12 +117,18 @@ def test_the_gradient_backward_starts_from_has_the_roots_dtype(gradient):
     assert scalar.grad.dtype == np.float32 and scalar.grad.item() == 1.0
 
 
-def test_two_leaves_never_share_one_gradient_array():
-    """a + b hands the same gradient to both; changing one .grad in place must not change the other."""
-    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    (a + b).backward(np.ones(2))
+@pytest.mark.parametrize("c_has_grad", [False, True])
+def test_two_leaves_never_share_one_gradient_array(c_has_grad):
+    """a + b hands the same gradient to both; changing one .grad in place must not change the other. Also
+    when backward first adds into the .grad c already has: the array it added is dropped then, and the
+    next one made (here the gradient a + b hands on) may take its place in memory, and its id."""
+    a, b, c = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0, 6.0])
+    if c_has_grad:
+        c.sum().backward()
+    ((a + b) * 2 + c).backward(np.ones(2))
     a.grad.data += 100
-    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(c.grad.numpy(), [2.0, 2.0] if c_has_grad else [1.0, 1.0])
 
 
 def test_backward_needs_a_gradient_for_a_non_scalar():
