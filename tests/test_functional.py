@@ -531,6 +531,10 @@ def test_every_error_of_the_other_functions_is_the_whole_sentence():
         with pytest.raises(ValueError, match=whole(f"binary_cross_entropy_with_logits: {option} cannot require grad "
                                                    f"(there is no gradient with respect to it); pass {option}.detach()")):
             F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(2), **{option: grad_needing})
+    for module, option in ((nn.BCELoss, "weight"), (nn.BCEWithLogitsLoss, "pos_weight"), (nn.CrossEntropyLoss, "weight")):
+        with pytest.raises(ValueError, match=whole(f"{module.__name__}: {option} cannot require grad (there is no "
+                                                   f"gradient with respect to it); pass {option}.detach()")):
+            module(**{option: grad_needing})  # refused when the module is made, naming the module
     for module, reductions in ((nn.MSELoss, "('lecture', 'mean', 'sum', 'none')"), (nn.L1Loss, "('mean', 'sum', 'none')"),
                                (nn.CrossEntropyLoss, "('mean', 'sum', 'none')")):
         with pytest.raises(ValueError, match=whole(f"{module.__name__}: unknown reduction 'avg', choose one of {reductions}")):

@@ -366,14 +366,26 @@ def test_a_mask_passed_to_the_step_as_the_condition_of_where_is_read_afresh(dtyp
 
 
 def test_a_gradient_for_backward_that_changes_between_calls_is_refused():
+    """backward(gradient=...) given an argument of the step, or an op computed from one, is refused on the first
+    call whatever its values (two calls with equal values would freeze it); a gradient made inside the step whose
+    values differ between the recordings is refused by their comparison; a fixed one replays."""
     w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    ones = tg.Tensor(np.ones(3, np.float32))
+    for step, source in [(lambda g: (w * 2).backward(g), "an argument of the step"),
+                         (lambda g: (w * 2).backward(g.data), "an argument of the step"),
+                         (lambda g: (w * 2).backward(g * 1), r"op 1 \(Mul\)")]:
+        with pytest.raises(tg.JitError, match=f"gradient given to backward.. inside a jitted step is {source}"):
+            tg.jit(step)(ones)
+    xs = [(tg.Tensor(np.full(3, i, np.float32)),) for i in range(4)]
+    calls = []
 
-    def step(g):
-        (w * 2).backward(g)
+    def counting(x):
+        calls.append(1)
+        (w * x).backward(tg.Tensor(np.full(3, len(calls), np.float32)))
 
     with pytest.raises(tg.JitError, match=r"gradient passed to backward\(gradient=...\) changed"):
-        record_twice(step, (tg.Tensor(np.ones(3, np.float32)),), (tg.Tensor(np.full(3, 2, np.float32)),))
-    same = record_twice(step, *[(tg.Tensor(np.ones(3, np.float32)),)] * 4)  # the same gradient each time is fine
+        record_twice(counting, *xs)
+    same = record_twice(lambda x: (w * x).backward(tg.Tensor(np.ones(3, np.float32))), *xs)
     assert "def replay" in same.source()
 
 
@@ -413,11 +425,11 @@ def test_retain_graph_inside_the_step_allows_a_second_backward():
 
 
 def test_a_numpy_float_keyword_argument_replays():
-    x = tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    xs = [tg.Tensor(np.linspace(-1, i, 6, dtype=np.float32).reshape(2, 3), requires_grad=True) for i in range(3)]
     step = tg.jit(lambda x: nn.functional.leaky_relu(x, np.float64(0.1)).sum())
-    results = [step(x).numpy().tobytes() for _ in range(3)]
+    results = [step(x).numpy().tobytes() for x in xs]
     assert "def replay" in step.source()
-    assert results == [nn.functional.leaky_relu(x, np.float64(0.1)).sum().numpy().tobytes()] * 3
+    assert results == [nn.functional.leaky_relu(x, np.float64(0.1)).sum().numpy().tobytes() for x in xs]
 
 
 @pytest.mark.parametrize("gradient", [None, 2.5])
@@ -794,3 +806,31 @@ def test_plain_sgd_in_chunks_equals_eager_for_every_kind_of_parameter(monkeypatc
         assert rows in source  # chunked
     assert "-= np.multiply(s" in source  # and whole
     assert results[0][:2] == results[1][:2] == (results[0][0], True)
+
+
+@pytest.mark.parametrize("made_in_numpy", ["mask", "one-hot"])
+def test_an_array_computed_from_the_arguments_is_refused_even_when_the_first_calls_repeat_one_batch(made_in_numpy):
+    """Two recordings of one batch cannot tell an array made in NumPy from the arguments (a mask from x.data,
+    one-hot targets from labels) from a constant: calls on the values of the call before are recorded again, each
+    giving eager's result, until a batch differs; then the array is refused, never frozen into a replay."""
+    w = tg.Tensor(np.ones(4, np.float32), requires_grad=True)
+    optimizer = nn.optim.SGD([w], lr=0.1)
+
+    def step(x, labels):
+        optimizer.zero_grad()
+        if made_in_numpy == "mask":
+            loss = tg.where(x.data > 0, x * w, w * 0).sum()
+        else:
+            loss = ((x * w - tg.Tensor(np.eye(4, dtype=np.float32)[labels])) ** 2).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = tg.jit(step)
+    x, labels = tg.Tensor(np.array([[1, -1, 1, -1]], np.float32)), np.array([2])
+    losses = [run(x, labels).item() for _ in range(3)]
+    assert "nothing replayed yet" in run.source()
+    w.data[...], optimizer.state = 1, {}
+    assert losses == [step(x, labels).item() for _ in range(3)]
+    with pytest.raises(tg.JitError, match="condition= of op 2 .Where. changed|made outside any op.*changed"):
+        run(tg.Tensor(np.array([[-1, -1, 1, 1]], np.float32)), np.array([0]))

@@ -173,6 +173,9 @@ def test_reset_parameters_draws_again_as_asked_and_refuses_an_unknown_init():
     np.testing.assert_array_equal(layer.weight.numpy(), fresh.weight.numpy())
     layer.reset_parameters("zeros")
     assert not layer.weight.numpy().any() and not layer.bias.numpy().any()
+    layer.weight = None  # a parameter taken away: the ones the layer still has are drawn
+    layer.reset_parameters(generator=np.random.default_rng(1))
+    assert layer.bias.numpy().any() and np.abs(layer.bias.numpy()).max() <= 1 / np.sqrt(100)
     with pytest.raises(ValueError, match="Linear: unknown init 'Normal'"):
         layer.reset_parameters("Normal")  # it used to fall back to PyTorch's init without a word
 

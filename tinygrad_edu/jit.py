@@ -41,8 +41,10 @@ What a replay cannot do, and what happens instead:
   NumPy, one-hot targets) are replayed as constants. A constant whose values differ between the
   two recordings raises `JitError` naming the op that used it; pass such arrays as arguments
   (an array handed to the step, or wrapped in ``tg.Tensor`` inside it, is read afresh each call).
-  Numbers used inside the step are frozen too: pass a changing number as a tensor argument. So is
-  the ``gradient=`` of ``backward`` (`JitError` if it changes between the recordings).
+  Two calls on equal argument values cannot show that an array was made from them, so such a call
+  is recorded again (and runs eagerly) until two calls differ. Numbers used inside the step are
+  frozen too: pass a changing number as a tensor argument. So is the ``gradient=`` of ``backward``:
+  `JitError` if it comes from the arguments or changes between the recordings.
 - The two recordings must apply the same ops (Python ``if`` on tensor values changes them), or
   `JitError` names the first difference. The step must return tensors (or a tuple/list of them,
   or None).
@@ -152,6 +154,7 @@ class _Recording:
 
     def __init__(self, args: tuple, previous: "_Recording | None"):
         self.arg_objects = args
+        self.arg_values = tuple(_fingerprint(a.data if isinstance(a, Tensor) else a) for a in args)
         self.events = []  # ("op", ...), ("backward", ...), ("live", ...), in order
         self.outputs = []  # a weak reference to the tensor each op made: eager frees them as usual
         self.slot = {}  # id(tensor made by op k) -> k (checked against outputs[k]: ids are reused)
@@ -203,9 +206,15 @@ class _Recording:
             None if g is None else (g.shape, g.dtype, id(g), g is grad, type(g) is np.ndarray) for g in returned)))
         return grads
 
-    def backward(self, root, gradient, retain_graph):
+    def backward(self, root, gradient, retain_graph, given):
         if root._ctx is None:
             raise JitError("tg.jit: backward() on a leaf tensor inside a jitted step; call it on a computed loss")
+        source = (self._varies(given) if isinstance(given, Tensor)
+                  else "an argument of the step" if isinstance(given, np.ndarray) and id(given) in self.args else None)
+        if source is not None:
+            raise JitError(f"tg.jit: the gradient given to backward() inside a jitted step is {source}, whose values "
+                           "a later call may change; a replay would freeze them. Backpropagate a scalar instead: "
+                           "(y * g).sum().backward() with g passed to the step.")
         self._check_unchanged("backward()")
         for out in (ref() for ref in self.outputs):
             if out is not None and out._retains_grad:
@@ -1218,7 +1227,14 @@ class jit:
             _mode.recorder = None
         entry.recordings.append(recording)
         if len(entry.recordings) == RECORDINGS:
-            self._build(entry)
+            if args and entry.recordings[0].arg_values == recording.arg_values:
+                # Two calls on the same values cannot tell a constant from an array computed from them outside
+                # any op (a mask from x.data, a one-hot from labels), which a replay would freeze: what differs
+                # is refused as usual, and the next call is recorded again, until two calls differ.
+                _compare(entry.recordings[0], recording)
+                del entry.recordings[0]
+            else:
+                self._build(entry)
         return result
 
     def _build(self, entry):

@@ -265,6 +265,7 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no leaf it depends on does)")
+        given = gradient  # as passed: the jit refuses one that changes from call to call
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -277,7 +278,7 @@ class Tensor:
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
         if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
-            return _mode.recorder.backward(self, gradient, retain_graph)
+            return _mode.recorder.backward(self, gradient, retain_graph, given)
         run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
