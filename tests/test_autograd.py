@@ -117,12 +117,39 @@ def test_the_gradient_backward_starts_from_has_the_roots_dtype(gradient):
     assert scalar.grad.dtype == np.float32 and scalar.grad.item() == 1.0
 
 
-def test_two_leaves_never_share_one_gradient_array():
-    """a + b hands the same gradient to both; changing one .grad in place must not change the other."""
-    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    (a + b).backward(np.ones(2))
+@pytest.mark.parametrize("c_has_grad", [False, True])
+def test_two_leaves_never_share_one_gradient_array(c_has_grad):
+    """a + b hands the same gradient to both; changing one .grad in place must not change the other. Also
+    when backward first adds into the .grad c already has: the array it added is dropped then, and the
+    next one made (here the gradient a + b hands on) may take its place in memory, and its id."""
+    a, b, c = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0, 6.0])
+    if c_has_grad:
+        c.sum().backward()
+    ((a + b) * 2 + c).backward(np.ones(2))
     a.grad.data += 100
-    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(c.grad.numpy(), [2.0, 2.0] if c_has_grad else [1.0, 1.0])
+
+
+def test_a_gradient_a_hand_written_backward_keeps_is_copied_into_grad():
+    """.grad is always an array of its own, as in PyTorch (which clones a gradient something else still
+    holds): here the op's backward keeps the gradient it returns, and changing x.grad in place must leave
+    the kept one as it was."""
+    class Triple(tg.Function):
+        def forward(self, x):
+            return 3 * x
+
+        def backward(self, grad):
+            self.dx = 3 * grad  # kept, to look at after backward
+            return self.dx
+
+    x = leaf([1.0, 2.0])
+    y = Triple.apply(x)
+    y.backward(np.array([1.0, -1.0]), retain_graph=True)
+    x.grad.zero_()
+    np.testing.assert_array_equal(y.grad_fn.dx, [3.0, -3.0])
+    y.backward(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, -3.0])
 
 
 def test_backward_needs_a_gradient_for_a_non_scalar():
@@ -422,6 +449,19 @@ def test_a_broadcast_gradient_and_a_numpy_scalar_are_accepted():
     assert isinstance(s.grad.numpy(), np.ndarray) and s.grad.shape == ()  # a 0-d array, as any gradient
     s.grad.zero_()
     assert s.grad.item() == 0.0
+
+
+@pytest.mark.parametrize("total", [lambda t: t.sum(), lambda t: t.mean(), lambda t: t.max(), lambda t: t.norm()],
+                         ids=["sum", "mean", "max", "norm"])
+def test_a_full_reduction_is_a_0d_array_that_in_place_ops_can_change(total):
+    """NumPy reduces over every axis to a scalar, not an array; the tensor holds a 0-d array (as numpy()
+    of a 0-d tensor gives in PyTorch), so s += 1 changes it like any other tensor."""
+    a = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    s = total(tg.tensor(a))
+    assert type(s.numpy()) is np.ndarray and s.shape == ()
+    before = s.item()
+    s += 1
+    assert s.item() == before + 1
 
 
 @pytest.mark.parametrize("shape_a, shape_b", [((2, 1, 1), (3, 1)), ((1, 3, 1), (2, 1, 4)), ((4,), (2, 3, 1)),

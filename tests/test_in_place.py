@@ -158,6 +158,25 @@ def test_in_place_on_a_non_leaf_is_recorded_and_gradients_stay_right():
     assert tg.gradcheck(f, [leaf(xv), leaf(wv), leaf(bv)])
 
 
+@pytest.mark.parametrize("name", ["+=", "-=", "*=", "/=", "add_", "sub_", "mul_", "div_", "copy_", "setitem"])
+def test_a_tensor_changed_in_place_by_itself_gets_the_gradient_of_its_old_value_twice(name):
+    """h += h is h ← 2h: the operand is h's old value, as the tensor being changed is, so ∂/∂(old h) has
+    both shares (PyTorch: 2). Not the new h, which would make the op its own input and lose one share."""
+    call, formula = IN_PLACE[name] if name != "setitem" else (lambda t, o: t.__setitem__(..., o), lambda a, o: o)
+    xv, uv = np.array([0.5, -1.5, 2.0]), np.array([1.0, -2.0, 0.5])
+
+    def f(x):
+        h = x * 3.0
+        call(h, h)
+        return (h * const(uv)).sum()
+
+    x = leaf(xv)
+    h = x * 3.0
+    call(h, h)
+    np.testing.assert_allclose(h.numpy(), formula(3 * xv, 3 * xv), rtol=1e-15)
+    assert tg.gradcheck(f, [x])
+
+
 def test_a_constant_that_takes_a_value_needing_grad_joins_the_graph():
     w = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     total = tg.zeros(3, dtype=np.float64)

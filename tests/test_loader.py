@@ -164,6 +164,14 @@ def test_python_numbers_are_batched_in_pytorchs_dtype_and_keep_their_values(valu
     np.testing.assert_array_equal(batch.numpy(), np.array(values, dtype=np.float64))
 
 
+@pytest.mark.parametrize("values", [[2**63], [2**63, 1], [-1, 2**63], [2**70, True]])
+def test_python_ints_too_large_for_int64_are_an_error_as_in_pytorch(values):
+    """torch.tensor refuses them (an overflow); NumPy left to itself would make uint64, float64 (rounding
+    2**63 + 1 unseen) or an array of Python objects."""
+    with pytest.raises(OverflowError, match="too large"):
+        next(iter(DataLoader(Items(values), batch_size=len(values))))
+
+
 def test_ints_mixed_with_other_numbers_are_not_rounded():
     (batch,) = DataLoader(Items([1, Fraction(1, 2), np.float16(0.25)]), batch_size=3)
     assert batch.dtype == np.float32

@@ -405,11 +405,14 @@ def test_gather_names_an_index_larger_than_the_input_outside_dim_and_a_value_one
         tg.ones(2, 3).gather(-1, tg.tensor([[3], [0]]))
 
 
-def test_gather_adds_the_gradients_of_an_element_picked_several_times_in_the_tensors_dtype():
-    """As PyTorch does in float32: 1e8 + 1 rounds back to 1e8 there, so 1e8 + 1 − 1e8 is 0 (in float64, 1)."""
+@pytest.mark.parametrize("pick", [lambda x: x.gather(1, tg.tensor([[0, 0, 0]])), lambda x: x[:, [0, 0, 0]]],
+                         ids=["gather", "index"])
+def test_an_element_picked_several_times_adds_its_gradients_in_the_tensors_dtype(pick):
+    """x[0, 0] picked three times gets three gradients, added in float32 for a float32 x, as PyTorch does:
+    there 1e8 + 1 rounds back to 1e8, so 1e8 + 1 − 1e8 is 0 (in float64 it would be 1)."""
     x = tg.Tensor(np.zeros((1, 2), dtype=np.float32), requires_grad=True)
     g = np.array([[1e8, 1.0, -1e8]], dtype=np.float32)
-    x.gather(1, tg.tensor([[0, 0, 0]])).backward(tg.Tensor(g))
+    pick(x).backward(tg.Tensor(g))
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.numpy(), [[(g[0, 0] + g[0, 1]) + g[0, 2], 0.0]])
     assert x.grad.numpy()[0, 0] == 0.0

@@ -119,7 +119,9 @@ class Function:
     each broadcastable to its input's shape: the engine sums a broadcast gradient back to the input's
     shape, so ``forward`` may rely on NumPy broadcasting. Return ``None`` for an input that needs no
     gradient; ``self.needs_input_grad[i]`` tells which do, so expensive gradients can be skipped.
-    Every built-in op in ``tinygrad_edu/ops.py`` is written this way.
+    Every built-in op in ``tinygrad_edu/ops.py`` is written this way. Never change ``grad`` in place
+    (``grad *= 3``): the same array may have been handed to other ops too (``a + b`` hands one to
+    both), as in PyTorch; compute a new array instead.
     """
 
     parents: tuple | None  # the input tensors; None once backward has freed the node
@@ -279,13 +281,12 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
     op then turns it into ∂root/∂input for each input.
     """
     grads = {root: gradient}  # ∂root/∂t so far, for every tensor t reached (tensors hash by identity)
-    given = set()  # ids of the arrays already stored in some .grad
     for t in reversed(topological_order(root)):
         grad = grads.pop(t, None)
         if grad is None:
             continue  # no gradient reaches t: a constant, or an input nobody needed a gradient for
         if t._ctx is None or t._retains_grad:
-            _accumulate(t, grad, given)
+            _accumulate(t, grad)
         fn = t._ctx
         if fn is None:
             continue
@@ -355,10 +356,8 @@ def _check_finite(fn, i: int, tensor, grad: np.ndarray) -> None:
         )
 
 
-def _accumulate(tensor, grad: np.ndarray, given: set) -> None:
-    """Add ``grad`` into ``tensor.grad``. The same array may have reached several tensors (``a + b``
-    hands its gradient to both), so a tensor gets its own copy of any array already given or viewed."""
-    if id(grad) in given or grad.base is not None:
-        grad = grad.copy()
-    given.add(id(grad))
-    tensor.grad = Function.tensor_type._constant(grad if tensor.grad is None else tensor.grad.data + grad)
+def _accumulate(tensor, grad: np.ndarray) -> None:
+    """Add ``grad`` into ``tensor.grad``, which is always an array of its own (as in PyTorch): the array
+    backward hands on may have reached other tensors too (``a + b`` hands its gradient to both), be a
+    view, or be kept by the op that returned it, so the first one stored is a copy."""
+    tensor.grad = Function.tensor_type._constant(grad.copy() if tensor.grad is None else tensor.grad.data + grad)

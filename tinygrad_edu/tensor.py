@@ -323,7 +323,8 @@ class Tensor:
             raise RuntimeError(f"{name}: this tensor's array is read-only (made by expand(), or a read-only "
                                "NumPy array); change a clone() instead")
         old = Tensor._result(self.data.copy(), self._ctx) if recording else self
-        new = compute(old, *operands)
+        # x.add_(x): the operand is x's old value too; self would be the new one, an op its own input
+        new = compute(old, *[old if x is self else x for x in operands])
         if new.shape != self.shape:
             raise RuntimeError(f"{name}: the result has shape {new.shape}, but the tensor changed in place has "
                                f"shape {self.shape} (broadcasting may not grow it)")
