@@ -869,3 +869,33 @@ def test_an_array_computed_from_the_arguments_is_refused_even_when_the_first_cal
     assert losses == [step(x, labels).item() for _ in range(3)]
     with pytest.raises(tg.JitError, match="condition= of op 2 .Where. changed|made outside any op.*changed"):
         run(tg.Tensor(np.array([[-1, -1, 1, 1]], np.float32)), np.array([0]))
+
+
+def test_a_gradient_a_hand_written_backward_keeps_is_copied_into_grad_in_a_replay_too():
+    """As eager backward does, a replay gives a leaf a .grad of its own, never the array an op's backward
+    returned and keeps: changing one must not change the other."""
+    kept = []
+
+    class Keep(tg.Function):
+        def forward(self, w):
+            return 3 * w
+
+        def backward(self, grad):
+            kept.append(3 * grad)
+            return kept[-1]
+
+    w = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    optimizer = nn.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = (Keep.apply(w) * x).sum()
+        loss.backward()
+        return loss
+
+    run = tg.jit(step)
+    for i in range(4):
+        run(tg.Tensor(np.array([1, -i], np.float32)))
+        assert not np.shares_memory(w.grad.data, kept[-1])
+        np.testing.assert_array_equal(w.grad.numpy(), [3, -3 * i])
+    assert "Keep" in run.source()

@@ -482,7 +482,7 @@ class _Writer:
 
     def __init__(self):
         self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np, "math": math,
-                          "_check_finite": _check_finite, "_own": _own}
+                          "_check_finite": _check_finite}
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
         self.kernels = {}  # op index -> (kernel, its input expressions, their shapes and dtypes)
@@ -599,11 +599,6 @@ class _Writer:
             free = [(e, name) for e, name in free if name != match] + [(end, match)]
             storage[b] = match
         return storage
-
-
-def _own(grad):
-    """A leaf's .grad gets its own array, never a view into another (as eager backward does)."""
-    return grad if grad.base is None else grad.copy()
 
 
 def _check_finite(grad, op, i, shape):
@@ -916,12 +911,9 @@ def _emit_backward(w, event, ops, externals, args, cleared=()):
     for key in leaves:
         acc = grads[key]
         t = f"a{key[1]}" if key[0] == "arg" else w.name(key[1], "s")
-        # A leaf's .grad is its own array: copy one that another leaf has or a buffer the next replay
-        # reuses, and a view (as eager does); a kernel's new array is the leaf's already.
-        if same[acc] in given or same[acc].startswith("buffer"):
-            own = f"{acc}.copy()"
-        else:
-            own = acc if same[acc].startswith("new") else f"_own({acc})"
+        # A leaf's .grad is its own array, as eager makes it: a kernel's new array is the leaf's already;
+        # any other (another leaf's, a buffer the next replay reuses, a view, one an op keeps) is copied.
+        own = acc if same[acc].startswith("new") and same[acc] not in given else f"{acc}.copy()"
         given.add(same[acc])
         if key[0] == "ext" and id(key[1]) in cleared:  # zero_grad() was written out just before
             w.emit(f"{t}.grad = _wrap({own})")
