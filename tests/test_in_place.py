@@ -360,6 +360,9 @@ def test_a_tensor_made_from_a_tensor_shares_its_memory_and_its_version_check():
     converted = tg.Tensor(t, dtype=np.float32)  # a converted copy: its own memory, changed freely
     converted.add_(1.0)
     np.testing.assert_array_equal(t.numpy(), [13.0, 14.0, 15.0])
+    for changed in (t, view):  # a change that backward must record is refused on either, as after detach()
+        with pytest.raises(RuntimeError, match=r"^add_: this tensor shares its memory with another"):
+            changed.add_(w)
 
 
 def test_a_change_to_a_tensor_made_from_a_numpy_view_is_seen_by_the_version_check():
