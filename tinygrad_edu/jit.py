@@ -1241,7 +1241,8 @@ class jit:
     def source(self) -> str:
         """The generated replay functions, one per signature replayed so far, as Python source to read."""
         sources = [e.source for e in self._entries.values() if e.source is not None]
-        return "\n".join(sources) if sources else "# nothing replayed yet: the first calls record the step\n"
+        return "\n".join(sources) if sources else ("# nothing replayed yet: the first two calls record the step, and a "
+                                                    "call on the same argument values as the call before records again\n")
 
 
 def _reachable(fn, args) -> list:
