@@ -465,16 +465,16 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self._float())
+        return ops.SigmoidFn.apply(self._float())
 
     def tanh(self):
-        return ops.Tanh.apply(self._float())
+        return ops.TanhFn.apply(self._float())
 
     def relu(self):
-        return ops.ReLU.apply(self)
+        return ops.ReLUFn.apply(self)
 
     def step(self):
-        return ops.Step.apply(self)
+        return ops.StepFn.apply(self)
 
     def clamp(self, min=None, max=None):
         """Clip into [min, max]; the bounds promote like the other operand of a binary op (an int
@@ -603,10 +603,10 @@ class Tensor:
         return Tensor._constant(np.asarray(np.any(self._read("any()"), axis=axes, keepdims=keepdim)))
 
     def softmax(self, dim: int = -1):
-        return ops.Softmax.apply(self._float(), dim=dim)
+        return ops.SoftmaxFn.apply(self._float(), dim=dim)
 
     def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmax.apply(self._float(), dim=dim)
+        return ops.LogSoftmaxFn.apply(self._float(), dim=dim)
 
     def gather(self, dim: int, index):
         """Pick along ``dim`` at ``index`` (an int tensor with as many dims): out[i][j] = self[i][index[i][j]] for dim 1."""
@@ -784,7 +784,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 "data is float64 unless made otherwise; tg.tensor(array, dtype=tg.float32) makes it float32), "
                 "or the model, e.g. model.double()"
             )
-    return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
+    return ops.LinearFn.apply(x, weight) if bias is None else ops.LinearFn.apply(x, weight, bias)
 
 
 Function.tensor_type = Tensor  # what Function.apply wraps its results in (see autograd.Function)
