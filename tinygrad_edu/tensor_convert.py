@@ -1,0 +1,91 @@
+"""Python's conversion protocols for `Tensor`: ``item()``, ``numpy()``, ``float(t)``, ``if t:``,
+``f"{t:.3f}"``, ``np.asarray(t)``, DLPack and ``repr``.
+
+Every read of a tensor's values into Python goes through `Conversions._read`, so that ``tg.jit`` can
+refuse one inside a recorded step (a replay runs no Python between ops, so a value read there
+would be frozen).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import _mode
+
+
+class Conversions:
+    """Mixed into `Tensor` (tensor.py): reading its values out as Python numbers, arrays and text."""
+
+    __slots__ = ()
+
+    def _read(self, what: str) -> np.ndarray:
+        """The array, for a result outside the graph: a Python number, a NumPy array, a comparison's
+        mask, an index. Every such read goes through here, so that tg.jit can refuse one inside a step
+        (a replay runs no Python between ops, so the value read would be frozen)."""
+        if _mode.recorder is not None:  # jit hook: a value read while recording a step
+            _mode.recorder.read(self, what)
+        return self.data
+
+    def item(self):
+        """The one element as a Python number. Every conversion to a Python scalar reads through here."""
+        data = self._read("item()")
+        if data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied). Every conversion to NumPy reads through here."""
+        return self._read("numpy()")
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements (shape {self.shape}) is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, this one is "
+                            f"{self.dtype} of shape {self.shape}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 or (spec and self.data.size == 1):
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format(t, {spec!r}) needs a tensor with one element, this one has shape {self.shape}")
+        return str(self)
+
+    def __array__(self, dtype=None, copy=None):
+        data = self.numpy()
+        if copy:
+            return np.array(data, dtype=dtype, copy=True)
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.numpy().__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self.data.dtype != np.float32:
+            extras.append(f"dtype={self.data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({', '.join([body] + extras)})"
