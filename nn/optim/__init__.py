@@ -5,7 +5,7 @@
     lr_scheduler  changing the learning rate over training
 
 Every update reads ``p.grad`` and writes the parameter's array in place (no graph is recorded:
-the array is changed directly). Gradient arrays are only read, never written: the engine may
+the array is changed directly, and the parameter's version goes up, as for any in-place change). Gradient arrays are only read, never written: the engine may
 share one array between tensors.
 """
 
@@ -123,6 +123,9 @@ class Optimizer:
         ``closure`` re-computes the loss (zero_grad, forward, backward) for optimizers that need
         it several times per step; here it is called once, before the update. With a group's
         ``maximize=True``, ``update`` is handed −grad, so the step climbs instead of descending.
+        Each update raises the parameter's version, as PyTorch's in-place update does: a graph
+        recorded before the step kept the old weights, and its backward now refuses to run
+        (instead of quietly mixing old activations with new weights).
         """
         loss = closure() if closure is not None else None
         for group in self.param_groups:
@@ -134,6 +137,7 @@ class Optimizer:
                 new = self.update(w, grad, self.state.setdefault(p, {}), group)
                 if new is not w:  # the built-in updates change w in place and return it
                     self._write(new, w)
+                p._storage.version += 1  # an in-place change: a graph that kept the old w refuses backward
         return loss
 
     def _write(self, new, w: np.ndarray) -> None:
