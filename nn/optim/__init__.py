@@ -5,8 +5,9 @@
     lr_scheduler  changing the learning rate over training
 
 Every update reads ``p.grad`` and writes the parameter's array in place (no graph is recorded:
-the array is changed directly, and the parameter's version goes up, as for any in-place change). Gradient arrays are only read, never written: the engine may
-share one array between tensors.
+the array is changed directly) and raises the parameter's version, as PyTorch's in-place update
+does: a graph recorded before the step kept the old weights, so its backward refuses to run.
+Gradient arrays are only read, never written: the engine may share one array between tensors.
 """
 
 from __future__ import annotations
@@ -123,9 +124,6 @@ class Optimizer:
         ``closure`` re-computes the loss (zero_grad, forward, backward) for optimizers that need
         it several times per step; here it is called once, before the update. With a group's
         ``maximize=True``, ``update`` is handed −grad, so the step climbs instead of descending.
-        Each update raises the parameter's version, as PyTorch's in-place update does: a graph
-        recorded before the step kept the old weights, and its backward now refuses to run
-        (instead of quietly mixing old activations with new weights).
         """
         loss = closure() if closure is not None else None
         for group in self.param_groups:
