@@ -1,5 +1,5 @@
 """Python's conversion protocols for `Tensor`: ``item()``, ``numpy()``, ``float(t)``, ``if t:``,
-``f"{t:.3f}"``, ``np.asarray(t)``, DLPack and ``repr``.
+``f"{t:.3f}"``, ``np.asarray(t)``, DLPack, ``repr`` and the notebook view.
 
 Every read of a tensor's values into Python goes through `Conversions._read`, so that ``tg.jit`` can
 refuse one inside a recorded step (a replay runs no Python between ops, so a value read there
@@ -8,8 +8,11 @@ would be frozen).
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
+from . import promotion
 from .autograd import _mode
 
 
@@ -79,13 +82,26 @@ class Conversions:
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
 
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
-        extras = []
-        if self.data.dtype != np.float32:
-            extras.append(f"dtype={self.data.dtype}")
+    def _values_text(self, prefix: str = "") -> str:
+        """The values as PyTorch prints them: 4 decimals, and a tensor of more than 1000 elements
+        abbreviated to the first and last 3 along each dimension (``prefix`` indents the lines after the first)."""
+        return np.array2string(self.data, separator=", ", precision=4, threshold=1000, edgeitems=3, prefix=prefix)
+
+    def _origin(self) -> str:
+        """Where the tensor comes from, as repr says it: the op that made it, or whether it is a leaf that learns."""
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({', '.join([body] + extras)})"
+            return f"grad_fn=<{type(self._ctx).__name__}Backward>"
+        return f"requires_grad={self.requires_grad}"
+
+    def __repr__(self) -> str:
+        extras = [f"dtype={self.data.dtype}"] if self.data.dtype != np.float32 else []
+        if self._ctx is not None or self.requires_grad:
+            extras.append(self._origin())
+        return f"tensor({', '.join([self._values_text(prefix='tensor(')] + extras)})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the shape, dtype and origin in a header, then the values as repr prints them."""
+        kind = "tensor" if type(self) is promotion.Tensor else type(self).__name__  # nn.Parameter says so
+        head = f"shape {self.shape} · {self.dtype} · {self._origin()}"
+        return (f'<div class="tg-tensor"><b>{kind}</b> <code>{html.escape(head)}</code>'
+                f'<pre style="margin:2px 0">{html.escape(self._values_text())}</pre></div>')
