@@ -94,8 +94,18 @@ def check_writable(path) -> str:
     return target
 
 
+def identity(path):
+    """What the file at ``path`` (or where its symlinks lead) is now: (device, inode, size, modification time),
+    or None if there is none. Compared later, it tells whether another program has replaced or changed it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
 @contextlib.contextmanager
-def atomic_file(path):
+def atomic_file(path, expect=False):
     """Open a temporary file beside ``path`` for binary writing; it replaces ``path`` only if the block succeeds.
 
     The temporary file lives in the same folder, so the final ``os.replace`` is a rename within one
@@ -106,6 +116,10 @@ def atomic_file(path):
     a lock on its temporary file: one left by a process killed mid-write (``kill -9``) is unlocked
     and removed on the next write, while a live writer's is kept, whatever its process id (a
     container sharing the folder has process ids of its own).
+
+    ``expect``, if given, is the `identity` the file must still have (None: that it must still not
+    exist) when it is replaced: if another program wrote it in the meantime, a FileExistsError
+    keeps that program's file rather than silently replacing it.
     """
     target = check_writable(path)
     folder, name = os.path.split(target)
@@ -122,6 +136,10 @@ def atomic_file(path):
             yield file
             file.flush()
             os.fsync(file.fileno())
+            if expect is not False and identity(target) != expect:
+                raise FileExistsError(f"not replacing {path}: another program has written it since this one "
+                                      "last wrote or checked it (another run saving to the same file?); it keeps "
+                                      "that program's contents")
             os.replace(tmp, target)  # while the lock is held: the file is never unlocked under its temporary name
         _sync_folder(folder)
     except BaseException:
