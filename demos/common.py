@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import os
+import signal
 import struct
 import zlib
 
@@ -206,6 +208,23 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
             raise Diverged(f"training diverged in epoch {epoch + 1}: after its last step ({number}) "
                            f"{', '.join(blown)} hold NaN or infinite numbers (try a smaller learning rate)")
         yield epoch, total / len(X)
+
+
+@contextlib.contextmanager
+def ctrl_c_deferred():
+    """A block that Ctrl-C does not cut short: a SIGINT arriving inside it takes effect as the block ends.
+
+    Saving a checkpoint and recording that it was saved must happen together; otherwise an
+    interruption between the two names an older checkpoint than the one on disk.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield  # not POSIX: the window stays, only a few instructions wide
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def check_memory(sizes: list[int], copies: int) -> None:

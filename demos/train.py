@@ -151,9 +151,10 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
                 raise common.Diverged(f"training diverged after epoch {epoch + 1}: the learning rate η·γᵉ has "
                                       f"grown to {scheduler.get_last_lr()[0]} (try a smaller --lr-decay)")
             if args.save is not None:  # before printing: a closed stdout must not cost the epoch
-                replacing = checkpoints.save(args.save, model, optimizer, history, settings, scheduler,
-                                             replacing=replacing)
-                last_good = (args.save, epoch + 1)
+                with common.ctrl_c_deferred():  # so that the file written and last_good always agree
+                    replacing = checkpoints.save(args.save, model, optimizer, history, settings, scheduler,
+                                                 replacing=replacing)
+                    last_good = (args.save, epoch + 1)
             if not args.quiet:
                 print(f"epoch {epoch + 1:>3}/{args.epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} "
                       f"({seconds:.1f} s)")

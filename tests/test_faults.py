@@ -20,6 +20,7 @@ import nn
 import tinygrad_edu as tg
 from demos import cli, common, sigmoid_vs_step
 
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())  # whose code subprocesses run
 DATA = os.environ.get("TINYGRAD_EDU_DATA")
 needs_data = pytest.mark.skipif(
     not (DATA and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()),
@@ -236,9 +237,9 @@ def test_a_closed_stdout_loses_no_epoch_and_exits_quietly(tmp_path, capsys, monk
 
 @needs_data
 def test_head_dash_1_ends_the_command_quietly(tmp_path):
-    done = subprocess.run(f"tinygrad-edu train {' '.join(TINY[:-1])} --epochs 3 --save ck.npz | head -1",
+    done = subprocess.run(f"{sys.executable} -m demos train {' '.join(TINY[:-1])} --epochs 3 --save ck.npz | head -1",
                           shell=True, capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
     assert done.stdout == "Sequential(\n"
     assert "Traceback" not in done.stderr and "Error" not in done.stderr and "Exception" not in done.stderr
 
@@ -247,8 +248,9 @@ def test_head_dash_1_ends_the_command_quietly(tmp_path):
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to another process is POSIX")
 def test_ctrl_c_says_where_the_last_good_checkpoint_is(tmp_path):
     path = tmp_path / "ck.npz"
-    process = subprocess.Popen(["tinygrad-edu", "train", *TINY, "--subset", "2000", "--epochs", "500", "--save",
-                                str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen([sys.executable, "-m", "demos", "train", *TINY, "--subset", "2000", "--epochs", "500",
+                                "--save", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},  # this checkout's code
                                # a shell's background job (`pytest &`, a mutmut runner) hands its children SIGINT
                                # ignored, and Python keeps it ignored; a terminal's Ctrl-C reaches the default handler
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -19,7 +19,7 @@ import pytest
 
 from demos import cli, train
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())  # whose code subprocesses run
 DATA = os.environ.get("TINYGRAD_EDU_DATA")
 needs_data = pytest.mark.skipif(
     not (DATA and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()),
