@@ -947,7 +947,7 @@ def _parent(ref, ops, externals, args):
 # ---------------------------------------------------------------------------------------- kernels
 # The hottest ops, written out with buffers the replay owns (``out=``) instead of calling the op:
 # no Function object and no new arrays on each step. Each is the op's own arithmetic, NumPy call
-# for NumPy call, so the bits are the eager ones (tests/test_jit.py checks it); an op used in a
+# for NumPy call, so the bits are the eager ones (tests/jit/test_jit.py checks it); an op used in a
 # way a kernel does not cover (mixed dtypes, 0-d arrays) is replayed through its Function.
 # fits(input types, kwargs, sources) says whether a kernel covers an op; sources[i] is where input i
 # comes from ("out", "arg", "ext", ... as in _Recording, or "changed" when an in-place op overwrites it).
@@ -1033,7 +1033,7 @@ class _SquaredErrorKernel:
 
     @staticmethod
     def scale(reduction, shape) -> float:
-        """_Loss.reduce's 1/divisor, as the same Python float."""
+        """_LossFn.reduce's 1/divisor, as the same Python float."""
         return 1 / {"sum": 1, "lecture": 2 * shape[0], "mean": int(np.prod(shape))}[reduction]
 
     @staticmethod
