@@ -289,3 +289,27 @@ def test_an_optimizer_update_edited_after_import_runs_in_the_replay(monkeypatch)
         return w
 
     compare(classifier(), lambda _: monkeypatch.setattr(nn.optim.SGD, "update", halved), undo=monkeypatch.undo)
+
+
+def test_a_parameter_given_a_new_array_is_guarded():
+    """Module.to gives parameters new arrays: in another dtype, the replay must not compute on (eager raises)."""
+    def make():
+        model, optimizer = model_and_optimizer(nn.Sigmoid())
+
+        def step(x, labels):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), labels)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step, model, model.parameters
+
+    compare(make, lambda model: setattr(model[0].weight, "data", model[0].weight.data.copy()))  # same shape
+    step, model, _ = make()
+    run = tg.jit(step)
+    for x, labels in data()[:4]:
+        run(x, labels)
+    model.double()
+    with pytest.raises(RuntimeError, match="linear: the input is float32 but the weight is float64"):
+        run(*data()[5])

@@ -17,6 +17,7 @@ shapes and dtypes) and frees every array after its last use, as eager frees the 
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class Writer:
     """Builds the replay's source: names for every object it uses, and ``del`` after each local's last use."""
 
     def __init__(self):
-        self.namespace = {"_wrap": Tensor._constant, "_sum_to_shape": _sum_to_shape, "np": np,
+        self.namespace = {"_wrap": Tensor._constant, "_own": _own, "_sum_to_shape": _sum_to_shape, "np": np,
                           "_check_finite": _check_finite, "_mode": _mode, "MISS": MISS}
         self.names = {}  # id(object) -> its name in the namespace
         self.lines = []
@@ -91,9 +92,17 @@ class Writer:
             checks.append(code + (f"  #{comment}" if comment else "") + "\n")
         return (f"def replay({', '.join(params)}):\n    # {header}\n    try:  # the guard: is this the recorded call?\n"
                 + "".join(checks)
-                + "            return MISS\n    except (KeyError, IndexError, ValueError, AttributeError):\n"
+                + "            return MISS\n    except (KeyError, IndexError, ValueError, AttributeError, TypeError, RuntimeError):\n"
                 + "        return MISS  # something the guard reads is gone\n"
                 + "".join(f"    {line}\n" for line in body))
+
+
+def _own(array):
+    """``array`` as a leaf's first ``.grad``: an array nothing else holds, as eager's `_accumulate` makes it
+    by copying. A new array that an op's backward made and kept no reference to (three references: the
+    replay's local, this argument and getrefcount's) is that already, and is given as it is; any other
+    (kept by an op, a view, the seed, another leaf's) is copied."""
+    return array if array.base is None and sys.getrefcount(array) <= 3 else array.copy()
 
 
 def _check_finite(grad, op, i, shape):
@@ -168,7 +177,9 @@ def generate(recording, externals: dict, header: str, guard) -> tuple[str, dict]
 
 
 def _guard_checks(w, args, state) -> list[str]:
-    """The checks on the grad mode, the arguments and the tensors read live."""
+    """The checks on the grad mode, the arguments and the tensors read live (their arrays by identity: an
+    array changed in place is the same object, and one given anew, by Module.to say, may have another
+    shape or dtype)."""
     checks = ["not _mode.enabled" if _mode.enabled else "_mode.enabled",
               "_mode.detect_anomaly" if not _mode.detect_anomaly else "not _mode.detect_anomaly"]
     for i, a in enumerate(args):
@@ -177,10 +188,9 @@ def _guard_checks(w, args, state) -> list[str]:
         checks.append(f"{array}.shape != {a.shape!r} or {array}.dtype != {w.name(a.dtype, '')}")
         if isinstance(a, Tensor):
             checks.append(f"{'not ' if a._requires_grad else ''}a{i}._requires_grad")
-    for t in state:
+    for t in state:  # the same array (changed in place only; Module.to gives a new one), and requires_grad
         s = w.name(t, "s")
-        checks.append(f"{s}.data.shape != {t.shape!r} or {s}.data.dtype != {w.name(t.dtype, '')} "
-                      f"or {'not ' if t._requires_grad else ''}{s}._requires_grad")
+        checks.append(f"{s}.data is not {w.name(t.data, 'array')} or {'not ' if t._requires_grad else ''}{s}._requires_grad")
     return checks
 
 
@@ -241,7 +251,7 @@ def _emit_backward(w, event, ops, externals, args):
     for key in leaves:  # a leaf's .grad is an array of its own, as eager's _accumulate makes it
         acc = grads[key]
         t = f"a{key[1]}" if key[0] == "arg" else w.name(key[1], "s")
-        w.emit(f"{t}.grad = _wrap({acc}.copy() if {t}.grad is None else {t}.grad.data + {acc})")
+        w.emit(f"{t}.grad = _wrap(_own({acc}) if {t}.grad is None else {t}.grad.data + {acc})")
 
 
 def _parent(ref, ops, externals, args):

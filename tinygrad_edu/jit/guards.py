@@ -51,6 +51,19 @@ def _snapshot(value):
     return [_snapshot(v) for v in value] if type(value) is list else value
 
 
+class _Is:
+    """An attribute compared by identity in a comparison of dicts (recorded != current, this on the left)."""
+
+    __slots__ = ("obj",)
+    __hash__ = None
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return other is self.obj
+
+
 class _Identity:
     """A list or dict of the step's closure or globals, compared by identity: the step may append to it
     (a counter of calls) without making every call a new recording; what is in it is no source."""
@@ -201,11 +214,12 @@ class Guard:
             checks.append(same(f"{name(cell, 'cell')}.cell_contents", value) + f"  # the step's variable {var}")
         for var, namespace, value in self.globals:
             checks.append(same(f"{name(namespace, 'globals')}[{var!r}]", value) + f"  # the global {var}")
-        for obj, attributes in self.attributes:
-            d = name(vars(obj), "attributes")
-            what = f"{type(obj).__name__}'s attributes"
-            checks.append(f"len({d}) != {len(attributes)}  # {what}: " + ", ".join(attributes))
-            checks += [same(f"{d}[{key!r}]", value) for key, value in attributes.items()]
+        for obj, attributes in self.attributes:  # one comparison of dicts, in C: the same keys, each value the same
+            expected = {key: value if is_plain(value) else _Is(value) for key, value in attributes.items()}
+            listed = ", ".join(f"{key}={value!r}" if is_plain(value) and type(value) is not dict else key
+                               for key, value in attributes.items())
+            checks.append(f"{name(expected, 'recorded')} != {name(vars(obj), 'attributes')}"
+                          f"  # {type(obj).__name__}'s attributes: {listed}")
         for obj, groups, recorded in self.optimizers:
             g = name(groups, "param_groups")
             checks.append(f"{name(vars(obj), 'attributes')}['param_groups'] is not {g} or len({g}) != {len(groups)}"
