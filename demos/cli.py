@@ -9,7 +9,7 @@ import sys
 
 from tinygrad_edu.data import DataError
 
-from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, hidden_units,
+from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, hidden_units, newton,
                    numerical_gradient, perceptron, random_labels, scaling, show_digits, sigmoid_vs_step, train)
 from demos.common import Diverged
 
@@ -21,6 +21,7 @@ DEMOS = {
     "numerical-gradient": numerical_gradient,
     "descent-variants": descent_variants,
     "cost-surface": cost_surface,
+    "newton": newton,
     "scaling": scaling,
     "train": train,
     "hidden-units": hidden_units,

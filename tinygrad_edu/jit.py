@@ -228,6 +228,11 @@ class _Recording:
             if grad is not None:
                 self.grads[id(grad)] = (weakref.ref(grad), self.ref(t))
 
+    def refuse(self, what):
+        """A backward a replay cannot repeat (it runs the first-order backward into every leaf's .grad only)."""
+        raise JitError(f"tg.jit: {what} inside a jitted step is not supported: a replay runs the first-order "
+                       "backward into .grad only. Call it outside the step, or leave the step unjitted.")
+
     def live(self, method, args, kwargs):
         self._check_unchanged(f"{method.__qualname__}()")
         refs = tuple(self.ref(a) if isinstance(a, Tensor) else ("value", a) for a in args)

@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops
-from .autograd import Function, _mode, is_grad_enabled, run_backward
+from .autograd import DifferentiableOnceError, Function, _mode, enable_grad, is_grad_enabled, run_backward, seed_gradient
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
@@ -91,7 +91,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "_storage", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's loop
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         source = data if isinstance(data, Tensor) else None
@@ -233,10 +232,28 @@ class Tensor:
         return str(self)
 
     def __array__(self, dtype=None, copy=None):
+        if _mode.on_tensors is not None:
+            raise DifferentiableOnceError(
+                f"{_mode.on_tensors}.backward, run on tensors for a second derivative, turned a tensor into a NumPy "
+                "array (np.asarray, np.array, or storing it into an array): its values would be a constant, and the "
+                "second derivative silently wrong. Use operators and the NumPy functions Tensor supports, or mark "
+                "backward once_differentiable")
         data = self.numpy()
         if copy:
             return np.array(data, dtype=dtype, copy=True)
         return data if dtype is None else data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy's operators with a tensor on the right (``array + t`` is ``t.__radd__(array)``), and inside
+        a backward run on tensors (create_graph) the ufuncs backwards use, as tensor ops."""
+        from .numpy_on_tensors import call_ufunc
+        return call_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions given a tensor: on its values as arrays (as ``np.asarray(t)``), except inside a
+        backward run on tensors (create_graph), where those backwards use run as tensor ops."""
+        from .numpy_on_tensors import call_function
+        return call_function(func, args, kwargs)
 
     def __dlpack__(self, *args, **kwargs):
         return self.numpy().__dlpack__(*args, **kwargs)
@@ -258,30 +275,34 @@ class Tensor:
     __hash__ = object.__hash__  # `==` is element-wise, so hash by identity (tensors are dict keys)
 
     # ------------------------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None) -> None:
         """Compute ∂self/∂x for every leaf x that requires grad, adding it into ``x.grad``.
 
         A scalar's gradient with respect to itself is 1. For a non-scalar, pass ``gradient``
-        (∂L/∂self for some outer L, same shape). The graph's saved arrays are freed afterwards
-        unless ``retain_graph=True``.
+        (∂L/∂self for some outer L, same shape). ``inputs`` (a tensor or a sequence of them) limits
+        which tensors get a ``.grad``. With ``create_graph=True`` the gradients are recorded in the
+        graph, so ``x.grad`` can be differentiated again. The graph's saved arrays are freed
+        afterwards unless ``retain_graph`` (which defaults to ``create_graph``) is True.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no leaf it depends on does)")
         given = gradient  # as passed: the jit refuses one that changes from call to call
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}; "
-                    "reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape"
-                )
-            gradient = np.array(1, dtype=self.dtype).reshape(self.shape)  # ∂self/∂self = 1
-        else:
-            gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
-            if gradient.shape != self.shape:
-                raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
+        gradient = seed_gradient(self, gradient, create_graph, "backward")
+        retain_graph = create_graph if retain_graph is None else retain_graph
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs or not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+                raise RuntimeError("backward(inputs=...): give a tensor or a non-empty sequence of tensors that "
+                                   "require grad")
         if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
+            if create_graph or inputs is not None:
+                _mode.recorder.refuse("backward(create_graph=True)" if create_graph else "backward(inputs=...)")
             return _mode.recorder.backward(self, gradient, retain_graph, given)
-        run_backward(self, gradient, retain_graph)
+        if create_graph:
+            with enable_grad():
+                run_backward(self, gradient, retain_graph, create_graph, inputs)
+        else:
+            run_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
@@ -518,12 +539,15 @@ class Tensor:
         return self.to(bool_)
 
     # ----------------------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False):
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
         """Σ over ``dim`` (all elements by default). Integers and bools add up as int64, as in PyTorch
-        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around)."""
+        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around).
+        ``axis`` and ``keepdims`` are NumPy's names, which PyTorch accepts too."""
+        dim, keepdim = _numpy_names("sum", dim, keepdim, axis, keepdims)
         return ops.Sum.apply(self if self.dtype.kind == "f" else self.to(int64), dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim: bool = False):
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        dim, keepdim = _numpy_names("mean", dim, keepdim, axis, keepdims)
         if self.dtype.kind != "f":  # as in PyTorch: which float type it should be is the caller's choice
             raise RuntimeError(f"mean() needs a float tensor, this one is {self.dtype}; use .float().mean()")
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
@@ -715,6 +739,15 @@ class Tensor:
 
     def __invert__(self):
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+def _numpy_names(name: str, dim, keepdim, axis, keepdims) -> tuple:
+    """``dim`` and ``keepdim``, also given by NumPy's names ``axis`` and ``keepdims`` (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}(): give dim or axis, not both")
+        dim = axis
+    return dim, keepdim if keepdims is None else keepdims
 
 
 def _require_a_bound(name: str, min, max) -> None:
