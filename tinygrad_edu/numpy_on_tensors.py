@@ -17,8 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .autograd import DifferentiableOnceError, _mode
-from .tensor import Tensor, _promote, where
+from .autograd import DifferentiableOnceError, Function, _mode
+from .promotion import promote
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, Function.tensor_type)  # Tensor (tensor.py, which comes after this file)
 
 # The ufuncs behind NumPy's operators, and the Tensor method that does ``array <op> tensor``.
 REFLECTED = {
@@ -36,24 +40,25 @@ FORWARD = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__", np
 
 def _constant(compute):
     """A NumPy function whose result is locally constant (sign, isnan): computed on the values, no gradient."""
-    return lambda x: Tensor._constant(np.asarray(compute(x.data)))
+    return lambda x: Function.tensor_type._constant(np.asarray(compute(x.data)))
 
 
 def _bounded(method: str):
     """np.maximum(x, c) and np.minimum(x, c) with a number c: a clamp."""
     def bound(a, b):
-        if isinstance(a, Tensor) == isinstance(b, Tensor) or np.ndim(b if isinstance(a, Tensor) else a) != 0:
-            raise DifferentiableOnceError(f"np.{method}imum on tensors is supported with a number only")
-        x, c = (a, b) if isinstance(a, Tensor) else (b, a)
+        if _is_tensor(a) == _is_tensor(b) or np.ndim(b if _is_tensor(a) else a) != 0:
+            _refuse(f"np.{method}imum of two tensors", "")
+        x, c = (a, b) if _is_tensor(a) else (b, a)
         return x.clamp(min=c) if method == "max" else x.clamp(max=c)
     return bound
 
 
 UFUNCS = {
     np.negative: lambda x: -x,
-    np.exp: Tensor.exp, np.log: Tensor.log, np.sqrt: Tensor.sqrt, np.tanh: Tensor.tanh, np.absolute: Tensor.abs,
+    np.exp: lambda x: x.exp(), np.log: lambda x: x.log(), np.sqrt: lambda x: x.sqrt(), np.tanh: lambda x: x.tanh(),
+    np.absolute: lambda x: x.abs(),
     np.log1p: lambda x: ops.Log1p.apply(x),
-    np.logaddexp: lambda a, b: ops.LogAddExp.apply(*_promote(a, b)),
+    np.logaddexp: lambda a, b: ops.LogAddExp.apply(*promote(a, b)),
     np.sign: _constant(np.sign), np.isnan: _constant(np.isnan), np.isfinite: _constant(np.isfinite),
     np.isinf: _constant(np.isinf),
     np.maximum: _bounded("max"), np.minimum: _bounded("min"),
@@ -62,7 +67,7 @@ UFUNCS = {
 
 def call_ufunc(ufunc, method, inputs, kwargs):
     if method == "__call__" and not kwargs:
-        if len(inputs) == 2 and not isinstance(inputs[0], Tensor) and ufunc in REFLECTED:
+        if len(inputs) == 2 and not _is_tensor(inputs[0]) and ufunc in REFLECTED:
             operator = getattr(inputs[1], REFLECTED[ufunc], None)  # array <op> tensor, as Python would ask
             if operator is None:
                 raise TypeError(f"unsupported operand types for {ufunc.__name__}: "
@@ -73,7 +78,7 @@ def call_ufunc(ufunc, method, inputs, kwargs):
                 return getattr(inputs[0], FORWARD[ufunc])(inputs[1])
             if ufunc in UFUNCS:
                 return UFUNCS[ufunc](*inputs)
-            if ufunc.nin == 1 and hasattr(Tensor, ufunc.__name__):  # np.sin(t) is t.sin(), where Tensor has it
+            if ufunc.nin == 1 and hasattr(Function.tensor_type, ufunc.__name__):  # np.sin(t) is t.sin(), where Tensor has it
                 return getattr(inputs[0], ufunc.__name__)()
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
     if "out" in kwargs:
@@ -96,12 +101,13 @@ def _mean(x, axis=None, dtype=None, out=None, keepdims=False):
 def _where(condition, x=None, y=None):
     if x is None or y is None:
         _refuse("np.where with one argument (the positions where the condition holds)")
-    return where(condition, x, y)
+    condition = condition.data if _is_tensor(condition) else np.asarray(condition)  # a mask: a constant
+    return ops.Where.apply(*promote(x, y), condition=condition)
 
 
 def _like(fill):
     def like(x, dtype=None):
-        return Tensor._constant(np.full(x.shape, fill, dtype=x.dtype if dtype is None else dtype))
+        return Function.tensor_type._constant(np.full(x.shape, fill, dtype=x.dtype if dtype is None else dtype))
     return like
 
 

@@ -212,7 +212,7 @@ def test_ops_whose_backward_picks_and_scatters_are_differentiable_in_the_gradien
 # ------------------------------------------------------------------------------- refusals
 def test_the_perceptron_step_refuses_a_second_derivative_naming_it():
     x = leaf([0.5, -0.5])
-    with pytest.raises(tg.DifferentiableOnceError, match="^Step can be differentiated once only"):
+    with pytest.raises(tg.DifferentiableOnceError, match="^StepFn can be differentiated once only"):
         tg.autograd.grad((x.step() * x).sum(), x, create_graph=True)
     (g,) = tg.autograd.grad((x.step() * x).sum(), x)  # first order as before
     np.testing.assert_array_equal(g.numpy(), [1.0, 0.0])
