@@ -85,7 +85,9 @@ class DropoutFn(tg.Function):
 
     def mask(self):
         """m / (1 − p): 1/(1 − p) where kept, 0 where dropped (made from the kept mask, a constant)."""
-        return self.keep / np.asarray(1 - self.p, dtype=self.dtype) if self.p < 1 else np.zeros(self.keep.shape, self.dtype)
+        if self.p == 1:
+            return np.zeros(self.keep.shape, self.dtype)
+        return self.keep / np.asarray(1 - self.p, dtype=self.dtype)
 
     def backward(self, grad):
         return grad * self.mask()
@@ -279,17 +281,18 @@ class BinaryCrossEntropy(_LossFn):
             return np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
 
     def w(self, like):
+        """The weight in the prediction's float type, or 1."""
         return 1 if self.weight is None else _like(self.weight, like)
 
     def backward(self, grad):
         grad = self.loss_grad(grad) * self.w(self.a)
         a, y = self.a, _as_float(self.y, self.a)
-        da = grad * (a - y) / np.maximum(a * (1 - a), 1e-12) if self.needs_input_grad[0] else None
+        da = dy = None
+        if self.needs_input_grad[0]:
+            da = grad * (a - y) / np.maximum(a * (1 - a), 1e-12)
         if self.needs_input_grad[1]:
             log_a, log_not_a = self.logs(a)
             dy = grad * (log_not_a - log_a)
-        else:
-            dy = None
         return (da, dy) + (None,) * (len(self.needs_input_grad) - 2)
 
 
@@ -350,8 +353,8 @@ class NegativeLogLikelihood(_LossFn):
     """
 
     def forward(self, log_p, labels, *weight, ignore_index, label_smoothing, reduction, name):
-        self.name, self.classes = name, log_p.shape[1]
-        classes = self.classes
+        self.name, classes = name, log_p.shape[1]
+        self.classes = classes
         self.valid = labels != ignore_index
         _check_labels(labels, classes, self.valid, name, f" (or be ignore_index={ignore_index})")
         self.index = np.expand_dims(np.where(self.valid, labels, 0), 1)  # along the class dim
@@ -362,7 +365,7 @@ class NegativeLogLikelihood(_LossFn):
         if label_smoothing:
             smooth = -(log_p * self.per_class(w, log_p.ndim)).sum(axis=1)
             losses = losses + np.where(self.valid, (label_smoothing / classes) * smooth, 0)
-        self.is_label = np.arange(classes).reshape(self.per_class(w, log_p.ndim).shape) == self.index  # one-hot, as a mask
+        self.is_label = self.per_class(np.arange(classes), log_p.ndim) == self.index  # e^yᵢ, the one-hot rows, as a mask
         return self.reduce(losses, reduction, total=w_label.sum())
 
     def weights(self, dtype):
@@ -380,7 +383,8 @@ class NegativeLogLikelihood(_LossFn):
         grad = np.broadcast_to(self.loss_grad(grad), self.valid.shape)
         d_log_p = np.where(self.is_label, np.expand_dims(-(1 - self.smoothing) * w_label * grad, 1), 0)
         if self.smoothing:
-            d_log_p = d_log_p - (self.smoothing / self.classes) * self.per_class(w, d_log_p.ndim) * np.expand_dims(grad * self.valid, 1)
+            w_c = self.per_class(w, d_log_p.ndim)
+            d_log_p = d_log_p - (self.smoothing / self.classes) * w_c * np.expand_dims(grad * self.valid, 1)
         return (d_log_p,) + (None,) * (len(self.needs_input_grad) - 1)
 
 

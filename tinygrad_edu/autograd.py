@@ -298,6 +298,9 @@ def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: b
     them are asked. With ``create_graph`` every gradient is a tensor, and each op's backward runs
     on tensors (`_backward_on_tensors`), so the gradients are recorded and can be differentiated again.
     """
+    if create_graph and not _mode.enabled:  # the gradients are recorded even inside no_grad (as in PyTorch)
+        with enable_grad():
+            return backpropagate(roots, gradients, collect, retain_graph, create_graph, targets)
     grads = {}  # ∂L/∂t so far, for every tensor t reached (tensors hash by identity)
     for root, gradient in zip(roots, gradients):
         grads[root] = grads[root] + gradient if root in grads else gradient
@@ -441,8 +444,7 @@ def _backward_on_tensors(fn, out, grad) -> tuple:
             setattr(twin, attribute, _kept_as_tensors(fn, out, attribute, value))
     previous, _mode.on_tensors = _mode.on_tensors, name
     try:
-        with enable_grad():
-            grads = type(fn).backward(twin, grad)
+        grads = type(fn).backward(twin, grad)
     except (TypeError, AttributeError) as err:
         raise DifferentiableOnceError(
             f"{name}.backward cannot run on tensors, as a second derivative needs ({type(err).__name__}: {err}); "
@@ -503,8 +505,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
              for out, given in zip(outputs, _per_output(grad_outputs, len(outputs)))]
     retain_graph = create_graph if retain_graph is None else retain_graph
     found = {}
-    with enable_grad() if create_graph else contextlib.nullcontext():
-        backpropagate(outputs, seeds, found.__setitem__, retain_graph, create_graph, inputs)
+    backpropagate(outputs, seeds, found.__setitem__, retain_graph, create_graph, inputs)
     grads = []
     for i, t in enumerate(inputs):
         g = found.get(t)

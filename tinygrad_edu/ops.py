@@ -3,7 +3,9 @@
 Notation: ``grad`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
 for every input, by the chain rule ∂L/∂x = ∂L/∂out · ∂out/∂x. Gradients may keep the broadcast
 shape of ``out``: the engine sums them back to each input's shape. Arrays are never modified in
-place here, because one gradient array may be shared by several inputs.
+place here, because one gradient array may be shared by several inputs. For a second derivative
+the engine runs these same backwards on tensors (see `Function`): which is why they keep their
+inputs and output as they came, and compute everything else in backward.
 """
 
 from __future__ import annotations

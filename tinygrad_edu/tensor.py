@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops, promotion
-from .autograd import Function, _mode, enable_grad, run_backward, seed_gradient
+from .autograd import Function, _mode, run_backward, seed_gradient
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
 from .tensor_convert import Conversions
@@ -152,11 +152,7 @@ class Tensor(InPlace, Conversions):
             if create_graph or inputs is not None:
                 _mode.recorder.refuse("backward(create_graph=True)" if create_graph else "backward(inputs=...)")
             return _mode.recorder.backward(self, gradient, retain_graph, given)
-        if create_graph:
-            with enable_grad():
-                run_backward(self, gradient, retain_graph, create_graph, inputs)
-        else:
-            run_backward(self, gradient, retain_graph, create_graph, inputs)
+        run_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""

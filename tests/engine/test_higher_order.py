@@ -106,6 +106,13 @@ def test_check_op_checks_second_derivatives_of_the_engine_ops():
              max_examples=8)
 
 
+def test_the_ops_that_numpy_calls_in_a_backward_become():
+    """np.log1p and np.logaddexp on tensors are ops of their own (BCE's and softplus's backwards call them)."""
+    from tinygrad_edu import ops
+    check_op(ops.Log1p.apply, domain=(-0.9, 3.0), second_order=True, max_examples=8)
+    check_op(ops.LogAddExp.apply, inputs=2, second_order=True, max_examples=8)
+
+
 def test_a_maximum_is_differentiable_twice_away_from_ties():
     x = leaf([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]])
     assert tg.gradgradcheck(lambda x: x.max() * x ** 2 + x.min() + x.max(dim=1).values.exp().sum(), [x])
@@ -327,3 +334,49 @@ def test_numpy_on_tensors_outside_a_backward_behaves_as_before():
         np.exp(t)
     with pytest.raises(TypeError):
         a += t  # NumPy cannot write a tensor into an array in place
+
+
+# ------------------------------------------------------------------- the kit catches wrong ones
+class CubeDetachedOnTensors(tg.Function):
+    """Right first derivative; on tensors the square is cut off from the graph: the second derivative is wrong."""
+
+    def forward(self, x):
+        self.x = x
+        return x ** 3
+
+    def backward(self, grad):
+        square = self.x * self.x
+        return grad * 3 * (square.detach() if isinstance(square, tg.Tensor) else square)
+
+
+class DoubleGradDetachedOnTensors(tg.Function):
+    """out = 2x; on tensors its backward cuts grad off: right in x (the second derivative is 0), wrong in grad."""
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, grad):
+        return 2 * (grad.detach() if isinstance(grad, tg.Tensor) else grad)
+
+
+def test_gradgradcheck_and_check_op_catch_a_wrong_second_derivative():
+    x = leaf([0.5, -1.5, 2.0])
+    assert tg.gradcheck(CubeDetachedOnTensors.apply, [x])
+    with pytest.raises(tg.GradcheckError, match="input 0"):
+        tg.gradgradcheck(CubeDetachedOnTensors.apply, [x])
+    with pytest.raises(tg.GradcheckError):
+        check_op(CubeDetachedOnTensors.apply, max_examples=5)
+    check_op(CubeDetachedOnTensors.apply, second_order=False, max_examples=5)  # first order only: it passes
+
+
+def test_gradgradcheck_differentiates_with_respect_to_the_gradient_handed_in():
+    x = leaf([0.5, -1.5, 2.0])
+    assert tg.gradcheck(DoubleGradDetachedOnTensors.apply, [x])
+    with pytest.raises(tg.GradcheckError, match="input 1"):  # input 1 is the gradient v handed to backward
+        tg.gradgradcheck(DoubleGradDetachedOnTensors.apply, [x])
+
+
+def test_check_op_with_second_order_true_requires_a_twice_differentiable_op():
+    check_op(lambda x: Cube.apply(x), max_examples=3)  # refuses twice: checked to first order
+    with pytest.raises(tg.DifferentiableOnceError, match="Cube"):
+        check_op(lambda x: Cube.apply(x), second_order=True, max_examples=3)

@@ -167,3 +167,16 @@ def test_dropout_and_leaky_relu_are_differentiable_twice():
         return F.dropout(F.leaky_relu(x, 0.2) ** 2, p=0.3, generator=np.random.default_rng(7)) * x
 
     assert tg.gradgradcheck(f, [x])
+
+
+@pytest.mark.parametrize("loss", [
+    lambda z, y: F.binary_cross_entropy(z.sigmoid(), y.sigmoid()),
+    lambda z, y: F.binary_cross_entropy_with_logits(z, y.sigmoid(), pos_weight=tg.tensor([0.5, 2.0, 1.5])),
+    lambda z, y: F.mse_loss(z, y.tanh(), reduction="sum"),
+    lambda z, y: F.huber_loss(z * 2, y, delta=0.7),
+    lambda z, y: F.cross_entropy(z, y.softmax(1), label_smoothing=0.3),
+], ids=["bce", "bce with logits", "mse", "huber", "soft cross-entropy"])
+def test_losses_are_differentiable_twice_in_their_targets_too(loss):
+    rng = np.random.default_rng(4)
+    z, y = (tg.Tensor(rng.standard_normal((4, 3)), requires_grad=True) for _ in range(2))
+    assert tg.gradgradcheck(loss, [z, y])
