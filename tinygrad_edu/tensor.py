@@ -148,10 +148,8 @@ class Tensor(InPlace, Conversions):
             if not inputs or not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
                 raise RuntimeError("backward(inputs=...): give a tensor or a non-empty sequence of tensors that "
                                    "require grad")
-        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
-            if create_graph or inputs is not None:
-                _mode.recorder.refuse("backward(create_graph=True)" if create_graph else "backward(inputs=...)")
-            return _mode.recorder.backward(self, gradient, retain_graph, given)
+        if _mode.observer is not None:  # it runs the walk (tinygrad_edu.jit records it first)
+            return _mode.observer.backward(self, gradient, retain_graph, given, create_graph, inputs)
         run_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:

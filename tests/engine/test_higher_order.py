@@ -322,6 +322,13 @@ def test_a_jitted_step_refuses_create_graph_and_grad_naming_them():
     with pytest.raises(tg.JitError, match=r"tg\.autograd\.grad\(\)"):
         step_with_grad(tg.Tensor(np.array([1.0, 1.0])))
 
+    @tg.jit
+    def step_with_inputs(x):
+        (x * w).sum().backward(inputs=[w])
+
+    with pytest.raises(tg.JitError, match=r"backward\(inputs=\.\.\.\)"):
+        step_with_inputs(tg.Tensor(np.array([1.0, 1.0])))
+
 
 def test_numpy_on_tensors_outside_a_backward_behaves_as_before():
     t, a = tg.tensor([1.0, -2.0]), np.array([3.0, 4.0], dtype=np.float32)
