@@ -9,7 +9,7 @@ import sys
 
 from tinygrad_edu.data import DataError
 
-from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, hidden_units,
+from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, graph, hidden_units,
                    numerical_gradient, perceptron, random_labels, scaling, show_digits, sigmoid_vs_step, train)
 from demos.common import Diverged
 
@@ -19,6 +19,7 @@ DEMOS = {
     "perceptron": perceptron,
     "sigmoid-vs-step": sigmoid_vs_step,
     "numerical-gradient": numerical_gradient,
+    "graph": graph,
     "descent-variants": descent_variants,
     "cost-surface": cost_surface,
     "scaling": scaling,
