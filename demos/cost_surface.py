@@ -57,7 +57,7 @@ def add_arguments(parser) -> None:
                         help="stop when C is this close to the grid's lowest cost (default 0.005)")
     parser.add_argument("--max-updates", type=common.positive_int, default=20_000,
                         help="give up after this many updates (default 20000)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="cost-surface.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="cost-surface.png",
                         help="where to save the picture")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)

@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--digit", type=int, choices=range(10), default=0, metavar="D",
                         help="look at the first test image of this digit (default 0)")
     parser.add_argument("--top", type=common.positive_int, default=5, help="hidden neurons to list (default 5)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="hidden-units.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="hidden-units.png",
                         help="where to save the picture")
     trained.add_arguments(parser)
     common.add_output_arguments(parser)

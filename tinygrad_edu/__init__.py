@@ -15,7 +15,7 @@ The engine's files, each importing only the ones listed before it:
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
     jit.py        jit: record a training step once, replay it as one generated function
-    files.py      atomic_file, check_writable: files are replaced whole or not at all
+    files.py      atomic_file, check_writable, open_regular: files replaced whole or not at all, read only if regular
     draw.py       draw_graph: the graph laid out as SVG, or a page to click through (no Graphviz needed)
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
@@ -28,7 +28,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
-from .files import atomic_file, check_writable
+from .files import atomic_file, check_writable, open_regular
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from .draw import draw_graph
@@ -61,7 +61,7 @@ from .creation import (
 __all__ = [
     "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
     "detect_anomaly", "draw_graph", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
-    "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
+    "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like", "open_regular",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]
