@@ -24,6 +24,7 @@ DEMOS = {
     "graph": "graph",
     "descent-variants": "descent_variants",
     "cost-surface": "cost_surface",
+    "newton": "newton",
     "scaling": "scaling",
     "train": "train",
     "hidden-units": "hidden_units",
