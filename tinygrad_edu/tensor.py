@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops, promotion
-from .autograd import Function, _mode, run_backward
+from .autograd import Function, _mode, no_grad, run_backward
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
 from .tensor_convert import Conversions
@@ -316,18 +316,19 @@ class Tensor(InPlace, Conversions):
         """The largest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
             return ops.Extreme.apply(self)
-        indices = self.argmax(dim=dim, keepdim=True)
-        return MaxResult(*self._take_along(dim, indices, keepdim))
+        return MaxResult(*self._take_along(dim, keepdim))
 
     def min(self, dim=None, keepdim: bool = False):
         """The smallest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
             return ops.Extreme.apply(self, smallest=True)
-        indices = self.argmin(dim=dim, keepdim=True)
-        return MinResult(*self._take_along(dim, indices, keepdim))
+        return MinResult(*self._take_along(dim, keepdim, smallest=True))
 
-    def _take_along(self, dim, indices, keepdim) -> tuple:
-        """Values at ``indices`` (one per slice along ``dim``, with dim kept) and the indices, as ``keepdim`` asks."""
+    def _take_along(self, dim, keepdim, smallest=False) -> tuple:
+        """The largest (smallest) value of each slice along ``dim`` and where it is, as ``keepdim`` asks: the
+        index by an op, taken under no_grad (an index has no gradient), the value picked there by gather."""
+        with no_grad():
+            indices = ops.ArgExtreme.apply(self, dim=dim, smallest=smallest)
         values = self.gather(dim, indices)
         return (values, indices) if keepdim else (values.squeeze(dim), indices.squeeze(dim))
 
