@@ -313,3 +313,26 @@ def test_a_parameter_given_a_new_array_is_guarded():
     model.double()
     with pytest.raises(RuntimeError, match="linear: the input is float32 but the weight is float64"):
         run(*data()[5])
+
+
+def test_grad_mode_and_anomaly_mode_are_guarded():
+    """A replay recorded with gradients on and anomaly detection off is not used under no_grad (eager
+    refuses the backward) or under detect_anomaly (eager names the op whose backward made a NaN)."""
+    model, _ = model_and_optimizer()
+
+    @tg.jit
+    def step(x, labels):
+        model.zero_grad()
+        loss = model(x).relu().sqrt().sum()  # ∂√z/∂z is infinite at the zeros ReLU makes
+        loss.backward()
+        return loss
+
+    batches = data()
+    with np.errstate(all="ignore"):
+        for x, labels in batches[:4]:
+            step(x, labels)
+        assert "def replay" in step.source()
+        with tg.no_grad(), pytest.raises(RuntimeError, match="does not require grad"):
+            step(*batches[4])
+        with tg.detect_anomaly(), pytest.raises(FloatingPointError, match="Sqrt.backward produced a non-finite"):
+            step(*batches[5])
