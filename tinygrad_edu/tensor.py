@@ -326,9 +326,8 @@ class Tensor(InPlace, Conversions):
 
     def _take_along(self, dim, keepdim, smallest=False) -> tuple:
         """The largest (smallest) value of each slice along ``dim`` and where it is, as ``keepdim`` asks: the
-        index by an op, taken under no_grad (an index has no gradient), the value picked there by gather."""
-        with no_grad():
-            indices = ops.ArgExtreme.apply(self, dim=dim, smallest=smallest)
+        index by an op, the value picked there by gather."""
+        indices = _indices_of_extremes(self, dim, smallest)
         values = self.gather(dim, indices)
         return (values, indices) if keepdim else (values.squeeze(dim), indices.squeeze(dim))
 
@@ -500,6 +499,13 @@ class Tensor(InPlace, Conversions):
 
     def __invert__(self):
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+def _indices_of_extremes(t, dim, smallest: bool):
+    """Where ``t`` is largest (smallest) along ``dim``, by the op ArgExtreme, under no_grad: an index has no
+    gradient, and makes no graph node."""
+    with no_grad():
+        return ops.ArgExtreme.apply(t, dim=dim, smallest=smallest)
 
 
 def _shape_arg(shape: tuple) -> tuple:
