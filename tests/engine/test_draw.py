@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import topological_order
-from tinygrad_edu.draw import _heat_map, layered_layout
+from tinygrad_edu.draw import _heat_map, _row_images, layered_layout
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[+-]?\d+)?")
@@ -230,6 +230,24 @@ def test_names_cannot_break_out_of_the_page(tmp_path):
     ET.fromstring(drawing.svg())  # still well formed
 
 
+def test_a_graph_too_large_to_read_is_refused_with_what_to_do_instead():
+    from tinygrad_edu.draw import MAX_TENSORS
+    x = tg.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(MAX_TENSORS - 1):
+        y = y * 1.0  # each op adds its result and a constant
+    with pytest.raises(ValueError, match=r"draw_graph: this graph has 1,999 tensors, .*tg.render_graph"):
+        tg.draw_graph(y)
+    assert len(tg.draw_graph(x * 1.0).tensors) == 3
+
+
+def test_the_page_lists_each_user_of_a_tensor_once():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x + x.sigmoid()
+    nodes = page_data(tg.draw_graph(y).html())["nodes"]
+    assert [node["users"] for node in nodes] == [[1, 2], [3], [3], []]  # x feeds Mul (twice) and Sigmoid
+
+
 def test_save_refuses_a_name_without_a_known_format(tmp_path):
     drawing = tg.draw_graph(tg.tensor([1.0], requires_grad=True) * 2)
     with pytest.raises(ValueError, match=r"must end in \.svg or \.html"):
@@ -261,3 +279,13 @@ def test_a_heat_map_of_uneven_blocks_and_of_a_vector():
     assert heat["cells"] == np.round(means / means.max() * 100).astype(int).ravel().tolist()
     assert _heat_map(np.array([-2.0, 1.0]))["cells"] == [-100, 50]
     assert _heat_map(np.zeros((2, 2, 2))) is None and _heat_map(np.zeros(3))["cells"] == [0, 0, 0]
+
+
+def test_rows_of_a_square_length_are_shown_as_images():
+    values = np.random.default_rng(0).normal(size=(40, 16))
+    rows = _row_images(values, max_rows=30)
+    assert (rows["count"], rows["of"], rows["side"]) == (30, 40, 4)
+    assert rows["scale"] == pytest.approx(np.abs(values[:30]).max())
+    assert rows["cells"] == np.round(values[:30] / np.abs(values[:30]).max() * 100).astype(int).ravel().tolist()
+    assert _row_images(np.zeros((3, 15))) is None and _row_images(np.zeros((3, 9))) is None  # not square; too small
+    assert _row_images(np.zeros(16)) is None and _row_images(np.zeros((2, 16)))["cells"] == [0] * 32
