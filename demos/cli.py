@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     with _guarded_streams(), _one_interrupt():
         command = "tinygrad-edu"
         try:
-            parser = build_parser()
+            with ctrl_c_deferred():  # raised inside Python's import machinery, a Ctrl-C can be swallowed
+                parser = build_parser()  # ("Exception ignored in _get_module_lock") or become an ImportError
             args = parser.parse_args(argv)
             command = f"tinygrad-edu {args.command}"
             return _run(args, command)
@@ -164,6 +165,31 @@ def _guarded_streams():
         with contextlib.suppress(Exception):
             sys.stdout.flush()
         sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def ctrl_c_deferred():
+    """A block that Ctrl-C does not cut short: a SIGINT arriving inside it takes effect as the block ends.
+
+    Saving a checkpoint and recording that it was saved must happen together; otherwise an
+    interruption between the two names an older checkpoint than the one on disk. (Python runs
+    signal handlers in the main thread whichever thread the signal reaches, so a handler that
+    notes the signal defers it reliably; blocking the signal in the main thread would not.)
+    """
+    caught = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # the handler it would have met: raises KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import math
 import os
-import signal
 import struct
 import zlib
 
@@ -208,31 +206,6 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
             raise Diverged(f"training diverged in epoch {epoch + 1}: after its last step ({number}) "
                            f"{', '.join(blown)} hold NaN or infinite numbers (try a smaller learning rate)")
         yield epoch, total / len(X)
-
-
-@contextlib.contextmanager
-def ctrl_c_deferred():
-    """A block that Ctrl-C does not cut short: a SIGINT arriving inside it takes effect as the block ends.
-
-    Saving a checkpoint and recording that it was saved must happen together; otherwise an
-    interruption between the two names an older checkpoint than the one on disk. (Python runs
-    signal handlers in the main thread whichever thread the signal reaches, so a handler that
-    notes the signal defers it reliably; blocking the signal in the main thread would not.)
-    """
-    caught = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main thread: signals are not ours to handle
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)  # the handler it would have met: raises KeyboardInterrupt
-        elif caught and previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
 
 
 def check_memory(sizes: list[int], copies: int) -> None:

@@ -17,7 +17,7 @@ import time
 
 import nn
 import tinygrad_edu as tg
-from demos import checkpoints, common, seeds
+from demos import checkpoints, cli, common, seeds
 
 # The flags that define the experiment: a checkpoint records them, and a resumed run must agree with them.
 SETTINGS = ("sizes", "activation", "loss", "init", "optimizer", "lr", "lr_decay", "dropout", "batch_size", "seed",
@@ -151,7 +151,7 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
                 raise common.Diverged(f"training diverged after epoch {epoch + 1}: the learning rate η·γᵉ has "
                                       f"grown to {scheduler.get_last_lr()[0]} (try a smaller --lr-decay)")
             if args.save is not None:  # before printing: a closed stdout must not cost the epoch
-                with common.ctrl_c_deferred():  # so that the file written and last_good always agree
+                with cli.ctrl_c_deferred():  # so that the file written and last_good always agree
                     replacing = checkpoints.save(args.save, model, optimizer, history, settings, scheduler,
                                                  replacing=replacing)
                     last_good = (args.save, epoch + 1)

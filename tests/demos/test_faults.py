@@ -254,9 +254,10 @@ def test_ctrl_c_says_where_the_last_good_checkpoint_is(tmp_path):
                                # a shell's background job (`pytest &`, a mutmut runner) hands its children SIGINT
                                # ignored, and Python keeps it ignored; a terminal's Ctrl-C reaches the default handler
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine may take long to load the data and train an epoch
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert path.exists(), "the run saved no epoch in 300 s"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130

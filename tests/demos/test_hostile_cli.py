@@ -160,11 +160,10 @@ def test_ctrl_c_at_any_moment_of_start_up_or_twice_is_never_a_traceback(tmp_path
 def test_a_ctrl_c_during_a_save_takes_effect_after_it():
     """Even when the signal reaches another thread (numpy's, tqdm's), the block finishes first."""
     import threading
-    from demos import common
 
     done = []
     with pytest.raises(KeyboardInterrupt):
-        with common.ctrl_c_deferred():
+        with cli.ctrl_c_deferred():
             sender = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
             sender.start()
             sender.join()
@@ -173,7 +172,7 @@ def test_a_ctrl_c_during_a_save_takes_effect_after_it():
             done.append("recorded")
     assert done == ["saved", "recorded"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with common.ctrl_c_deferred():  # without a signal, nothing is raised
+    with cli.ctrl_c_deferred():  # without a signal, nothing is raised
         done.append("again")
     assert done[-1] == "again"
 
