@@ -15,7 +15,8 @@ hypothesis draws the shapes and the values; on each example the check fails
 - forward values that differ from ``reference`` (a NumPy function of the inputs' arrays): in
   float64, and in float32 with a float32 tolerance, also at large magnitudes (the values times 10
   to 10⁴) wherever the reference is finite in float32 — an exp that overflows shows there,
-- a float32 input giving a result in another dtype, or a float32 gradient far from the float64 one,
+- a float32 input giving a result in another dtype, or a NaN or infinite float32 gradient where the
+  float64 one is finite,
 - a backward that disagrees with finite differences (`gradcheck`, float64).
 
 gradcheck alone cannot see a wrong forward whose backward agrees with it (max computed as min, the
@@ -44,7 +45,6 @@ from .tensor import Tensor
 # its tolerance allows some hundreds of roundings.
 _FLOAT64_TOLERANCE = (1e-7, 1e-9)
 _FLOAT32_TOLERANCE = (1e-4, 1e-5)
-_FLOAT32_GRADIENT_TOLERANCE = (1e-3, 1e-4)
 _LARGE = (1e1, 1e2, 1e4)  # the factors inputs are scaled by for the float32 check at large magnitudes
 _LR_FACTORS = (1.0, 0.5, 2.0, 0.25)  # check_optimizer's learning rate at each step, times the one it was made with
 
@@ -118,7 +118,7 @@ def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool =
     - ``reference``: a NumPy function of the inputs' arrays giving the expected output
       (``lambda a, b: np.maximum(a, b)``); without one, float32 results are compared with the op's
       own float64 ones. ``large=False`` skips the float32 check at large magnitudes (for an op
-      whose domain does not scale).
+      whose domain does not scale, or whose float32 result is ill-conditioned there).
 
     ``max_examples`` defaults to hypothesis's current setting (100, or your test profile's).
     """
@@ -208,25 +208,39 @@ def check_module(module, feature_shape: tuple, max_batch_dims: int = 2, domain=(
 
 
 def _check_registered(module, x: np.ndarray, params: list) -> None:
-    """Fail if the module's output depends on a tensor that requires grad but is not one of ``params``."""
+    """Fail if the module's output depends on a tensor that requires grad but is not one of ``params``.
+
+    If forward fails (unregistered layers miss ``double()`` and meet a float64 input), the error
+    names the unregistered tensors found among the module's attributes instead, when there are any.
+    """
     t = Tensor(x.copy(), requires_grad=True)
     known = {id(t)} | {id(p) for p in params}
-    hidden = [leaf for leaf in topological_order(module(t))
-              if leaf._ctx is None and leaf.requires_grad and id(leaf) not in known]
+    try:
+        out = module(t)
+    except Exception as err:
+        paths = _attribute_paths(module, lambda value: value.requires_grad and value.is_leaf and id(value) not in known)
+        if not paths:
+            raise
+        raise AssertionError(f"forward failed ({type(err).__name__}: {err}), and the module holds "
+                             + _unregistered_message(list(paths.values()))) from err
+    hidden = {id(leaf): leaf for leaf in topological_order(out)
+              if leaf._ctx is None and leaf.requires_grad and id(leaf) not in known}
     if hidden:
-        where = _attribute_paths(module, {id(leaf) for leaf in hidden})
-        listed = ", ".join(where.get(id(leaf), f"a tensor of shape {leaf.shape}") for leaf in hidden)
-        raise AssertionError(
-            f"forward uses {len(hidden)} tensor(s) that require grad but are not in parameters(): {listed}. "
-            "An optimizer given parameters() never trains them and state_dict() does not save them: assign "
-            "each as an nn.Parameter attribute, and keep layers in nn.ModuleList or nn.Sequential, not a "
-            "plain list or dict"
-        )
+        paths = _attribute_paths(module, lambda value: id(value) in hidden)
+        names = [paths.get(key, f"a tensor of shape {leaf.shape}") for key, leaf in hidden.items()]
+        raise AssertionError("forward uses " + _unregistered_message(names))
 
 
-def _attribute_paths(module, wanted: set) -> dict:
-    """{id: "layers[0].weight"} for the tensors in ``wanted`` reachable through the attributes of
-    ``module``, the modules inside it, and any lists, tuples and dicts they hold."""
+def _unregistered_message(names: list) -> str:
+    return (f"{len(names)} tensor(s) that require grad but are not in parameters(): {', '.join(names)}. An "
+            "optimizer given parameters() never trains them, and double(), float() and state_dict() miss them: "
+            "assign each as an nn.Parameter attribute, and keep layers in nn.ModuleList or nn.Sequential, not "
+            "a plain list or dict")
+
+
+def _attribute_paths(module, wanted) -> dict:
+    """{id: "layers[0].weight"} for the tensors for which ``wanted(tensor)`` is true, reachable through
+    the attributes of ``module``, the modules inside it, and any lists, tuples and dicts they hold."""
     found, seen = {}, set()
 
     def visit(value, path):
@@ -234,7 +248,7 @@ def _attribute_paths(module, wanted: set) -> dict:
             return
         seen.add(id(value))
         if isinstance(value, Tensor):
-            if id(value) in wanted:
+            if wanted(value):
                 found.setdefault(id(value), path)
         elif hasattr(value, "named_parameters"):  # a module (the engine cannot import nn to ask)
             for name, attribute in vars(value).items():
@@ -252,7 +266,7 @@ def _attribute_paths(module, wanted: set) -> dict:
 
 def _check_example(f, f32, values: list, params, params32, reference, names: list, scale, kinks) -> None:
     """Every check on one example, cheapest first: inputs unchanged, float64 values against ``reference``,
-    float32 dtype and values (also at ``scale`` times the values), then gradcheck."""
+    float32 dtype, values and finite gradients (also at ``scale`` times the values), then gradcheck."""
     tensors = [Tensor(v.copy(), requires_grad=True) for v in values]
     out = f(*tensors, *params)
     for name, t, v in zip(names, tensors, values):
@@ -275,7 +289,7 @@ def _check_example(f, f32, values: list, params, params32, reference, names: lis
 
 def _check_float32(f, f32, values, params, params32, reference, names, where: str) -> None:
     """f32 on the values as float32: a float32 result, near the reference where it is finite in float32,
-    and gradients near those of f on the same values in float64."""
+    and gradients finite where those of f on the same values in float64 are."""
     narrowed = [v.astype(np.float32) for v in values]
     out32, grads32 = _forward_backward(f32, narrowed, params32)
     if out32.dtype != np.float32:
@@ -290,9 +304,17 @@ def _check_float32(f, f32, values, params, params32, reference, names, where: st
     magnitude = max([_largest(v) for v in narrowed], default=0.0)
     _compare(f"float32 forward{where}", out32, expected, *_FLOAT32_TOLERANCE, magnitude=magnitude,
              against="the float64 result" if reference is None else "the reference")
-    for name, g32, g64 in zip(names, grads32, grads64):  # g64 as float32: beyond float32's range it is inf, and skipped
-        _compare(f"float32 gradient of {name}{where}", g32, g64.astype(np.float32), *_FLOAT32_GRADIENT_TOLERANCE,
-                 magnitude=0.0, against="the float64 gradient")
+    # Gradients in float32 are only required to be finite where float64's are (and fit float32): how
+    # close they can be depends on the function (∂/∂β of softplus(βz)/β cancels two terms of size z).
+    for name, g32, g64 in zip(names, grads32, grads64):
+        lost = np.isfinite(g64.astype(np.float32)) & ~np.isfinite(g32)
+        if lost.any():
+            idx = tuple(int(k) for k in np.argwhere(lost)[0])
+            raise AssertionError(
+                f"float32 gradient of {name}{where} is {g32[idx]} at index {idx}, where the float64 gradient is "
+                f"{g64[idx]:.8g}: backward overflows in float32 (an exp of a large number?); compute it in a "
+                "form that cannot overflow"
+            )
 
 
 def _forward_backward(f, arrays: list, leaves) -> tuple:

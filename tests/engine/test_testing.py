@@ -277,6 +277,19 @@ def test_a_softplus_that_overflows_in_float32_fails_at_large_magnitudes():
         testing.check_op(NaiveSoftplus.apply, reference=lambda z: np.logaddexp(0, z), large=False)
 
 
+class SoftplusWithANaiveBackward(NaiveSoftplus):
+    def forward(self, z):
+        self.z = z
+        return np.logaddexp(0, z)  # right; the backward's e / (1 + e) is inf / inf = NaN beyond z ≈ 88 in float32
+
+
+def test_a_backward_that_overflows_in_float32_fails_at_large_magnitudes():
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(AssertionError, match=r"float32 gradient of input 0 at large magnitudes .* is nan .*"
+                                                 r"backward overflows in float32"):
+            testing.check_op(SoftplusWithANaiveBackward.apply, reference=lambda z: np.logaddexp(0, z))
+
+
 def test_large_magnitudes_are_tried_in_float32():
     seen = []
 
@@ -391,6 +404,15 @@ def test_a_layer_using_tensors_it_does_not_register_fails_naming_them():
         testing.check_module(LayersInAPlainList(), feature_shape=(2,))
     with pytest.raises(AssertionError, match=r"1 tensor\(s\) that require grad but are not in parameters\(\): gain\."):
         testing.check_module(TensorAttribute(), feature_shape=(2,))
+
+
+def test_unregistered_layers_that_double_missed_are_named_when_forward_fails():
+    model = LayersInAPlainList()
+    for layer in model.layers:
+        layer.float()  # what double() on the model cannot reach
+    with pytest.raises(AssertionError, match=r"forward failed \(RuntimeError: linear: the input is float64 but the "
+                                             r"weight is float32.*\), and the module holds 4 tensor\(s\) .*layers\[1\]\.bias"):
+        testing.check_module(model.double(), feature_shape=(2,))
 
 
 class WidensTheLayer(nn.Module):
