@@ -397,6 +397,9 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     if not soft and target.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integer class indices (or, for cross_entropy, float probabilities), "
                         f"got {target.dtype}")
+    if not soft and target.shape == input.shape and input.ndim >= 2:
+        raise ValueError(f"{name}: the integer target has the input's shape {input.shape}, as one-hot rows do; give "
+                         "class indices, target.argmax(dim=1), or class probabilities as floats, target.float()")
     if input.ndim == 1:  # one example of C classes: a batch of one
         loss = _classification(name, input.reshape(1, -1), target.reshape((1,) + target.shape), weight,
                                ignore_index, reduction, label_smoothing)
@@ -462,6 +465,11 @@ def _pair(name, input, target, reduction, allowed=REDUCTIONS):
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
+    if input.shape != target.shape and target.dtype.kind in "iu" and target.shape == input.shape[:-1]:
+        raise ValueError(f"{name}: the target {target.shape} looks like class labels (integers, one per example) "
+                         f"for predictions of shape {input.shape}; this cost compares each output vector with a "
+                         f"target vector of its shape: one-hot encode the labels, nn.one_hot(labels, "
+                         f"{input.shape[-1]}), or use nn.CrossEntropyLoss, which takes the labels as they are")
     if input.shape != target.shape:
         raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
                          "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
