@@ -12,6 +12,7 @@ The engine's files, each importing only the ones listed before it:
     graph.py      render_graph and to_dot: look at a computation graph
     jit.py        jit: record a training step once, replay it as one generated function
     files.py      atomic_file, check_writable: files are replaced whole or not at all
+    draw.py       draw_graph: the graph laid out as SVG, or a page to click through (no Graphviz needed)
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
 
@@ -26,6 +27,7 @@ from .autograd import (
 from .files import atomic_file, check_writable
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
+from .draw import draw_graph
 from . import data
 from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
 from .dtypes import result_type
@@ -54,7 +56,7 @@ from .creation import (
 
 __all__ = [
     "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
-    "detect_anomaly", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
+    "detect_anomaly", "draw_graph", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
     "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",

@@ -1033,7 +1033,7 @@ class _SquaredErrorKernel:
 
     @staticmethod
     def scale(reduction, shape) -> float:
-        """_Loss.reduce's 1/divisor, as the same Python float."""
+        """_LossFn.reduce's 1/divisor, as the same Python float."""
         return 1 / {"sum": 1, "lecture": 2 * shape[0], "mean": int(np.prod(shape))}[reduction]
 
     @staticmethod

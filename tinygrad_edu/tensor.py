@@ -7,6 +7,7 @@ changes tensors in place through one method, `Tensor._modify_in_place`, which ke
 
 from __future__ import annotations
 
+import html
 from collections import namedtuple
 
 import numpy as np
@@ -244,16 +245,29 @@ class Tensor:
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
 
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
-        extras = []
-        if self.data.dtype != np.float32:
-            extras.append(f"dtype={self.data.dtype}")
+    def _values_text(self, prefix: str = "") -> str:
+        """The values as PyTorch prints them: 4 decimals, and a tensor of more than 1000 elements
+        abbreviated to the first and last 3 along each dimension (``prefix`` indents the lines after the first)."""
+        return np.array2string(self.data, separator=", ", precision=4, threshold=1000, edgeitems=3, prefix=prefix)
+
+    def _origin(self) -> str:
+        """Where the tensor comes from, as repr says it: the op that made it, or whether it is a leaf that learns."""
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({', '.join([body] + extras)})"
+            return f"grad_fn=<{type(self._ctx).__name__}Backward>"
+        return f"requires_grad={self.requires_grad}"
+
+    def __repr__(self) -> str:
+        extras = [f"dtype={self.data.dtype}"] if self.data.dtype != np.float32 else []
+        if self._ctx is not None or self.requires_grad:
+            extras.append(self._origin())
+        return f"tensor({', '.join([self._values_text(prefix='tensor(')] + extras)})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the shape, dtype and origin in a header, then the values as repr prints them."""
+        kind = "tensor" if type(self) is Tensor else type(self).__name__  # nn.Parameter says so
+        head = f"shape {self.shape} · {self.dtype} · {self._origin()}"
+        return (f'<div class="tg-tensor"><b>{kind}</b> <code>{html.escape(head)}</code>'
+                f'<pre style="margin:2px 0">{html.escape(self._values_text())}</pre></div>')
 
     __hash__ = object.__hash__  # `==` is element-wise, so hash by identity (tensors are dict keys)
 
