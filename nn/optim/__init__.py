@@ -311,7 +311,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         # np.sqrt of a number is a NumPy float64, so this division runs in float64 even for float32
-        # weights: slightly more accurate, and the arithmetic the README's results were measured with.
+        # weights: slightly more accurate, and the arithmetic docs/results.md's results were measured with.
         denominator = np.sqrt(v) / np.sqrt(1 - beta2**t) + eps
         return (lr / (1 - beta1**t)) * m / denominator
 

@@ -26,3 +26,29 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
     namespace = {"__name__": f"docs_{page.stem}"}
     for number, block in enumerate(blocks, start=1):
         exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")  # [text](target) and ![picture](target)
+
+
+def test_the_readme_stays_a_front_page():
+    """Issue 25: the README is what it is, the commands, one table, one example, the layout and links
+    (about 12,000 characters); everything else lives on a page in docs/, linked from it."""
+    size = len((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert size <= 12_500, (f"README.md has {size:,} characters, more than a front page's 12,500: write the new text "
+                            "into a page under docs/ (results.md, jit.md, performance.md, ...) and link it")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_local_link_and_picture_exists(page):
+    text = page.read_text(encoding="utf-8")
+    missing = [target for target in LINK.findall(text)
+               if "://" not in target and not (page.parent / target).exists()]
+    assert not missing, f"{page.name} links to files that do not exist: {missing}"
+
+
+def test_every_picture_in_docs_is_shown_on_a_page():
+    shown = {(page.parent / target).resolve() for page in PAGES
+             for target in LINK.findall(page.read_text(encoding="utf-8"))}
+    unshown = [p.name for p in sorted((ROOT / "docs").glob("*.png")) if p.resolve() not in shown]
+    assert not unshown, f"pictures in docs/ that no page shows (add them to docs/results.md): {unshown}"
