@@ -51,7 +51,7 @@ def linear(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None) -
     return tg.linear(input, weight, bias)
 
 
-class LeakyReLU(tg.Function):
+class LeakyReLUFn(tg.Function):
     """a = z where z > 0, else s·z (slope s);  ∂a/∂z = 1 or s (s at z = 0, as in PyTorch)."""
 
     def forward(self, z, negative_slope):
@@ -63,10 +63,10 @@ class LeakyReLU(tg.Function):
 
 
 def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
-    return LeakyReLU.apply(input, negative_slope=negative_slope)
+    return LeakyReLUFn.apply(input, negative_slope=negative_slope)
 
 
-class Dropout(tg.Function):
+class DropoutFn(tg.Function):
     """out = x · m / (1 − p), with m = 1 (kept) with probability 1 − p, else 0, for each element.
 
     The mask is drawn in forward, from ``generator`` or else from the engine's default generator as
@@ -93,7 +93,18 @@ def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True,
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p=p, generator=generator)
+    return DropoutFn.apply(input, p=p, generator=generator)
+
+
+class StraightThroughStep(tg.Function):
+    """Heaviside step forward; backward passes the gradient through as if the step were the identity
+    (how ``nn.Step``, the perceptron's unit, learns: see its docstring)."""
+
+    def forward(self, z):
+        return (z >= 0).astype(z.dtype)
+
+    def backward(self, grad):
+        return grad
 
 
 class OneHot(tg.Function):

@@ -3,9 +3,13 @@
 The engine's files, each importing only the ones listed before it:
 
     dtypes.py     dtype names (tg.float32, ...) and PyTorch's type promotion rule (result_type)
+    versions.py   memory shared by views, and the version counts that catch a value changed in place
     autograd.py   Function (how every op is written), grad modes (no_grad, ...), the backward walk
     ops.py        every op: forward and backward side by side
-    tensor.py     Tensor: its methods call the ops, in-place changes go through one place
+    promotion.py  PyTorch's dtype rules for tensors: a new tensor's dtype, the operands of an op
+    tensor_convert.py  Tensor's conversions to Python numbers, arrays and text
+    tensor_inplace.py  Tensor's in-place changes (+=, t[i] = v, ...), with PyTorch's rules
+    tensor.py     Tensor: its methods call the ops
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions

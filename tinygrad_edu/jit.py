@@ -961,7 +961,7 @@ def _one_dtype(in_types) -> bool:
 
 
 class _LinearKernel:
-    """ops.Linear: out = x Wᵀ (+ b) into a buffer; ∂x = g W into a buffer, ∂W = gᵀ x, ∂b = Σ g."""
+    """ops.LinearFn: out = x Wᵀ (+ b) into a buffer; ∂x = g W into a buffer, ∂W = gᵀ x, ∂b = Σ g."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -985,7 +985,7 @@ class _LinearKernel:
 
 
 class _SigmoidKernel:
-    """ops.Sigmoid: σ(z) = ½ tanh(z/2) + ½ in place in a buffer; ∂z = g σ (1 − σ)."""
+    """ops.SigmoidFn: σ(z) = ½ tanh(z/2) + ½ in place in a buffer; ∂z = g σ (1 − σ)."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -1004,7 +1004,7 @@ class _SigmoidKernel:
 
 
 class _ReLUKernel:
-    """ops.ReLU: out = z · [z > 0] with the mask in a buffer; ∂z = g · [z > 0]."""
+    """ops.ReLUFn: out = z · [z > 0] with the mask in a buffer; ∂z = g · [z > 0]."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -1060,7 +1060,7 @@ class _SquaredErrorKernel:
 
 
 class _LogSoftmaxKernel:
-    """ops.LogSoftmax: s = z − max z, log p = s − log Σ eˢ in a buffer; ∂z = g − p · Σ g (p = e^(log p))."""
+    """ops.LogSoftmaxFn: s = z − max z, log p = s − log Σ eˢ in a buffer; ∂z = g − p · Σ g (p = e^(log p))."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -1138,8 +1138,8 @@ def _loss_grad(w, g, scale, scale_source) -> tuple[str, str]:
 
 
 # Ops of nn (which the engine does not import) are named by module and class.
-_KERNELS = {ops.Linear: _LinearKernel, ops.Sigmoid: _SigmoidKernel, ops.ReLU: _ReLUKernel,
-            ops.LogSoftmax: _LogSoftmaxKernel, ("nn.functional", "SquaredError"): _SquaredErrorKernel,
+_KERNELS = {ops.LinearFn: _LinearKernel, ops.SigmoidFn: _SigmoidKernel, ops.ReLUFn: _ReLUKernel,
+            ops.LogSoftmaxFn: _LogSoftmaxKernel, ("nn.functional", "SquaredError"): _SquaredErrorKernel,
             ("nn.functional", "NegativeLogLikelihood"): _NegativeLogLikelihoodKernel}
 
 

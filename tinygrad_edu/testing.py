@@ -3,7 +3,7 @@
 One call checks an op the way the engine's own tests check every built-in op::
 
     from tinygrad_edu.testing import check_op
-    check_op(lambda x: LeakyReLU.apply(x, slope=0.1), kinks=[0],     # one input, random shapes,
+    check_op(lambda x: LeakyReLUFn.apply(x, slope=0.1), kinks=[0],   # one input, random shapes,
              reference=lambda z: np.where(z > 0, z, 0.1 * z))        # its values against NumPy
     check_op(lambda a, b: a * b, inputs=2, reference=np.multiply)    # two inputs that broadcast
     check_module(layer.double(), feature_shape=(4,))                 # a layer, float64 throughout
@@ -35,7 +35,7 @@ import inspect
 
 import numpy as np
 
-from .autograd import no_grad, topological_order
+from .autograd import topological_order
 from .gradcheck import gradcheck
 from .tensor import Tensor
 

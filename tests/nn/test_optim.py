@@ -274,8 +274,8 @@ def test_a_graph_recorded_before_a_step_refuses_backward_after_it_as_in_pytorch(
     before_step = (layer(x) * layer(x)).sum()
     optimizer.step()
     assert layer.weight._version == layer.bias._version == 1 and unused._version == 0
-    with pytest.raises(RuntimeError, match=r"^Linear\.backward needs a value that was changed by an in-place "
-                                           r"operation after Linear ran \(its input 1, version 0, now 1\)"):
+    with pytest.raises(RuntimeError, match=r"^LinearFn\.backward needs a value that was changed by an in-place "
+                                           r"operation after LinearFn ran \(its input 1, version 0, now 1\)"):
         before_step.backward()
     optimizer.zero_grad()
     layer(x).sum().backward()  # recorded after the step: no complaint
