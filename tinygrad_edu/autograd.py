@@ -11,6 +11,7 @@ shares are added, because ∂loss/∂x sums over every way x influences the loss
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import threading
 from numbers import Number
@@ -131,6 +132,20 @@ class Function:
     # The class of the tensors `apply` makes. tensor.py, the layer above this file, sets it to its
     # Tensor when it is imported, so that imports go one way: tensor.py → autograd.py, never back.
     tensor_type: type
+
+    def __init_subclass__(cls, **kwargs):
+        """Refuse an op written the PyTorch way at once, with how to write it here."""
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            method = cls.__dict__.get(name)
+            static = isinstance(method, staticmethod)
+            if static or (callable(method) and next(iter(inspect.signature(method).parameters), None) == "ctx"):
+                raise TypeError(
+                    f"{cls.__name__}.{name} is written the PyTorch way (@staticmethod, {name}(ctx, ...)). Here forward "
+                    "and backward are ordinary methods of the op: def forward(self, x) keeps what backward needs on "
+                    "self (self.x = x, where PyTorch has ctx.save_for_backward(x)), and def backward(self, grad) "
+                    "returns the input's gradient; call it as before, with " + cls.__name__ + ".apply(x)"
+                )
 
     def forward(self, *arrays, **kwargs):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
@@ -264,7 +279,7 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
             continue
         _check_not_freed(fn)
         check_unchanged(fn)
-        input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂root/∂input
+        input_grads = _checked_gradients(fn, _call_backward(fn, grad))  # the chain rule: ∂root/∂input
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
@@ -274,6 +289,27 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         if not retain_graph:
             fn.release()
+
+
+def _call_backward(fn, grad: np.ndarray):
+    """``fn.backward(grad)``, with ``grad`` made read-only first.
+
+    The same gradient array may be handed to several ops (``a + b`` hands its own to both, and
+    ``y = op(x) + x`` then reaches x twice), so a backward that changed it in place (``grad *= ...``)
+    would silently change the others' gradients. Read-only, the write fails instead, and the error
+    says which op broke which rule. (Marking an array read-only costs nothing: no copy is made.)
+    """
+    grad.flags.writeable = False
+    try:
+        return fn.backward(grad)
+    except ValueError as err:
+        if "read-only" not in str(err):
+            raise
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward wrote into an array it may only read ({err}): the gradient it is handed "
+            "may be handed to other ops too, and the arrays forward kept are its inputs' and output's. Compute a "
+            "new array instead: return grad * x, not grad *= x"
+        ) from err
 
 
 def topological_order(root) -> list:
