@@ -9,7 +9,10 @@ The engine's files, each importing only the ones listed before it:
     promotion.py  PyTorch's dtype rules for tensors: a new tensor's dtype, the operands of an op
     tensor_convert.py  Tensor's conversions to Python numbers, arrays and text
     tensor_inplace.py  Tensor's in-place changes (+=, t[i] = v, ...), with PyTorch's rules
+    tensor_math.py     Tensor's element-wise math (sin ... erf), rounding, %, //, products and running sums
+    tensor_shape.py    Tensor's rearranging and selecting (repeat, split, sort, topk, roll, scatter, ...)
     tensor.py     Tensor: its methods call the ops
+    functions.py  PyTorch's module-level functions: tg.exp(x) is x.exp(), ..., and tg.einsum
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
@@ -37,6 +40,8 @@ from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtyp
 from .dtypes import result_type
 from .tensor import Tensor, cat, linear, stack, where
 from .jit import JitError, jit  # after tensor.py: the jit reads tensors and replays ops
+from . import functions
+from .functions import *  # noqa: F401,F403  tg.exp, tg.sum, tg.maximum, ..., tg.einsum: functions.__all__
 from .creation import (
     arange,
     eye,
@@ -65,3 +70,4 @@ __all__ = [
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]
+__all__ += functions.__all__
