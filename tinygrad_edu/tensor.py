@@ -483,7 +483,8 @@ class Tensor(InPlace, Conversions, MathMethods, ShapeMethods):
         return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        """``t[index]`` with NumPy's indexing; an index tensor may be a bool mask. The gradient flows back."""
+        """``t[index]``, read as PyTorch reads it (integers first: ops.torch_index); an index tensor may be a bool
+        mask. The gradient flows back."""
         return ops.Index.apply(self, index=index_arrays(index))
 
     # ------------------------------------------------------------ comparisons (no gradient)
