@@ -464,6 +464,16 @@ class Tensor(InPlace, Conversions, MathMethods, ShapeMethods):
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
         return ops.Expand.apply(self, shape=shape)
 
+    def repeat(self, *sizes):
+        """The tensor tiled ``sizes[i]`` times along each dim (NumPy's ``tile``); more sizes than dims add leading dims."""
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: give at least one size per dim ({self.ndim}), got {sizes}")
+        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
+        interleaved = x.reshape(tuple(v for n in x.shape for v in (1, n)))  # (1, n₀, 1, n₁, ...)
+        tiled = interleaved.expand(tuple(v for r, n in zip(sizes, x.shape) for v in (r, n)))  # (r₀, n₀, r₁, n₁, ...)
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
+
     def clone(self):
         """A copy with its own memory, still in the graph (the gradient flows through)."""
         return ops.Clone.apply(self)
@@ -481,6 +491,10 @@ class Tensor(InPlace, Conversions, MathMethods, ShapeMethods):
     def T(self):
         """All dimensions reversed (the matrix transpose for 2-D tensors)."""
         return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, ``other`` elsewhere: ``tg.where(condition, self, other)``."""
+        return where(condition, self, other)
 
     def __getitem__(self, index):
         """``t[index]``, read as PyTorch reads it (integers first: ops.torch_index); an index tensor may be a bool

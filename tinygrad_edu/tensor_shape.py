@@ -1,6 +1,6 @@
 """More of PyTorch's tensor API for rearranging and selecting elements, with PyTorch's semantics:
-repeat, split, chunk, sort, topk, roll, flip, tril/triu, diagonal, masked_fill, repeat_interleave,
-scatter, index_select, nonzero, ...
+split, chunk, sort, topk, roll, flip, tril/triu, diagonal, masked_fill, repeat_interleave, scatter,
+index_select, nonzero, ...
 
 `ShapeMethods` is mixed into `Tensor` (tensor.py). Most methods are indexing or reshaping in
 disguise, built from the ops that already exist (an index array, a view, a where), so their
@@ -87,11 +87,6 @@ class ShapeMethods:
             raise TypeError(f"masked_fill: the mask must be bool, got {mask.dtype}; compare first, e.g. x > 0")
         return ops.Where.apply(as_dtype(value, self.dtype), self, condition=mask)
 
-    def where(self, condition, other):
-        """``self`` where ``condition`` holds, ``other`` elsewhere (``tg.where(condition, self, other)``)."""
-        from .tensor import where  # tensor.py imports this file
-        return where(condition, self, other)
-
     def tril(self, diagonal: int = 0):
         """The lower triangle of the last two dims: zeros above the ``diagonal``-th diagonal."""
         return self._triangle(np.tri(*self._matrix_shape("tril"), k=diagonal, dtype=bool))
@@ -116,17 +111,6 @@ class ShapeMethods:
         return ops.Diagonal.apply(self, offset=offset, axes=(a1, a2))
 
     # --------------------------------------------------------------------------- repeating
-    def repeat(self, *sizes):
-        """The tensor tiled ``sizes[i]`` times along each dim (NumPy's ``tile``); more sizes than dims add leading dims."""
-        from .tensor import _shape_arg  # tensor.py imports this file
-        sizes = _shape_arg(sizes)
-        if len(sizes) < self.ndim:
-            raise RuntimeError(f"repeat: give at least one size per dim ({self.ndim}), got {sizes}")
-        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
-        interleaved = x.reshape(tuple(v for n in x.shape for v in (1, n)))  # (1, n₀, 1, n₁, ...)
-        tiled = interleaved.expand(tuple(v for r, n in zip(sizes, x.shape) for v in (r, n)))  # (r₀, n₀, r₁, n₁, ...)
-        return tiled.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
-
     def repeat_interleave(self, repeats, dim=None):
         """Each element (each slice along ``dim``; of the flattened tensor without one) repeated ``repeats``
         times: an int, or one count per element."""
