@@ -23,6 +23,7 @@ DEMOS = {
     "numerical-gradient": "numerical_gradient",
     "descent-variants": "descent_variants",
     "cost-surface": "cost_surface",
+    "newton": "newton",
     "scaling": "scaling",
     "train": "train",
     "hidden-units": "hidden_units",

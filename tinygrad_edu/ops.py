@@ -3,7 +3,9 @@
 Notation: ``grad`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
 for every input, by the chain rule ∂L/∂x = ∂L/∂out · ∂out/∂x. Gradients may keep the broadcast
 shape of ``out``: the engine sums them back to each input's shape. Arrays are never modified in
-place here, because one gradient array may be shared by several inputs.
+place here, because one gradient array may be shared by several inputs. For a second derivative
+the engine runs these same backwards on tensors (see `Function`): which is why they keep their
+inputs and output as they came, and compute everything else in backward.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, once_differentiable
 
 
 def dim_to_axis(dim: int, ndim: int) -> int:
@@ -207,6 +209,31 @@ class Log(Function):
         return grad / self.a
 
 
+class Log1p(Function):
+    """out = ln(1 + a), accurate for tiny a;  ∂out/∂a = 1/(1 + a)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.log1p(a)
+
+    def backward(self, grad):
+        return grad / (1 + self.a)
+
+
+class LogAddExp(Function):
+    """out = ln(eᵃ + eᵇ), without overflow;  ∂out/∂a = eᵃ⁻ᵒᵘᵗ,  ∂out/∂b = eᵇ⁻ᵒᵘᵗ."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = np.logaddexp(a, b)
+        return self.out
+
+    def backward(self, grad):
+        da = grad * np.exp(self.a - self.out) if self.needs_input_grad[0] else None
+        db = grad * np.exp(self.b - self.out) if self.needs_input_grad[1] else None
+        return da, db
+
+
 class Sqrt(Function):
     def forward(self, a):
         self.out = np.sqrt(a)
@@ -270,6 +297,7 @@ class StepFn(Function):
     def forward(self, z):
         return (z >= 0).astype(z.dtype)
 
+    @once_differentiable  # the perceptron's step has no second derivative to learn from either
     def backward(self, grad):
         return np.zeros_like(grad)
 
@@ -435,17 +463,6 @@ class Expm1(Function):
         return grad * (self.out + 1)
 
 
-class Log1p(Function):
-    """ln(1 + a), exact also for tiny a;  (ln(1 + a))' = 1/(1 + a)."""
-
-    def forward(self, a):
-        self.a = a
-        return np.log1p(a)
-
-    def backward(self, grad):
-        return grad / (1 + self.a)
-
-
 _erf = np.vectorize(math.erf, otypes=[np.float64])  # NumPy has no erf; Python's math module has
 
 
@@ -601,9 +618,7 @@ class Gather(Function):
         return a[self.where]
 
     def backward(self, grad):
-        da = np.zeros(self.shape, dtype=grad.dtype)
-        np.add.at(da, self.where, grad)
-        return da, None
+        return ScatterAdd.compute(grad, shape=self.shape, index=self.where), None
 
 
 class Scatter(Function):
@@ -652,14 +667,16 @@ class LogSumExp(Function):
         shift = a.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)  # all −inf (or an inf) : leave it to exp and log
         with np.errstate(divide="ignore", over="ignore"):  # log 0 in an all −inf slice; e^a overflows only beside a +inf
-            self.out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
-        return self.out if keepdim else self.out.squeeze(self.axes)
+            out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
+        self.out = out if keepdim else out.squeeze(self.axes)
+        return self.out
 
     def backward(self, grad):
+        out = self.out
         if not self.keepdim:
-            grad = np.expand_dims(grad, self.axes)
+            grad, out = np.expand_dims(grad, self.axes), np.expand_dims(out, self.axes)
         with np.errstate(invalid="ignore"):
-            softmax = np.exp(self.a - self.out)
+            softmax = np.exp(self.a - out)
         return grad * np.where(np.isnan(softmax), 0, softmax)  # a slice that is all −inf gets no gradient
 
 
@@ -671,14 +688,16 @@ class Norm(Function):
 
     def forward(self, a, dim=None, keepdim=False):
         self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
-        self.out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
-        return self.out if keepdim else self.out.squeeze(self.axes)
+        out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
+        self.out = out if keepdim else out.squeeze(self.axes)
+        return self.out
 
     def backward(self, grad):
+        out = self.out
         if not self.keepdim:
-            grad = np.expand_dims(grad, self.axes)
+            grad, out = np.expand_dims(grad, self.axes), np.expand_dims(out, self.axes)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 where the norm is 0, replaced by the 0 PyTorch gives
-            return grad * np.where(self.out == 0, 0, self.a / self.out)
+            return grad * np.where(out == 0, 0, self.a / out)
 
 
 class SoftmaxFn(Function):
@@ -823,7 +842,7 @@ class Permute(Function):
         return a.transpose(dims)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort(self.dims))  # the inverse permutation puts axes back
+        return np.transpose(grad, np.argsort(self.dims))  # the inverse permutation puts axes back
 
 
 class Diagonal(Function):
@@ -847,21 +866,21 @@ def _is_basic_index(index) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
-def torch_index(index) -> tuple:
-    """``index`` as PyTorch reads it, as two NumPy indexes to apply one after the other: ``a[first][then]``.
+def torch_index(index, shape: tuple):
+    """``index`` as PyTorch reads it, as an index NumPy reads the same way, for an array of ``shape``.
 
     PyTorch applies the integers before any index array: each integer removes its dim, as in basic
     indexing, and the arrays then follow NumPy's rule on the dims that are left (the dims they select
     take their place if they stand together, and go first if slices separate them). NumPy instead
-    counts an integer among the arrays, so ``t[0, :, [0, 1]]`` would put the selected dim first. When
-    both appear, ``first`` holds the integers (a basic index, so a view) and ``then`` the rest;
-    otherwise ``first`` is None and NumPy reads ``then``, the index itself, as PyTorch does.
+    counts an integer among the arrays, so ``t[0, :, [0, 1]]`` would put the selected dim first. Only
+    when both appear do the two differ: then the integers are applied to the positions of the
+    elements first, the rest after, and the positions reached become one index array per dim.
     """
     parts = index if isinstance(index, tuple) else (index,)
     parts = tuple(int(p) if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iu" else p for p in parts)
     integer = [isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in parts]
     if not any(integer) or not any(isinstance(p, (list, np.ndarray)) for p in parts):
-        return None, index
+        return index
     first = []
     for p, is_integer in zip(parts, integer):
         if is_integer or p is Ellipsis:
@@ -869,12 +888,8 @@ def torch_index(index) -> tuple:
         elif p is not None:  # None adds a dim of its own: it belongs to the rest
             mask = np.asarray(p) if isinstance(p, list) else p
             first.extend([slice(None)] * (mask.ndim if getattr(mask, "dtype", None) == np.bool_ else 1))
-    return tuple(first), tuple(p for p, is_integer in zip(parts, integer) if not is_integer)
-
-
-def _selected(a, first):
-    """``a[first]``, the integers of an index applied first (a view), or ``a`` when there are none."""
-    return a if first is None else a[first]
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[tuple(first)]  # the integers: a view
+    return np.unravel_index(positions[tuple(p for p, is_integer in zip(parts, integer) if not is_integer)], shape)
 
 
 class Index(Function):
@@ -882,17 +897,28 @@ class Index(Function):
     an element picked twice gets both gradients."""
 
     def forward(self, a, index):
-        self.shape, (self.first, self.then) = a.shape, torch_index(index)
-        return _selected(a, self.first)[self.then]
+        self.shape, self.index = a.shape, torch_index(index, a.shape)
+        return a[self.index]
 
     def backward(self, grad):
-        da = np.zeros(self.shape, dtype=grad.dtype)
-        target = _selected(da, self.first)  # a view of da
-        if _is_basic_index(self.then):
-            target[self.then] = grad  # fast path: no element repeats
+        return ScatterAdd.compute(grad, shape=self.shape, index=self.index)
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` with ``g`` added in at ``index`` (an element picked twice gets both): the backward
+    of picking at an index (`Index`, `Gather`). Its own backward picks again: ∂L/∂g = grad[index]."""
+
+    def forward(self, g, shape, index):
+        self.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic_index(index):
+            out[index] = g  # fast path: no element repeats
         else:
-            np.add.at(target, self.then, grad)
-        return da
+            np.add.at(out, index, g)
+        return out
+
+    def backward(self, grad):
+        return grad[self.index]
 
 
 class IndexPut(Function):
@@ -900,18 +926,16 @@ class IndexPut(Function):
     overwritten elements of ``a`` get no gradient; ``v`` gets the gradient of the places it was written to."""
 
     def forward(self, a, v, index):
-        self.first, self.then = torch_index(index)
+        self.index = index = torch_index(index, a.shape)
         out = a.copy()
-        _selected(out, self.first)[self.then] = v
+        out[index] = v
+        self.written = np.zeros(out.shape, dtype=bool)
+        self.written[index] = True
         return out
 
     def backward(self, grad):
-        da = dv = None
-        if self.needs_input_grad[0]:
-            da = grad.copy()
-            _selected(da, self.first)[self.then] = 0
-        if self.needs_input_grad[1]:
-            dv = _selected(grad, self.first)[self.then]
+        da = np.where(self.written, 0, grad) if self.needs_input_grad[0] else None
+        dv = grad[self.index] if self.needs_input_grad[1] else None
         return da, dv
 
 

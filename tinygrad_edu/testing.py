@@ -35,8 +35,8 @@ import inspect
 
 import numpy as np
 
-from .autograd import topological_order
-from .gradcheck import gradcheck
+from .autograd import DifferentiableOnceError, topological_order
+from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
 
 # Forward values must agree with the reference to these relative and absolute tolerances; the
@@ -104,7 +104,7 @@ def arrays(shape, low: float = -3.0, high: float = 3.0, kinks=(), margin: float 
 
 def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool = True, min_dims: int = 0,
              max_dims: int = 3, max_examples: int | None = None, reference=None, shapes=None,
-             large: bool = True) -> None:
+             large: bool = True, second_order: bool | None = None) -> None:
     """Check ``f`` on many random inputs; raise AssertionError with the smallest failing input.
 
     ``f`` takes ``inputs`` tensors and returns a tensor, e.g. ``lambda x: MyOp.apply(x)``.
@@ -122,6 +122,10 @@ def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool =
       (``lambda a, b: np.maximum(a, b)``); without one, float32 results are compared with the op's
       own float64 ones. ``large=False`` skips the float32 check at large magnitudes (for an op
       whose domain does not scale, or whose float32 result is ill-conditioned there).
+    - ``second_order``: second derivatives are checked against finite differences of the first
+      (`gradgradcheck`) where ``f`` can be differentiated twice: with None an op that refuses
+      (`DifferentiableOnceError`) is checked to first order only; True requires second derivatives,
+      False skips them.
 
     ``max_examples`` defaults to hypothesis's current setting (100, or your test profile's).
     """
@@ -144,7 +148,7 @@ def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool =
             hypothesis.assume(not np.any(near_kink(*values)))
         scale = data.draw(st.sampled_from(_LARGE), label="large magnitude") if large else None
         try:
-            _check_example(f, f, values, (), (), reference, names, scale, kinks)
+            _check_example(f, f, values, (), (), reference, names, scale, kinks, second_order)
         except AssertionError as err:  # GradcheckError too
             raise type(err)(f"{err}\nfailing inputs:\n{_show(values)}") from None
 
@@ -267,9 +271,11 @@ def _attribute_paths(module, wanted) -> dict:
     return found
 
 
-def _check_example(f, f32, values: list, params, params32, reference, names: list, scale, kinks) -> None:
+def _check_example(f, f32, values: list, params, params32, reference, names: list, scale, kinks,
+                   second_order: bool | None = False) -> None:
     """Every check on one example, cheapest first: inputs unchanged, float64 values against ``reference``,
-    float32 dtype, values and finite gradients (also at ``scale`` times the values), then gradcheck."""
+    float32 dtype, values and finite gradients (also at ``scale`` times the values), then gradcheck, and
+    gradgradcheck as ``second_order`` asks (see `check_op`)."""
     tensors = [Tensor(v.copy(), requires_grad=True) for v in values]
     out = f(*tensors, *params)
     for name, t, v in zip(names, tensors, values):
@@ -288,6 +294,12 @@ def _check_example(f, f32, values: list, params, params32, reference, names: lis
             _check_float32(f, f32, large, params, params32, reference, names,
                            f" at large magnitudes (the inputs times {scale:g})")
     gradcheck(f, tensors + list(params), names=names)
+    if second_order is not False:
+        try:
+            gradgradcheck(f, tensors + list(params))
+        except DifferentiableOnceError:
+            if second_order:
+                raise
 
 
 def _check_float32(f, f32, values, params, params32, reference, names, where: str) -> None:

@@ -78,7 +78,8 @@ TWO_INPUTS = {
                      dict(domain=[(-3, 3), (0.5, 3)], kinks=near_a_whole_quotient)),
     "div trunc": (lambda a, b: a.div(b, rounding_mode="trunc"), lambda a, b: np.trunc(a / b),
                   dict(domain=[(-3, 3), (0.5, 3)], kinks=near_a_whole_quotient)),
-    "pow": (lambda a, b: a.pow(b), lambda a, b: np.exp(b * np.log(a)), dict(domain=[(0.5, 3), (-3, 3)])),
+    "pow": (lambda a, b: a.pow(b), lambda a, b: np.exp(b * np.log(a)),  # (b = 0: a second-order kink, as in PyTorch)
+            dict(domain=[(0.5, 3), (-3, 3)], kinks=lambda a, b: np.abs(b) < 1e-3)),
 }
 
 

@@ -46,7 +46,7 @@ CASES = {  # name: (function, NumPy formula, layer, check_op options)
     "softplus": (F.softplus, softplus, nn.Softplus(), {}),
     "softplus beta": (lambda x: F.softplus(x, beta=2.0, threshold=5.0),
                       lambda x: np.where(2 * x > 5, x, softplus(x, 2.0)), nn.Softplus(2.0, 5.0), dict(kinks=[2.5])),
-    "softsign": (F.softsign, lambda x: x / (1 + np.abs(x)), nn.Softsign(), {}),
+    "softsign": (F.softsign, lambda x: x / (1 + np.abs(x)), nn.Softsign(), dict(kinks=[0])),  # |x|: 2nd order
     "hardtanh": (F.hardtanh, lambda x: np.clip(x, -1, 1), nn.Hardtanh(), dict(kinks=[-1, 1])),
     "hardtanh bounds": (lambda x: F.hardtanh(x, -2.0, 0.5), lambda x: np.clip(x, -2, 0.5), nn.Hardtanh(-2.0, 0.5),
                         dict(kinks=[-2, 0.5])),
