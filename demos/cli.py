@@ -21,6 +21,7 @@ DEMOS = {
     "perceptron": "perceptron",
     "sigmoid-vs-step": "sigmoid_vs_step",
     "numerical-gradient": "numerical_gradient",
+    "graph": "graph",
     "descent-variants": "descent_variants",
     "cost-surface": "cost_surface",
     "newton": "newton",
