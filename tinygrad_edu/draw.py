@@ -23,6 +23,7 @@ from .files import atomic_file
 from .graph import node_names
 
 # Sizes in SVG pixels.
+MAX_TENSORS = 1000  # the lecture's step has 11; a picture of thousands of boxes shows nothing
 ROW_HEIGHT, NODE_HEIGHT, COLUMN_GAP, CHAR_WIDTH, MARGIN = 64, 42, 56, 7.2, 16
 COLOURS = {"op": "#d6e6fa", "parameter": "#fde0b5", "data": "#e4e4e4", "output": "#c9ebc9"}
 
@@ -90,6 +91,10 @@ class GraphDrawing:
 
     def __init__(self, root, params: dict | None = None):
         self.tensors = topological_order(root)  # raises if backward has freed the graph already
+        if len(self.tensors) > MAX_TENSORS:
+            raise ValueError(f"draw_graph: this graph has {len(self.tensors):,} tensors, more than a readable picture "
+                             f"holds ({MAX_TENSORS:,}); draw a part of it (a layer's output, say), or print it with "
+                             "tg.render_graph")
         index = {id(t): i for i, t in enumerate(self.tensors)}
         self.parents = [[index[id(p)] for p in t._ctx.parents] if t._ctx is not None else [] for t in self.tensors]
         self.names = node_names(self.tensors, params)
@@ -154,8 +159,12 @@ class GraphDrawing:
     # ---------------------------------------------------------------------------------- page
     def html(self) -> str:
         """The explorer page: the picture, a side panel (id ``details``) and a backward stepper, in one file."""
+        users = [[] for _ in self.tensors]  # the ops each tensor is an input of
+        for child, inputs in enumerate(self.parents):
+            for parent in dict.fromkeys(inputs):  # once, even if an op takes it twice (x * x)
+                users[parent].append(child)
         data = {
-            "nodes": [self._describe(i) for i in range(len(self.tensors))],
+            "nodes": [self._describe(i, users[i]) for i in range(len(self.tensors))],
             # the order run_backward visits the tensors: each once every op that used it has handed back its share
             "backward": list(range(len(self.tensors)))[::-1],
         }
@@ -163,9 +172,8 @@ class GraphDrawing:
         return _PAGE.replace("{{svg}}", self.svg()).replace("{{data}}", payload).replace(
             "{{title}}", html.escape(self._title(len(self.tensors) - 1)))
 
-    def _describe(self, i: int) -> dict:
+    def _describe(self, i: int, users: list[int]) -> dict:
         t = self.tensors[i]
-        users = [c for c, inputs in enumerate(self.parents) if i in inputs]
         grad = t.grad.data if t.grad is not None else None
         return {"title": self._title(i), "kind": self.kinds[i], "shape": list(t.shape), "dtype": str(t.dtype),
                 "parents": self.parents[i], "users": users, "requires_grad": bool(t.requires_grad),
