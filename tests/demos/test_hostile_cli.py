@@ -156,6 +156,28 @@ def test_ctrl_c_at_any_moment_of_start_up_or_twice_is_never_a_traceback(tmp_path
     assert "the last good checkpoint is" in err and epochs_in(tmp_path / "twice.npz")
 
 
+@posix_only
+def test_a_ctrl_c_during_a_save_takes_effect_after_it():
+    """Even when the signal reaches another thread (numpy's, tqdm's), the block finishes first."""
+    import threading
+    from demos import common
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with common.ctrl_c_deferred():
+            sender = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
+            sender.start()
+            sender.join()
+            time.sleep(0.05)  # the handler has had every chance to run
+            done.append("saved")
+            done.append("recorded")
+    assert done == ["saved", "recorded"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with common.ctrl_c_deferred():  # without a signal, nothing is raised
+        done.append("again")
+    assert done[-1] == "again"
+
+
 @needs_data
 def test_ctrl_c_during_seeds_reports_the_finished_seeds(capsys, monkeypatch):
     real = train.train_once
