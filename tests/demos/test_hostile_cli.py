@@ -229,6 +229,15 @@ def test_save_replaces_only_the_same_run_or_the_one_continued(checkpoint, capsys
 
 
 @needs_data
+def test_the_longest_legal_names_work_and_longer_ones_are_refused_before_any_work(capsys, tmp_path):
+    longest = tmp_path / ("c" * 251 + ".npz")  # 255 bytes: its temporary file's name would not fit beside it
+    assert main(capsys, "train", *TINY, "--epochs", "1", "--save", str(longest))[0] == 0
+    assert epochs_in(longest) == [1] and sorted(p.name for p in tmp_path.iterdir()) == [longest.name]
+    status, out, err = main(capsys, "train", *TINY, "--epochs", "1", "--save", str(tmp_path / ("c" * 252 + ".npz")))
+    assert status == 2 and out == "" and "is 256 bytes long, more than the 255 this file system allows" in err
+
+
+@needs_data
 def test_a_resume_with_nothing_to_train_still_writes_the_copy_asked_for(checkpoint, capsys, tmp_path):
     copy = tmp_path / "copy.npz"
     status, out, _ = main(capsys, "train", "--resume", str(checkpoint), "--quiet", "--save", str(copy))
