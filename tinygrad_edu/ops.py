@@ -785,26 +785,23 @@ class CumSum(Function):
 class CumProd(Function):
     """Running products along ``dim``: outᵢ = Πⱼ≤ᵢ aⱼ;  ∂outᵢ/∂aⱼ = Πₖ≤ᵢ,ₖ≠ⱼ aₖ for j ≤ i.
 
-    Without zeros that is outᵢ/aⱼ, so ∂L/∂aⱼ = (Σᵢ≥ⱼ gradᵢ outᵢ)/aⱼ. With a zero factor the division
-    fails, and each aⱼ's products without it are run separately (aⱼ replaced by 1).
+    So ∂L/∂aⱼ = Σᵢ≥ⱼ gradᵢ · (the running product with aⱼ replaced by 1)ᵢ, computed for each j. That
+    takes n running products instead of one, but it needs no division by aⱼ (outᵢ/aⱼ would fail for a
+    zero factor, and lose every digit for a tiny one whose product underflows).
     """
 
     def forward(self, a, dim):
         self.a, self.axis = a, dim_to_axis(dim, a.ndim)
-        self.out = np.cumprod(a, axis=self.axis)
-        return self.out
+        return np.cumprod(a, axis=self.axis)
 
     def backward(self, grad):
-        axis = self.axis
-        if (self.a != 0).all():
-            return np.flip(np.cumsum(np.flip(grad * self.out, axis), axis=axis), axis) / self.a
-        a, grad = np.moveaxis(self.a, axis, -1), np.moveaxis(grad, axis, -1)
+        a, grad = np.moveaxis(self.a, self.axis, -1), np.moveaxis(grad, self.axis, -1)
         da = np.empty(np.broadcast_shapes(a.shape, grad.shape), dtype=grad.dtype)
         for j in range(a.shape[-1]):
             without_j = a.copy()
             without_j[..., j] = 1
             da[..., j] = (grad[..., j:] * np.cumprod(without_j, axis=-1)[..., j:]).sum(axis=-1)
-        return np.moveaxis(da, -1, axis)
+        return np.moveaxis(da, -1, self.axis)
 
 
 # ---------------------------------------------------------------------------------- shapes
