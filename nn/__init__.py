@@ -1,7 +1,8 @@
 """nn: layers, losses and optimizers, built only on the public API of the `tinygrad_edu` engine.
 
     module.py      Module (registers parameters, buffers and sub-modules), Parameter, save/load
-    layers.py      Linear, the activations, Softmax, BatchNorm1d, LayerNorm, Dropout, Flatten,
+    layers.py      Linear, the activations (the lecture's and PyTorch's others: GELU, ELU, Softplus, ...),
+                   Softmax, BatchNorm1d, LayerNorm, Dropout, Flatten,
                    and the containers Sequential, ModuleList, ModuleDict
     init.py        initialising weights in place: uniform_, normal_, xavier_*, kaiming_*, ...
     functional.py  PyTorch's nn.functional: activations, linear, dropout, one_hot, and every loss as a function
@@ -13,8 +14,9 @@
 
 from . import functional, init, optim, utils
 from .functional import one_hot
-from .layers import (BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ModuleDict,
-                     ModuleList, ReLU, Sequential, Sigmoid, Softmax, Step, Tanh)
+from .layers import (CELU, ELU, GELU, SELU, BatchNorm1d, Dropout, Flatten, Hardsigmoid, Hardswish, Hardtanh, Identity,
+                     LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, Mish, ModuleDict, ModuleList, ReLU, ReLU6,
+                     Sequential, Sigmoid, SiLU, Softmax, Softplus, Softsign, Step, Tanh)
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
 
@@ -22,5 +24,6 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "HuberLoss", "Identity",
     "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Step", "Tanh", "functional", "init",
-    "one_hot", "optim", "utils",
+    "one_hot", "optim", "utils", "CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid",
+    "Mish", "ReLU6", "SiLU", "Softplus", "Softsign",
 ]
