@@ -9,7 +9,7 @@ import sys
 
 from tinygrad_edu.data import DataError
 
-from demos import (adversarial, cost_surface, deep, descent_variants, errors, fashion, hidden_units,
+from demos import (adversarial, cnn, cost_surface, deep, descent_variants, errors, fashion, hidden_units,
                    numerical_gradient, perceptron, random_labels, scaling, show_digits, sigmoid_vs_step, train)
 from demos.common import Diverged
 
@@ -29,6 +29,7 @@ DEMOS = {
     "adversarial": adversarial,
     "random-labels": random_labels,
     "fashion": fashion,
+    "cnn": cnn,
 }
 
 

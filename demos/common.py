@@ -81,6 +81,12 @@ class StoreGiven(argparse.Action):
         namespace.given = namespace.given | {self.dest}
 
 
+def track_given(parser: argparse.ArgumentParser) -> None:
+    """Make every flag of ``parser`` a `StoreGiven`, recorded in ``args.given`` when typed."""
+    parser.register("action", None, StoreGiven)
+    parser.set_defaults(given=frozenset())
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("--data", metavar="DIR", default=None,
@@ -141,8 +147,8 @@ def predict(model: nn.Module, X: np.ndarray, batch_size: int = 10_000) -> np.nda
     return np.concatenate(outputs).argmax(axis=1)
 
 
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    return float((predict(model, X) == y).mean())
+def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int = 10_000) -> float:
+    return float((predict(model, X, batch_size) == y).mean())
 
 
 # ---------------------------------------------------------------------------------- training
