@@ -103,26 +103,33 @@ def draw(path, model: nn.Sequential, image: np.ndarray, label: int) -> None:
     plt = common.pyplot(path)
     if plt is None:
         return
-    columns = 10
-    rows = [-(-len(maps) // columns) for maps in (filters, first, second)]
-    fig = plt.figure(figsize=(columns * 1.0 + 2.2, sum(rows) * 1.0 + 1.6), dpi=80)
-    grid = fig.add_gridspec(sum(rows), columns + 2, hspace=0.35, wspace=0.15)
-    ax = fig.add_subplot(grid[rows[0]:rows[0] + 2, :2])
-    ax.imshow(image[0, 0], cmap="gray_r")
-    ax.set_title(f"input: a {label}\nread as {scores.argmax()}", fontsize=9)
-    ax.axis("off")
     bound = np.abs(filters).max()
-    panels = [(filters, "seismic", (-bound, bound), f"the {len(filters)} learned 5x5 filters of layer 1 "
-                                                     "(red +, blue −)"),
-              (first, "viridis", (0, first.max()), "their feature maps for this input, 24x24 (after ReLU)"),
-              (second, "viridis", (0, second.max()), f"the {len(second)} feature maps of layer 2, 8x8 (after ReLU)")]
-    top = 0
-    for (maps, cmap, (low, high), title), n_rows in zip(panels, rows):
-        for i, m in enumerate(maps):
-            ax = fig.add_subplot(grid[top + i // columns, 2 + i % columns])
-            ax.imshow(m, cmap=cmap, vmin=low, vmax=high)
-            ax.set_xticks([]), ax.set_yticks([])
-            if i == 0:
-                ax.set_title(title, fontsize=9, loc="left")
-        top += n_rows
+    panels = [(filters, "seismic", (-bound, bound), f"the {len(filters)} learned 5x5 filters of layer 1 (red +, blue −)"),
+              (first, "viridis", (0, first.max()), "what each of them finds in the input: 24x24 maps (after ReLU)"),
+              (second, "viridis", (0, second.max()), f"the {len(second)} 8x8 maps of layer 2 (after ReLU)")]
+    tiles = [tile(maps) for maps, *_ in panels]
+    heights = [t.shape[0] / t.shape[1] for t in tiles]  # each panel as wide as the others, so its height is its aspect
+    fig = plt.figure(figsize=(10, 7.5 * sum(heights) + 1.2), dpi=80)  # 7.5 in: the panels' column, 4/5 of the width
+    grid = fig.add_gridspec(3, 2, width_ratios=[1, 4], height_ratios=heights, left=0.01, right=0.99, bottom=0.01,
+                            top=0.95, hspace=0.35, wspace=0.05)
+    ax = fig.add_subplot(grid[:2, 0])
+    ax.imshow(image[0, 0], cmap="gray_r")
+    ax.set_title(f"input: a {label}, read as {scores.argmax()}", fontsize=10)
+    ax.axis("off")
+    for row, (picture, (_, cmap, (low, high), title)) in enumerate(zip(tiles, panels)):
+        ax = fig.add_subplot(grid[row, 1])
+        ax.imshow(picture, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.axis("off")
     common.save_figure(plt, fig, path)
+
+
+def tile(maps: np.ndarray, columns: int = 10) -> np.ndarray:
+    """Square maps side by side in rows of ``columns``, one blank (NaN) pixel between them, as one image."""
+    count, size = len(maps), maps.shape[1] + 1
+    rows = -(-count // columns)
+    picture = np.full((rows * size - 1, columns * size - 1), np.nan)
+    for i, m in enumerate(maps):
+        top, left = (i // columns) * size, (i % columns) * size
+        picture[top:top + size - 1, left:left + size - 1] = m
+    return picture

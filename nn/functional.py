@@ -160,27 +160,28 @@ class Unfold(tg.Function):
     """
 
     def forward(self, x, **geometry):  # kernel_size, dilation, padding, stride: pairs of ints
-        self.size, self.geometry = x.shape[2:], geometry
-        return _im2col(x, **geometry)
+        self.size, self.positions, self.geometry = x.shape[2:], _out_size(x.shape[2:], **geometry), geometry
+        return _im2col(x, self.positions, **geometry)
 
     def backward(self, grad):
-        return _col2im(grad, self.size, **self.geometry)
+        return _col2im(grad, self.size, self.positions, **self.geometry)
 
 
 class Fold(tg.Function):
     """col2im: columns back into an image of size ``output_size``, overlapping entries added.
 
     out[n, c, s_h·y + d_h·i − p_h, s_w·z + d_w·j − p_w] += cols[n, (c, i, j), (y, z)] for every
-    tap (i, j) and position (y, z) (contributions to the padding fall away). A sum of copies, so
-    ∂L/∂cols[n, (c, i, j), (y, z)] = ∂L/∂out at the place that entry went: ∂L/∂cols = unfold(∂L/∂out).
+    tap (i, j) and each of the H'×W' ``positions`` (y, z) (contributions outside the image fall away).
+    A sum of copies, so ∂L/∂cols[n, (c, i, j), (y, z)] = ∂L/∂out at the place that entry went:
+    ∂L/∂cols = unfold(∂L/∂out).
     """
 
-    def forward(self, cols, output_size, **geometry):
-        self.geometry = geometry
-        return _col2im(cols, output_size, **geometry)
+    def forward(self, cols, output_size, positions, **geometry):
+        self.positions, self.geometry = positions, geometry
+        return _col2im(cols, output_size, positions, **geometry)
 
     def backward(self, grad):
-        return _im2col(grad, **self.geometry)
+        return _im2col(grad, self.positions, **self.geometry)
 
 
 def _out_size(size, kernel_size, dilation, padding, stride) -> tuple:
@@ -189,30 +190,37 @@ def _out_size(size, kernel_size, dilation, padding, stride) -> tuple:
                  for n, k, d, p, s in zip(size, kernel_size, dilation, padding, stride))
 
 
-def _im2col(x, kernel_size, dilation, padding, stride):
-    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+def _margins(size, positions, kernel_size, dilation, padding, stride) -> tuple:
+    """The zeros around the image that the windows at ``positions`` reach: p before each side, and after
+    it p or more, when a transposed convolution's output_padding asks for fewer rows than its windows reach."""
+    return tuple((p, max(p, s * (m - 1) + d * (k - 1) + 1 - n - p))
+                 for n, m, k, d, p, s in zip(size, positions, kernel_size, dilation, padding, stride))
+
+
+def _im2col(x, positions, kernel_size, dilation, padding, stride):
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel_size, dilation, stride, positions
     n, c = x.shape[:2]
-    oh, ow = _out_size(x.shape[2:], kernel_size, dilation, padding, stride)
-    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    margins = _margins(x.shape[2:], positions, kernel_size, dilation, padding, stride)
+    x = np.pad(x, ((0, 0), (0, 0)) + margins) if np.any(margins) else x
     # A view, not a copy: for every window start (a, b), the (d(k − 1) + 1)² block beginning there.
     # Keep every s-th start and every d-th element of each block: (N, C, H', W', k_h, k_w).
     windows = np.lib.stride_tricks.sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
-    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
+    windows = windows[:, :, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw, ::dh, ::dw]
     return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)  # the one copy
 
 
-def _col2im(cols, output_size, kernel_size, dilation, padding, stride):
-    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
-    (h, w), (oh, ow) = output_size, _out_size(output_size, kernel_size, dilation, padding, stride)
+def _col2im(cols, output_size, positions, kernel_size, dilation, padding, stride):
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow), (h, w) = kernel_size, dilation, stride, positions, output_size
+    (top, bottom), (left, right) = _margins(output_size, positions, kernel_size, dilation, padding, stride)
     n, c = cols.shape[0], cols.shape[1] // (kh * kw)
     cols = cols.reshape(n, c, kh, kw, oh, ow)
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    out = np.zeros((n, c, top + h + bottom, left + w + right), dtype=cols.dtype)
     # One strided slice per tap (i, j), not a loop over pixels: tap (i, j) of the window at (y, z)
     # lands on row s_h·y + d_h·i, column s_w·z + d_w·j, so all H'·W' of them form one grid.
     for i in range(kh):
         for j in range(kw):
             out[:, :, dh * i:dh * i + sh * (oh - 1) + 1:sh, dw * j:dw * j + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w]
+    return out[:, :, top:top + h, left:left + w]
 
 
 def _ints(value, n: int, name: str, what: str, least: int) -> tuple:
@@ -263,7 +271,7 @@ def fold(input: tg.Tensor, output_size, kernel_size, dilation=1, padding=0, stri
     if input.ndim != 3 or input.shape[1] % (kh * kw) or input.shape[2] != positions[0] * positions[1]:
         raise ValueError(f"fold: expected input of shape (N, C·{kh}·{kw}, {positions[0]}·{positions[1]}) for "
                          f"output_size {output_size} and this kernel, got {input.shape}")
-    return Fold.apply(input, output_size=output_size, **geometry)
+    return Fold.apply(input, output_size=output_size, positions=positions, **geometry)
 
 
 def conv2d(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -371,7 +379,7 @@ def conv_transpose2d(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None
     x = input.reshape(n, groups, input.shape[1] // groups, h * w)  # (N, G, C/G, H·W)
     w_t = weight.reshape(groups, input.shape[1] // groups, -1).transpose(1, 2)  # (G, O/G·k_h·k_w, C/G)
     cols = (w_t @ x).reshape(n, out_channels * kernel[0] * kernel[1], h * w)
-    out = Fold.apply(cols, output_size=size, **geometry)
+    out = Fold.apply(cols, output_size=size, positions=(h, w), **geometry)
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
 
@@ -467,7 +475,7 @@ def avg_pool2d(input: tg.Tensor, kernel_size, stride=None, padding=0, ceil_mode:
         counts = kh * kw
     else:  # how many real pixels each window covers: unfold an image of ones
         ones = np.ones((1, 1) + input.shape[2:], dtype=input.dtype)
-        counts = tg.Tensor(_im2col(ones, **geometry).sum(axis=1))
+        counts = tg.Tensor(_im2col(ones, (oh, ow), **geometry).sum(axis=1))
     return (sums / counts).reshape(n, c, oh, ow)
 
 
