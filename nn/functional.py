@@ -51,7 +51,7 @@ def linear(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None) -
     return tg.linear(input, weight, bias)
 
 
-class LeakyReLU(tg.Function):
+class LeakyReLUFn(tg.Function):
     """a = z where z > 0, else s·z (slope s);  ∂a/∂z = 1 or s (s at z = 0, as in PyTorch)."""
 
     def forward(self, z, negative_slope):
@@ -63,10 +63,10 @@ class LeakyReLU(tg.Function):
 
 
 def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
-    return LeakyReLU.apply(input, negative_slope=negative_slope)
+    return LeakyReLUFn.apply(input, negative_slope=negative_slope)
 
 
-class Dropout(tg.Function):
+class DropoutFn(tg.Function):
     """out = x · m / (1 − p), with m = 1 (kept) with probability 1 − p, else 0, for each element
     (or, with ``channels=True``, for each channel of each example: one m for all of x[n, c]).
 
@@ -95,7 +95,18 @@ def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True,
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p=p, generator=generator)
+    return DropoutFn.apply(input, p=p, generator=generator)
+
+
+class StraightThroughStep(tg.Function):
+    """Heaviside step forward; backward passes the gradient through as if the step were the identity
+    (how ``nn.Step``, the perceptron's unit, learns: see its docstring)."""
+
+    def forward(self, z):
+        return (z >= 0).astype(z.dtype)
+
+    def backward(self, grad):
+        return grad
 
 
 def dropout2d(input: tg.Tensor, p: float = 0.5, training: bool = True,
@@ -112,7 +123,7 @@ def dropout2d(input: tg.Tensor, p: float = 0.5, training: bool = True,
         raise ValueError(f"dropout2d: p must be a probability in [0, 1], got {p}")
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p=p, generator=generator, channels=True)
+    return DropoutFn.apply(input, p=p, generator=generator, channels=True)
 
 
 class OneHot(tg.Function):
@@ -506,8 +517,8 @@ def _averaging(n: int, m: int, dtype) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- losses
-class _Loss(tg.Function):
-    """What every loss op shares: reducing the per-element losses ℓ, and refusing a non-finite loss.
+class _LossFn(tg.Function):
+    """What every loss op shares: reducing the per-element losses ℓ to L, and refusing a non-finite loss.
 
     ``"none"`` keeps ℓ, ``"sum"`` is L = Σℓ, ``"mean"`` is L = Σℓ / N (N elements, or the total weight
     of the targets where there are weights), and mse's ``"lecture"`` is L = Σℓ / 2n for n examples
@@ -518,25 +529,21 @@ class _Loss(tg.Function):
     name = "loss"
 
     def reduce(self, losses, reduction, total=None):
-        if reduction == "none":
-            self.scale = None
-            if not np.isfinite(losses).all():
-                self.diverged("not finite in some elements")
-            return losses
-        if reduction == "sum":
-            divisor = 1
-        elif reduction == "lecture":
-            divisor = 2 * (losses.shape[0] if losses.ndim else 1)
-        else:
-            divisor = losses.size if total is None else total
-            if divisor == 0:
-                raise ValueError(f"{self.name}: the mean over no examples is undefined (PyTorch gives nan): "
-                                 "every target is ignore_index or has weight 0")
-        self.scale = 1 / divisor
-        out = np.asarray(losses.sum() * self.scale, dtype=losses.dtype)
-        if not math.isfinite(out):
-            self.diverged(out.item())
+        self.scale = None if reduction == "none" else 1 / self.divisor(losses, reduction, total)  # ∂L/∂ℓ
+        out = losses if self.scale is None else np.asarray(losses.sum() * self.scale, dtype=losses.dtype)
+        if not np.isfinite(out).all():
+            self.diverged("not finite in some elements" if self.scale is None else out.item())
         return out
+
+    def divisor(self, losses, reduction, total):
+        """What Σℓ is divided by: 1 for "sum", 2n for "lecture", N (or the total weight) for "mean"."""
+        if reduction != "mean":
+            return 1 if reduction == "sum" else 2 * (losses.shape[0] if losses.ndim else 1)
+        count = losses.size if total is None else total
+        if count == 0:
+            raise ValueError(f"{self.name}: the mean over no examples is undefined (PyTorch gives nan): "
+                             "every target is ignore_index or has weight 0")
+        return count
 
     def diverged(self, value):
         raise FloatingPointError(f"{self.name} is {value}: the network's outputs have diverged "
@@ -547,8 +554,15 @@ class _Loss(tg.Function):
         return grad if self.scale is None else grad * self.scale
 
 
-class _Pointwise(_Loss):
-    """A loss ℓ(d) of the difference d = a − y, element by element: ∂ℓ/∂a = ℓ'(d) and ∂ℓ/∂y = −ℓ'(d)."""
+class SquaredError(_LossFn):
+    """The quadratic cost: ℓ = d² for the difference d = a − y of output and target, reduced; with
+    ``reduction="lecture"`` that is C = 1/(2n) Σₓ ‖y(x) − a‖² (see `_LossFn.reduce`).
+
+    ∂C/∂a = ∂C/∂ℓ · ℓ'(d) with ℓ' = 2d (for the lecture's C: (a − y)/n, the ½ cancels the 2), and
+    ∂C/∂y = −∂C/∂a. L1 and Huber losses are this same op with another ℓ: they override `loss` and `derivative`.
+    """
+
+    name = "mse_loss"
 
     def forward(self, a, y, reduction, **options):
         self.d, self.options = a - _as_float(y, a), options
@@ -558,12 +572,6 @@ class _Pointwise(_Loss):
         da = self.loss_grad(grad) * self.derivative(self.d, **self.options)
         return da, (-da if self.needs_input_grad[1] else None)
 
-
-class SquaredError(_Pointwise):
-    """ℓ = d²,  ℓ' = 2d."""
-
-    name = "mse_loss"
-
     def loss(self, d):
         return d * d
 
@@ -571,7 +579,7 @@ class SquaredError(_Pointwise):
         return 2 * d
 
 
-class AbsoluteError(_Pointwise):
+class AbsoluteError(SquaredError):
     """ℓ = |d|,  ℓ' = sign(d) (0 at d = 0, as in PyTorch)."""
 
     name = "l1_loss"
@@ -583,7 +591,7 @@ class AbsoluteError(_Pointwise):
         return np.sign(d)
 
 
-class Huber(_Pointwise):
+class Huber(SquaredError):
     """ℓ = ½d² for |d| < δ, else δ(|d| − ½δ): quadratic near 0, linear beyond δ;  ℓ' = d clipped to [−δ, δ]."""
 
     name = "huber_loss"
@@ -624,7 +632,7 @@ def huber_loss(input: tg.Tensor, target, reduction: str = "mean", delta: float =
     return Huber.apply(input, target, reduction=reduction, delta=delta)
 
 
-class BinaryCrossEntropy(_Loss):
+class BinaryCrossEntropy(_LossFn):
     """ℓ = −w [y ln a + (1 − y) ln(1 − a)] for probabilities a ∈ [0, 1], each log clamped at −100 as in PyTorch.
 
     ∂ℓ/∂a = w (a − y) / (a(1 − a)) (the denominator kept ≥ 1e-12 as in PyTorch), ∂ℓ/∂y = w (ln(1 − a) − ln a).
@@ -649,7 +657,7 @@ class BinaryCrossEntropy(_Loss):
         return (da, dy) + (None,) * (len(self.needs_input_grad) - 2)
 
 
-class BinaryCrossEntropyWithLogits(_Loss):
+class BinaryCrossEntropyWithLogits(_LossFn):
     """ℓ = −w [p·y ln σ(z) + (1 − y) ln(1 − σ(z))] = w [(1 − y) z + (1 + (p − 1) y) ln(1 + e⁻ᶻ)], p = pos_weight.
 
     The second form never takes the log of a rounded-off σ(z): ln(1 + e⁻ᶻ) is computed without overflow.
@@ -690,7 +698,7 @@ def binary_cross_entropy_with_logits(input: tg.Tensor, target, weight=None, redu
     return BinaryCrossEntropyWithLogits.apply(input, target, *given.values(), reduction=reduction, names=tuple(given))
 
 
-class NegativeLogLikelihood(_Loss):
+class NegativeLogLikelihood(_LossFn):
     """ℓᵢ = −w_yᵢ ln pᵢ,yᵢ: minus the log-probability of the right class yᵢ, times that class's weight.
 
     ``log_p`` holds ln p with the classes along dim 1. With label smoothing ε the target is
@@ -726,7 +734,7 @@ class NegativeLogLikelihood(_Loss):
         return (d_log_p,) + (None,) * (len(self.needs_input_grad) - 1)
 
 
-class SoftCrossEntropy(_Loss):
+class SoftCrossEntropy(_LossFn):
     """Cross-entropy against class probabilities q (each row sums to 1): ℓᵢ = −Σ_c w_c q'ᵢ,c ln pᵢ,c,
     with q' = (1 − ε) q + ε/C under label smoothing ε; "mean" divides by the number of examples.
 

@@ -261,16 +261,6 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class _StraightThroughStep(tg.Function):
-    """Heaviside step forward; backward passes the gradient through as if the step were the identity."""
-
-    def forward(self, z):
-        return (z >= 0).astype(z.dtype)
-
-    def backward(self, grad):
-        return grad
-
-
 class Step(Module):
     """The perceptron's unit: y = step(z) = 1 if z ≥ 0 else 0, with z = w·x + b (b = −threshold).
 
@@ -281,7 +271,7 @@ class Step(Module):
     """
 
     def forward(self, z):
-        return _StraightThroughStep.apply(z)
+        return F.StraightThroughStep.apply(z)
 
 
 class Dropout(Module):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections import namedtuple
 
 import numpy as np
@@ -258,3 +259,19 @@ class Module:
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the tree of modules, each with its own parameters' shapes and the number of
+        values it learns in all (a parameter shared by two layers counts in each, and once in the total)."""
+
+        def tree(name: str, module: "Module") -> str:
+            total = sum(p.numel() for p in module.parameters())
+            own = [f"{n} {tuple(getattr(module, n).shape)}" for n, kind in module._registered.items()
+                   if kind == "parameter" and getattr(module, n) is not None]
+            line = (f"({name}) " if name else "") + f"{type(module).__name__}({module.extra_repr()})"
+            line = f"<b>{html.escape(line)}</b>" + (f" · {total:,} parameters" if total else "")
+            line += "".join(f" · {html.escape(o)}" for o in own)
+            children = "".join(tree(n, child) for n, child in module.named_children())
+            return f"<li>{line}{f'<ul>{children}</ul>' if children else ''}</li>"
+
+        return f'<ul class="tg-module" style="font-family:monospace">{tree("", self)}</ul>'

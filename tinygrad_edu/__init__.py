@@ -3,15 +3,20 @@
 The engine's files, each importing only the ones listed before it:
 
     dtypes.py     dtype names (tg.float32, ...) and PyTorch's type promotion rule (result_type)
+    versions.py   memory shared by views, and the version counts that catch a value changed in place
     autograd.py   Function (how every op is written), grad modes (no_grad, ...), the backward walk
     ops.py        every op: forward and backward side by side
-    tensor.py     Tensor: its methods call the ops, in-place changes go through one place
+    promotion.py  PyTorch's dtype rules for tensors: a new tensor's dtype, the operands of an op
+    tensor_convert.py  Tensor's conversions to Python numbers, arrays and text
+    tensor_inplace.py  Tensor's in-place changes (+=, t[i] = v, ...), with PyTorch's rules
+    tensor.py     Tensor: its methods call the ops
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
     jit.py        jit: record a training step once, replay it as one generated function
     files.py      atomic_file, check_writable: files are replaced whole or not at all
+    draw.py       draw_graph: the graph laid out as SVG, or a page to click through (no Graphviz needed)
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
 
@@ -26,6 +31,7 @@ from .autograd import (
 from .files import atomic_file, check_writable
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
+from .draw import draw_graph
 from . import data
 from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
 from .dtypes import result_type
@@ -54,7 +60,7 @@ from .creation import (
 
 __all__ = [
     "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
-    "detect_anomaly", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
+    "detect_anomaly", "draw_graph", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
     "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",

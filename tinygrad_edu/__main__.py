@@ -1,7 +1,7 @@
 """`python -m tinygrad_edu COMMAND`: the `tinygrad-edu` command, for when the console script is not on PATH.
 
 The command and its demos are built on top of the engine, and the engine never imports what is
-built on it (tests/test_layering.py). So this file does not name them: it asks the installed
+built on it (tests/demos/test_layering.py). So this file does not name them: it asks the installed
 package's metadata which function the `tinygrad-edu` console script runs, and runs that.
 """
 

@@ -18,6 +18,7 @@ from numbers import Number
 import numpy as np
 
 from .dtypes import result_type
+from .versions import check_unchanged, note_versions, share_memory
 
 
 class _GradMode(threading.local):
@@ -148,23 +149,13 @@ class Function:
         inputs = tuple([x if isinstance(x, Tensor) else _constant_input(cls, x, inputs) for x in inputs])
         fn = cls()
         fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
-        try:
-            out = fn.forward(*[t.data for t in inputs], **kwargs)
-        except ValueError as err:
-            shapes = " and ".join(str(t.shape) for t in inputs)
-            raise ValueError(f"{cls.__name__}: cannot apply to shape(s) {shapes}: {err}") from None
-        if type(out) is not np.ndarray:  # e.g. the NumPy scalar a full sum returns: in-place ops need an array
-            out = np.asarray(out)
+        out = _run_forward(fn, inputs, kwargs)
         recording = _mode.enabled and True in fn.needs_input_grad
         result = Tensor._result(out, fn if recording else None)
-        if out.base is not None:  # a view (reshape, basic index, ...) shares its input's storage
-            for t in inputs:
-                if t._storage.owner is out.base:
-                    result._storage = t._storage
-                    t._storage.shared = True
+        share_memory(inputs, result)
         if recording:
             fn.parents, fn.sequence_number = inputs, next(_op_counter)
-            fn.versions = [(t._storage, t._storage.version) for t in (*inputs, result)]  # checked by backward
+            note_versions(fn, inputs, result)
         if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit is recording a step
             _mode.recorder.op(fn, inputs, kwargs, result)
         return result
@@ -193,38 +184,19 @@ def _constant_input(op, value, inputs):
     )
 
 
-def _check_unchanged(fn) -> None:
-    """Refuse to run ``fn.backward`` if a value it depends on was changed in place after ``fn`` ran.
+def _run_forward(fn, inputs, kwargs) -> np.ndarray:
+    """``fn.forward`` on the inputs' arrays, always returning an array (a full sum gives a NumPy
+    scalar, and in-place changes need an array).
 
-    Two cases. ``fn`` noted the version of each input's and its output's memory: a version that
-    has moved on matters if ``fn`` kept that memory for its backward (an array stored on ``fn`` is,
-    or views, it), which would now compute with the new values. And an input that was changed in
-    place by a recorded op now leads back through that op, not to the value ``fn`` saw.
+    A ValueError (most often shapes that do not fit) is raised again naming the op and the shapes,
+    chained to the original, so the line of ``forward`` that raised stays in the traceback.
     """
-    name = type(fn).__name__
-    for i, (storage, version) in enumerate(fn.versions):
-        if storage.version != version and _keeps(fn, storage.owner):
-            what = "its output" if i == len(fn.parents) else f"its input {i}"
-            raise RuntimeError(
-                f"{name}.backward needs a value that was changed by an in-place operation after {name} ran "
-                f"({what}, version {version}, now {storage.version}); change a clone() instead, or change it "
-                "after backward"
-            )
-    for parent in fn.parents:
-        if parent._ctx is not None and parent._ctx.sequence_number > fn.sequence_number:
-            raise RuntimeError(
-                f"{name} used a tensor that was later changed in place (by {type(parent._ctx).__name__}); "
-                "backward through both values is not supported: change a clone() of it instead"
-            )
-
-
-def _keeps(fn, owner) -> bool:
-    """Whether ``fn`` stored, for its backward, an array in the memory that ``owner`` owns."""
-    for value in vars(fn).values():
-        for array in value if isinstance(value, (tuple, list)) else (value,):
-            if isinstance(array, np.ndarray) and (array if array.base is None else array.base) is owner:
-                return True
-    return False
+    try:
+        out = fn.forward(*[t.data for t in inputs], **kwargs)
+    except ValueError as err:
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        raise ValueError(f"{type(fn).__name__}: cannot apply to shape(s) {shapes}: {err}") from err
+    return out if type(out) is np.ndarray else np.asarray(out)
 
 
 def _checked_gradients(fn, grads) -> tuple:
@@ -291,7 +263,7 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
         if fn is None:
             continue
         _check_not_freed(fn)
-        _check_unchanged(fn)
+        check_unchanged(fn)
         input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂root/∂input
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from .autograd import topological_order
 
 
+def node_names(nodes: list, params: dict | None) -> list[str]:
+    """What each tensor is: the op that made it, else its parameter name (if ``params`` names it),
+    else "input" (a leaf that requires grad) or "constant"."""
+    names = {id(t): name for name, t in (params or {}).items()}
+    return [type(t._ctx).__name__ if t._ctx is not None else names.get(id(t), "input" if t.requires_grad else "constant")
+            for t in nodes]
+
+
 def _labels(root, params: dict | None) -> tuple[list, dict]:
     """The graph's tensors, inputs first, and a short label for each (a parameter's name if given)."""
     nodes = topological_order(root)
-    names = {id(t): name for name, t in (params or {}).items()}
-    labels = {}
-    for n, t in enumerate(nodes):
-        what = type(t._ctx).__name__ if t._ctx is not None else names.get(id(t), "input" if t.requires_grad else "constant")
-        labels[id(t)] = f"#{n} {what}"
-    return nodes, labels
+    return nodes, {id(t): f"#{n} {what}" for n, (t, what) in enumerate(zip(nodes, node_names(nodes, params)))}
 
 
 def render_graph(root, params: dict | None = None) -> str:

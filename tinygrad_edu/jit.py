@@ -947,7 +947,7 @@ def _parent(ref, ops, externals, args):
 # ---------------------------------------------------------------------------------------- kernels
 # The hottest ops, written out with buffers the replay owns (``out=``) instead of calling the op:
 # no Function object and no new arrays on each step. Each is the op's own arithmetic, NumPy call
-# for NumPy call, so the bits are the eager ones (tests/test_jit.py checks it); an op used in a
+# for NumPy call, so the bits are the eager ones (tests/jit/test_jit.py checks it); an op used in a
 # way a kernel does not cover (mixed dtypes, 0-d arrays) is replayed through its Function.
 # fits(input types, kwargs, sources) says whether a kernel covers an op; sources[i] is where input i
 # comes from ("out", "arg", "ext", ... as in _Recording, or "changed" when an in-place op overwrites it).
@@ -961,7 +961,7 @@ def _one_dtype(in_types) -> bool:
 
 
 class _LinearKernel:
-    """ops.Linear: out = x Wᵀ (+ b) into a buffer; ∂x = g W into a buffer, ∂W = gᵀ x, ∂b = Σ g."""
+    """ops.LinearFn: out = x Wᵀ (+ b) into a buffer; ∂x = g W into a buffer, ∂W = gᵀ x, ∂b = Σ g."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -985,7 +985,7 @@ class _LinearKernel:
 
 
 class _SigmoidKernel:
-    """ops.Sigmoid: σ(z) = ½ tanh(z/2) + ½ in place in a buffer; ∂z = g σ (1 − σ)."""
+    """ops.SigmoidFn: σ(z) = ½ tanh(z/2) + ½ in place in a buffer; ∂z = g σ (1 − σ)."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -1004,7 +1004,7 @@ class _SigmoidKernel:
 
 
 class _ReLUKernel:
-    """ops.ReLU: out = z · [z > 0] with the mask in a buffer; ∂z = g · [z > 0]."""
+    """ops.ReLUFn: out = z · [z > 0] with the mask in a buffer; ∂z = g · [z > 0]."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -1033,7 +1033,7 @@ class _SquaredErrorKernel:
 
     @staticmethod
     def scale(reduction, shape) -> float:
-        """_Loss.reduce's 1/divisor, as the same Python float."""
+        """_LossFn.reduce's 1/divisor, as the same Python float."""
         return 1 / {"sum": 1, "lecture": 2 * shape[0], "mean": int(np.prod(shape))}[reduction]
 
     @staticmethod
@@ -1060,7 +1060,7 @@ class _SquaredErrorKernel:
 
 
 class _LogSoftmaxKernel:
-    """ops.LogSoftmax: s = z − max z, log p = s − log Σ eˢ in a buffer; ∂z = g − p · Σ g (p = e^(log p))."""
+    """ops.LogSoftmaxFn: s = z − max z, log p = s − log Σ eˢ in a buffer; ∂z = g − p · Σ g (p = e^(log p))."""
 
     @staticmethod
     def fits(in_types, kwargs, sources):
@@ -1138,8 +1138,8 @@ def _loss_grad(w, g, scale, scale_source) -> tuple[str, str]:
 
 
 # Ops of nn (which the engine does not import) are named by module and class.
-_KERNELS = {ops.Linear: _LinearKernel, ops.Sigmoid: _SigmoidKernel, ops.ReLU: _ReLUKernel,
-            ops.LogSoftmax: _LogSoftmaxKernel, ("nn.functional", "SquaredError"): _SquaredErrorKernel,
+_KERNELS = {ops.LinearFn: _LinearKernel, ops.SigmoidFn: _SigmoidKernel, ops.ReLUFn: _ReLUKernel,
+            ops.LogSoftmaxFn: _LogSoftmaxKernel, ("nn.functional", "SquaredError"): _SquaredErrorKernel,
             ("nn.functional", "NegativeLogLikelihood"): _NegativeLogLikelihoodKernel}
 
 

@@ -116,7 +116,7 @@ class MatMul(Function):
         return da, db
 
 
-class Linear(Function):
+class LinearFn(Function):
     """A layer's affine map as one op: out = x Wᵀ + b, with W of shape (out_features, in_features).
 
     ∂L/∂x = grad W,  ∂L/∂W = gradᵀ x,  ∂L/∂b = Σ_examples grad. One op instead of matmul, transpose and add
@@ -187,7 +187,7 @@ class Abs(Function):
         return grad * np.sign(self.a)  # 0 at a = 0, as in PyTorch
 
 
-class Sigmoid(Function):
+class SigmoidFn(Function):
     """σ(z) = 1/(1 + e⁻ᶻ);  σ'(z) = σ(z)(1 − σ(z)).
 
     Computed through the identity σ(z) = ½(1 + tanh(z/2)): tanh never overflows, so z = ±1000 give
@@ -204,7 +204,7 @@ class Sigmoid(Function):
         return grad * self.out * (1 - self.out)
 
 
-class Tanh(Function):
+class TanhFn(Function):
     def forward(self, z):
         self.out = np.tanh(z)
         return self.out
@@ -213,7 +213,7 @@ class Tanh(Function):
         return grad * (1 - self.out * self.out)
 
 
-class ReLU(Function):
+class ReLUFn(Function):
     def forward(self, z):
         self.positive = z > 0
         return z * self.positive
@@ -222,7 +222,7 @@ class ReLU(Function):
         return grad * self.positive
 
 
-class Step(Function):
+class StepFn(Function):
     """The perceptron's Heaviside step: 1 where z ≥ 0, else 0.
 
     Its true derivative is 0 everywhere (and undefined at 0), so no gradient flows through it:
@@ -369,7 +369,7 @@ class Norm(Function):
             return grad * np.where(self.out == 0, 0, self.a / self.out)
 
 
-class Softmax(Function):
+class SoftmaxFn(Function):
     """softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ, computed after subtracting max z so no exponent overflows.
 
     Backward: ∂L/∂zᵢ = sᵢ (gradᵢ − Σⱼ gradⱼ sⱼ).
@@ -386,7 +386,7 @@ class Softmax(Function):
         return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFn(Function):
     """log softmax(z)ᵢ = zᵢ − log Σⱼ e^zⱼ, with the max subtracted first for stability.
 
     Backward: ∂L/∂zᵢ = gradᵢ − softmax(z)ᵢ Σⱼ gradⱼ.

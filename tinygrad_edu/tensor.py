@@ -1,8 +1,10 @@
 """`Tensor`: a NumPy array that remembers how it was computed, so gradients can flow back through it.
 
 The arithmetic lives in `ops.py` (one `Function` per op, forward and backward side by side); the
-graph walk lives in `autograd.py`. This file wires the two to a friendly, PyTorch-like API, and
-changes tensors in place through one method, `Tensor._modify_in_place`, which keeps PyTorch's rules.
+graph walk lives in `autograd.py`. This file wires the two to a friendly, PyTorch-like API: each
+method calls an op. The rest of a tensor's jobs live beside it, each in a file of its own:
+PyTorch's dtype rules (promotion.py), in-place changes (tensor_inplace.py, with versions.py) and
+Python's conversions (tensor_convert.py).
 """
 
 from __future__ import annotations
@@ -11,77 +13,20 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import ops
-from .autograd import Function, _mode, is_grad_enabled, run_backward
+from . import ops, promotion
+from .autograd import Function, _mode, run_backward
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
+from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
+from .tensor_convert import Conversions
+from .tensor_inplace import InPlace, _require_a_bound
+from .versions import Storage
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
 
 
-def _to_array(data, dtype) -> np.ndarray:
-    """Make the array a new tensor holds: Python floats become float32, NumPy arrays and scalars keep
-    their dtype, also inside a list (``[np.float64(1.0), 2.0]`` is float64, as in PyTorch)."""
-    if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    array = np.asarray(data)
-    if array.dtype == np.float64 and not _holds_float64(data):
-        return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
-    if array.dtype.kind == "f" and array.dtype not in FLOATS:
-        return array.astype(np.float32)  # float16 and friends: compute in float32
-    return array
-
-
-def _holds_float64(data) -> bool:
-    """Whether ``data`` is, or a (nested) list of it holds, a float64 array, scalar or tensor. NumPy
-    makes Python floats float64 too; PyTorch makes them float32, but keeps float64 from NumPy."""
-    if hasattr(data, "dtype"):
-        return data.dtype == np.float64
-    return isinstance(data, (list, tuple)) and any(_holds_float64(x) for x in data)
-
-
-def _promote(a, b, floating: bool = False) -> tuple:
-    """Both operands of a binary op as tensors of their `result_type` (a float type if ``floating``).
-
-    The first three cases are what `result_type` would give too, taken without asking it because
-    they are nearly every op: nothing to promote, or a Python number joining a float tensor (x * 0.5).
-    """
-    if isinstance(b, Tensor) and isinstance(a, Tensor) and a.dtype == b.dtype and (a.dtype.kind == "f" or not floating):
-        return a, b
-    if type(b) in (float, int) and isinstance(a, Tensor) and a.dtype.kind == "f":
-        return a, Tensor._constant(np.asarray(b, dtype=a.dtype))
-    if type(a) in (float, int) and isinstance(b, Tensor) and b.dtype.kind == "f":
-        return Tensor._constant(np.asarray(a, dtype=b.dtype)), b
-    dtype = result_type(a, b)
-    if floating and dtype.kind != "f":
-        dtype = float32  # integer true division gives the default float type
-    return _as_dtype(a, dtype), _as_dtype(b, dtype)
-
-
-def _as_dtype(x, dtype) -> "Tensor":
-    if isinstance(x, Tensor):
-        return x if x.dtype == dtype else x.to(dtype)
-    return Tensor._constant(np.asarray(x, dtype=dtype))
-
-
-class _Storage:
-    """The memory a tensor's array lives in, shared by every tensor viewing it, and how often it was
-    changed in place (its version).
-
-    Ops note the versions of their inputs and output; backward refuses an op whose kept values'
-    version has moved on since.
-    """
-
-    __slots__ = ("owner", "version", "shared")
-
-    def __init__(self, array: np.ndarray):
-        self.owner = array if array.base is None else array.base  # the array (or object) owning the memory
-        self.version = 0
-        self.shared = False  # another tensor views the same memory (a view, a detach())
-
-
-class Tensor:
+class Tensor(InPlace, Conversions):
     """An n-dimensional array with an optional gradient.
 
     ``data`` is the NumPy array itself. Changing it through ``data`` is not seen by autograd (as
@@ -95,12 +40,12 @@ class Tensor:
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         source = data if isinstance(data, Tensor) else None
-        self.data = _to_array(data if source is None else source.data, dtype)
+        self.data = to_array(data if source is None else source.data, dtype)
         self.grad = None
         self._ctx = None
         self._retains_grad = False
         self._requires_grad = False
-        self._storage = _Storage(self.data)
+        self._storage = Storage(self.data)
         if source is not None and self.data is source.data:  # no conversion: its memory, shared as by detach(),
             self._storage = source._storage  # so that a change through either is seen by backward's version check
             source._storage.shared = True
@@ -112,7 +57,7 @@ class Tensor:
         """The tensor an op made, recorded as made by ``fn`` (None: a constant). No conversion or checks."""
         t = object.__new__(cls)
         t.data, t.grad, t._requires_grad, t._ctx, t._retains_grad = data, None, fn is not None, fn, False
-        t._storage = _Storage(data)
+        t._storage = Storage(data)
         return t
 
     @classmethod
@@ -182,79 +127,6 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    # ------------------------------------------------------------- reading values out as Python
-    def _read(self, what: str) -> np.ndarray:
-        """The array, for a result outside the graph: a Python number, a NumPy array, a comparison's
-        mask, an index. Every such read goes through here, so that tg.jit can refuse one inside a step
-        (a replay runs no Python between ops, so the value read would be frozen)."""
-        if _mode.recorder is not None:  # jit hook: a value read while recording a step
-            _mode.recorder.read(self, what)
-        return self.data
-
-    def item(self):
-        """The one element as a Python number. Every conversion to a Python scalar reads through here."""
-        data = self._read("item()")
-        if data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return data.item()
-
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied). Every conversion to NumPy reads through here."""
-        return self._read("numpy()")
-
-    def tolist(self):
-        return self.numpy().tolist()
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements (shape {self.shape}) is ambiguous; "
-                "use .any() or .all()"
-            )
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError(f"only integer tensors of one element can be used as an index, this one is "
-                            f"{self.dtype} of shape {self.shape}")
-        return int(self.item())
-
-    def __format__(self, spec: str) -> str:
-        if self.ndim == 0 or (spec and self.data.size == 1):
-            return format(self.item(), spec)
-        if spec:
-            raise TypeError(f"format(t, {spec!r}) needs a tensor with one element, this one has shape {self.shape}")
-        return str(self)
-
-    def __array__(self, dtype=None, copy=None):
-        data = self.numpy()
-        if copy:
-            return np.array(data, dtype=dtype, copy=True)
-        return data if dtype is None else data.astype(dtype, copy=False)
-
-    def __dlpack__(self, *args, **kwargs):
-        return self.numpy().__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self):
-        return self.data.__dlpack_device__()
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
-        extras = []
-        if self.data.dtype != np.float32:
-            extras.append(f"dtype={self.data.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({', '.join([body] + extras)})"
-
     __hash__ = object.__hash__  # `==` is element-wise, so hash by identity (tensors are dict keys)
 
     # ------------------------------------------------------------------------------- autograd
@@ -297,124 +169,36 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ------------------------------------------------------------------------------ in place
-    def _modify_in_place(self, name: str, compute, *operands) -> "Tensor":
-        """Every in-place change goes through here: ``self`` takes the value ``compute(self, *operands)``.
-
-        PyTorch's rules. A leaf that requires grad cannot change while the graph is recorded (the
-        ops that used it would refer to a value it no longer has). Otherwise the tensor's own array
-        is overwritten, so its views and detached copies see the change, and its version goes up,
-        so that backward refuses an op that kept the old value. A change that itself needs a gradient
-        is recorded: ``compute`` runs on a copy of the old value, and ``self`` becomes its result.
-        """
-        recording = is_grad_enabled() and (
-            self._requires_grad or any(isinstance(x, Tensor) and x._requires_grad for x in operands)
-        )
-        if recording and self.is_leaf and self._requires_grad:
-            raise RuntimeError(
-                f"{name}: a leaf that requires grad cannot be changed in place; do it inside `with tg.no_grad():`"
-            )
-        if recording and self._storage.shared:
-            raise RuntimeError(
-                f"{name}: this tensor shares its memory with another (a view or a detach()), so its change "
-                "cannot be recorded for backward; change a clone() instead"
-            )
-        if not self.data.flags.writeable:
-            raise RuntimeError(f"{name}: this tensor's array is read-only (made by expand(), or a read-only "
-                               "NumPy array); change a clone() instead")
-        old = Tensor._result(self.data.copy(), self._ctx) if recording else self
-        # x.add_(x): the operand is x's old value too; self would be the new one, an op its own input
-        new = compute(old, *[old if x is self else x for x in operands])
-        if new.shape != self.shape:
-            raise RuntimeError(f"{name}: the result has shape {new.shape}, but the tensor changed in place has "
-                               f"shape {self.shape} (broadcasting may not grow it)")
-        if not np.can_cast(new.dtype, self.dtype, "same_kind"):
-            raise RuntimeError(f"{name}: the result is {new.dtype}, which cannot be stored in this {self.dtype} "
-                               f"tensor; use .to({new.dtype}) first")
-        self.data[...] = new.data
-        self._storage.version += 1
-        if recording:  # self now holds new's value: it is what new is (a constant, if no gradient flows into it)
-            self._ctx, self._requires_grad = new._ctx, new._requires_grad
-        if _mode.recorder is not None:  # jit hook: an in-place change while recording a step
-            _mode.recorder.in_place(self, new)
-        return self
-
-    def add_(self, other):
-        return self._modify_in_place("add_", Tensor.__add__, other)
-
-    def sub_(self, other):
-        return self._modify_in_place("sub_", Tensor.__sub__, other)
-
-    def mul_(self, other):
-        return self._modify_in_place("mul_", Tensor.__mul__, other)
-
-    def div_(self, other):
-        return self._modify_in_place("div_", Tensor.__truediv__, other)
-
-    def clamp_(self, min=None, max=None):
-        _require_a_bound("clamp_", min, max)
-        return self._modify_in_place("clamp_", lambda t: t.clamp(min, max))
-
-    def copy_(self, src):
-        """Overwrite with ``src`` (broadcast to this shape, cast to this dtype); the gradient flows to ``src``."""
-        return self._overwrite("copy_", src)
-
-    def fill_(self, value):
-        return self._overwrite("fill_", Tensor._constant(np.asarray(value, dtype=self.dtype)))
-
-    def zero_(self):
-        return self._overwrite("zero_", Tensor._constant(np.zeros((), dtype=self.dtype)))
-
-    def _overwrite(self, name: str, src):
-        """``copy_``, under the name of the op the user called (so that its errors name that op)."""
-        return self._modify_in_place(name, lambda t, s: _as_tensor(s).to(t.dtype).expand(t.shape), src)
-
-    def __setitem__(self, index, value):
-        index = _index_arrays(index)
-        self._modify_in_place("setitem", lambda t, v: ops.IndexPut.apply(t, _as_dtype(v, t.dtype), index=index), value)
-
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
-
     # ------------------------------------------------------------------------------ arithmetic
     def __add__(self, other):
-        return ops.Add.apply(*_promote(self, other))
+        return ops.Add.apply(*promote(self, other))
 
     def __radd__(self, other):
-        return ops.Add.apply(*_promote(other, self))
+        return ops.Add.apply(*promote(other, self))
 
     def __sub__(self, other):
-        return ops.Sub.apply(*_promote(self, other))
+        return ops.Sub.apply(*promote(self, other))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(*_promote(other, self))
+        return ops.Sub.apply(*promote(other, self))
 
     def __mul__(self, other):
-        return ops.Mul.apply(*_promote(self, other))
+        return ops.Mul.apply(*promote(self, other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(*_promote(other, self))
+        return ops.Mul.apply(*promote(other, self))
 
     def __truediv__(self, other):
-        return ops.Div.apply(*_promote(self, other, floating=True))
+        return ops.Div.apply(*promote(self, other, floating=True))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(*_promote(other, self, floating=True))
+        return ops.Div.apply(*promote(other, self, floating=True))
 
     def __pow__(self, other):
-        return ops.Pow.apply(*_promote(self, other))
+        return ops.Pow.apply(*promote(self, other))
 
     def __rpow__(self, other):
-        return ops.Pow.apply(*_promote(other, self))
+        return ops.Pow.apply(*promote(other, self))
 
     def matmul(self, other):
         """The matrix product, NumPy's ``@``: a vector is taken as a one-row matrix on the left or a
@@ -423,7 +207,7 @@ class Tensor:
         Both operands must have the same dtype, as in PyTorch: float32 weights meeting float64 data
         is a mistake to fix where it happens, not to compute quietly in float64.
         """
-        a, b = self, _as_tensor(other)
+        a, b = self, as_tensor(other)
         if a.dtype != b.dtype:
             raise RuntimeError(f"matmul: the operands are {a.dtype} and {b.dtype}; matmul needs the same dtype on "
                                "both sides and does not promote (as in PyTorch), so convert one first, e.g. with "
@@ -438,7 +222,7 @@ class Tensor:
     __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return Tensor.matmul(_as_tensor(other), self)
+        return Tensor.matmul(as_tensor(other), self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -465,23 +249,23 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self._float())
+        return ops.SigmoidFn.apply(self._float())
 
     def tanh(self):
-        return ops.Tanh.apply(self._float())
+        return ops.TanhFn.apply(self._float())
 
     def relu(self):
-        return ops.ReLU.apply(self)
+        return ops.ReLUFn.apply(self)
 
     def step(self):
-        return ops.Step.apply(self)
+        return ops.StepFn.apply(self)
 
     def clamp(self, min=None, max=None):
         """Clip into [min, max]; the bounds promote like the other operand of a binary op (an int
         tensor clamped to 0.5 is float32), so they are given to the op in the result's dtype."""
         _require_a_bound("clamp", min, max)
         dtype = result_type(self, *[bound for bound in (min, max) if bound is not None])
-        min, max = (None if bound is None else _as_dtype(bound, dtype).data for bound in (min, max))
+        min, max = (None if bound is None else as_dtype(bound, dtype).data for bound in (min, max))
         return ops.Clamp.apply(self.to(dtype), min=min, max=max)
 
     # ------------------------------------------------------------------------------- dtypes
@@ -603,14 +387,14 @@ class Tensor:
         return Tensor._constant(np.asarray(np.any(self._read("any()"), axis=axes, keepdims=keepdim)))
 
     def softmax(self, dim: int = -1):
-        return ops.Softmax.apply(self._float(), dim=dim)
+        return ops.SoftmaxFn.apply(self._float(), dim=dim)
 
     def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmax.apply(self._float(), dim=dim)
+        return ops.LogSoftmaxFn.apply(self._float(), dim=dim)
 
     def gather(self, dim: int, index):
         """Pick along ``dim`` at ``index`` (an int tensor with as many dims): out[i][j] = self[i][index[i][j]] for dim 1."""
-        return ops.Gather.apply(self, _as_tensor(index), dim=dim)
+        return ops.Gather.apply(self, as_tensor(index), dim=dim)
 
     # ----------------------------------------------------------------------------- shape
     def reshape(self, *shape):
@@ -668,7 +452,7 @@ class Tensor:
 
     def __getitem__(self, index):
         """``t[index]`` with NumPy's indexing; an index tensor may be a bool mask. The gradient flows back."""
-        return ops.Index.apply(self, index=_index_arrays(index))
+        return ops.Index.apply(self, index=index_arrays(index))
 
     # ------------------------------------------------------------ comparisons (no gradient)
     def _compare(self, other, ufunc):
@@ -717,27 +501,9 @@ class Tensor:
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
 
 
-def _require_a_bound(name: str, min, max) -> None:
-    if min is None and max is None:
-        raise ValueError(f"{name}() needs at least one of min and max")
-
-
 def _shape_arg(shape: tuple) -> tuple:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))``."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-
-
-def _as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _index_arrays(index):
-    """An index for NumPy: index tensors become (copies of) their arrays, so changing them later changes nothing."""
-    if isinstance(index, Tensor):
-        return index.data.copy()
-    if isinstance(index, tuple):
-        return tuple(i.data.copy() if isinstance(i, Tensor) else i for i in index)
-    return index
 
 
 # ------------------------------------------------------------------ functions over several tensors
@@ -753,11 +519,11 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 def _in_common_dtype(name: str, tensors) -> list:
     """The tensors to join, all in their `result_type` (float32 and int64 join as float32, as in PyTorch)."""
-    tensors = [_as_tensor(t) for t in tensors]
+    tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError(f"{name}() needs at least one tensor")
     dtype = result_type(*tensors)
-    return [_as_dtype(t, dtype) for t in tensors]
+    return [as_dtype(t, dtype) for t in tensors]
 
 
 def where(condition, x, y) -> Tensor:
@@ -767,7 +533,7 @@ def where(condition, x, y) -> Tensor:
     same): a mask array passed to a jitted step then stays that argument, read afresh on each replay.
     """
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
-    return ops.Where.apply(*_promote(x, y), condition=condition)
+    return ops.Where.apply(*promote(x, y), condition=condition)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -784,7 +550,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 "data is float64 unless made otherwise; tg.tensor(array, dtype=tg.float32) makes it float32), "
                 "or the model, e.g. model.double()"
             )
-    return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
+    return ops.LinearFn.apply(x, weight) if bias is None else ops.LinearFn.apply(x, weight, bias)
 
 
-Function.tensor_type = Tensor  # what Function.apply wraps its results in (see autograd.Function)
+Function.tensor_type = promotion.Tensor = Tensor  # what Function.apply and the dtype rules make tensors of

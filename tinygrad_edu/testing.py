@@ -3,7 +3,7 @@
 One call checks an op the way the engine's own tests check every built-in op::
 
     from tinygrad_edu.testing import check_op
-    check_op(lambda x: LeakyReLU.apply(x, slope=0.1), kinks=[0])    # one input, random shapes
+    check_op(lambda x: LeakyReLUFn.apply(x, slope=0.1), kinks=[0])    # one input, random shapes
     check_op(lambda a, b: a * b, inputs=2)                          # two inputs that broadcast
     check_module(layer.double(), feature_shape=(4,))                # a layer, float64 throughout
     check_optimizer(lambda ps: MySGD(ps, lr=0.1), my_formula)       # an optimizer against its formula

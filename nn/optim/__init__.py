@@ -5,8 +5,9 @@
     lr_scheduler  changing the learning rate over training
 
 Every update reads ``p.grad`` and writes the parameter's array in place (no graph is recorded:
-the array is changed directly). Gradient arrays are only read, never written: the engine may
-share one array between tensors.
+the array is changed directly) and raises the parameter's version, as PyTorch's in-place update
+does: a graph recorded before the step kept the old weights, so its backward refuses to run.
+Gradient arrays are only read, never written: the engine may share one array between tensors.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class Optimizer:
                 new = self.update(w, grad, self.state.setdefault(p, {}), group)
                 if new is not w:  # the built-in updates change w in place and return it
                     self._write(new, w)
+                p._storage.version += 1  # an in-place change: a graph that kept the old w refuses backward
         return loss
 
     def _write(self, new, w: np.ndarray) -> None:
@@ -309,7 +311,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         # np.sqrt of a number is a NumPy float64, so this division runs in float64 even for float32
-        # weights: slightly more accurate, and the arithmetic the README's results were measured with.
+        # weights: slightly more accurate, and the arithmetic docs/results.md's results were measured with.
         denominator = np.sqrt(v) / np.sqrt(1 - beta2**t) + eps
         return (lr / (1 - beta1**t)) * m / denominator
 

@@ -247,6 +247,40 @@ def test_parameters_without_gradient_are_left_alone_and_grads_are_not_written():
     assert b not in optimizer.state
 
 
+
+class _NewArray(nn.optim.Optimizer):
+    """A student's optimizer whose update returns a new array (step() writes it into the parameter)."""
+
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, dict(lr=lr))
+
+    def update(self, w, grad, state, group):
+        return w - group["lr"] * grad
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: nn.optim.SGD(p, lr=0.1), lambda p: nn.optim.SGD(p, lr=0.1, momentum=0.9),
+    lambda p: nn.optim.Adam(p), lambda p: nn.optim.AdamW(p), lambda p: nn.optim.RMSprop(p),
+    lambda p: nn.optim.Adagrad(p), _NewArray])
+def test_a_graph_recorded_before_a_step_refuses_backward_after_it_as_in_pytorch(make):
+    """step() changes the weights in place, so it raises their version, as PyTorch's update does: the
+    graph of a loss computed before the step kept the old weights, and differentiating it after the step
+    would mix them with the new ones. Its backward is refused, naming the op; a parameter left alone
+    (no gradient) keeps its version, and a graph recorded after the step differentiates as usual."""
+    layer, unused = nn.Linear(3, 2, generator=np.random.default_rng(0)), nn.Parameter(np.ones(2, dtype=np.float32))
+    optimizer = make([*layer.parameters(), unused])
+    x = tg.randn(4, 3, generator=np.random.default_rng(1))
+    layer(x).sum().backward()
+    before_step = (layer(x) * layer(x)).sum()
+    optimizer.step()
+    assert layer.weight._version == layer.bias._version == 1 and unused._version == 0
+    with pytest.raises(RuntimeError, match=r"^LinearFn\.backward needs a value that was changed by an in-place "
+                                           r"operation after LinearFn ran \(its input 1, version 0, now 1\)"):
+        before_step.backward()
+    optimizer.zero_grad()
+    layer(x).sum().backward()  # recorded after the step: no complaint
+    np.testing.assert_allclose(layer.weight.grad.numpy(), np.tile(x.numpy().sum(axis=0), (2, 1)), rtol=1e-6)
+
 # ----------------------------------------------------------------------- saving and resuming
 RESUMABLE = [
     lambda p: nn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),

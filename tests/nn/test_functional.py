@@ -702,3 +702,38 @@ def test_a_loaded_class_weight_is_the_one_the_loss_uses():
     new_weight = np.array([1.0, 4.0, 0.5])
     loss.load_state_dict({"weight": new_weight})
     np.testing.assert_allclose(loss(tg.Tensor(z), labels).numpy(), cross_entropy_np(z, labels, new_weight), rtol=1e-12)
+
+
+def test_loss_options_set_as_attributes_take_effect_as_in_pytorch():
+    """A loss module reads its options at every call, as Dropout.p and MSELoss.reduction are read: setting
+    ``label_smoothing``, ``ignore_index``, ``delta``, ``weight`` or ``pos_weight`` after construction changes
+    the next loss to the one NumPy's formula gives with the new option (not the constructor's value)."""
+    rng = np.random.default_rng(3)
+    z, labels = rng.normal(size=(5, 3)), np.array([0, 2, 1, 2, 1])
+    w = np.array([0.5, 2.0, 3.0])
+    cross_entropy = nn.CrossEntropyLoss()
+    cross_entropy.label_smoothing, cross_entropy.ignore_index = 0.3, 2
+    cross_entropy.weight = tg.tensor(w)
+    np.testing.assert_allclose(cross_entropy(tg.Tensor(z), labels).item(),
+                               cross_entropy_np(z, labels, w, ignore_index=2, smoothing=0.3), rtol=1e-12)
+    nll = nn.NLLLoss()
+    nll.ignore_index, nll.reduction = 1, "sum"
+    log_p = log_softmax_np(z, 1)
+    np.testing.assert_allclose(nll(tg.Tensor(log_p), labels).item(), -log_p[[0, 1, 3], [0, 2, 2]].sum(), rtol=1e-12)
+    a, y = rng.normal(size=(4, 3)) * 3, rng.normal(size=(4, 3))
+    huber = nn.HuberLoss()
+    huber.delta = 2.5
+    d = np.abs(a - y)
+    np.testing.assert_allclose(huber(tg.Tensor(a), tg.Tensor(y)).item(),
+                               np.where(d < 2.5, 0.5 * d * d, 2.5 * (d - 1.25)).mean(), rtol=1e-12)
+    p, t = 1 / (1 + np.exp(-a)), (y > 0).astype(np.float64)
+    bce = nn.BCELoss()
+    bce.weight = tg.tensor(w)
+    np.testing.assert_allclose(bce(tg.Tensor(p), tg.Tensor(t)).item(),
+                               np.mean(-w * (t * np.log(p) + (1 - t) * np.log(1 - p))), rtol=1e-12)
+    logits = nn.BCEWithLogitsLoss()
+    logits.pos_weight = tg.tensor(w)
+    np.testing.assert_allclose(logits(tg.Tensor(a), tg.Tensor(t)).item(),
+                               np.mean(-(w * t * np.log(p) + (1 - t) * np.log(1 - p))), rtol=1e-12)
+    assert repr(cross_entropy) == "CrossEntropyLoss(ignore_index=2, label_smoothing=0.3, reduction='mean')"
+    assert repr(huber) == "HuberLoss(delta=2.5, reduction='mean')"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import traceback
 import tracemalloc
 import weakref
 
@@ -474,3 +475,18 @@ def test_gradients_are_summed_back_over_every_broadcast_dim_leading_middle_or_la
     assert tg.gradcheck(lambda s, t: s * t, [a, b])
     (a * b).sum().backward()
     assert a.grad.shape == shape_a and b.grad.shape == shape_b
+
+
+def test_a_value_error_raised_in_a_students_forward_keeps_the_students_line_in_the_traceback():
+    class Fussy(tg.Function):
+        def forward(self, x):
+            raise ValueError("Fussy wants a square matrix")  # the line the student must see
+
+        def backward(self, grad):
+            return grad
+
+    with pytest.raises(ValueError, match=r"^Fussy: cannot apply to shape\(s\) \(2, 3\): Fussy wants a square") as info:
+        Fussy.apply(tg.zeros(2, 3))
+    assert isinstance(info.value.__cause__, ValueError)  # chained, not hidden (`from None` dropped it)
+    shown = "".join(traceback.format_exception(info.value))
+    assert "the line the student must see" in shown and "The above exception was the direct cause" in shown

@@ -14,7 +14,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import testing
 
 
-class LeakyReLU(tg.Function):
+class LeakyReLUFn(tg.Function):
     """z for z > 0, slope·z otherwise; the slope is a constant passed by keyword."""
 
     def forward(self, z, slope):
@@ -25,7 +25,7 @@ class LeakyReLU(tg.Function):
         return grad * np.where(self.z > 0, 1.0, self.slope)
 
 
-class LeakyReLUForgetsTheSlope(LeakyReLU):
+class LeakyReLUForgetsTheSlope(LeakyReLUFn):
     def backward(self, grad):
         return grad * (self.z > 0)
 
@@ -49,7 +49,7 @@ class DoubleInPlace(tg.Function):
 
 
 def test_a_right_op_passes():
-    testing.check_op(lambda x: LeakyReLU.apply(x, slope=0.1), kinks=[0])
+    testing.check_op(lambda x: LeakyReLUFn.apply(x, slope=0.1), kinks=[0])
     testing.check_op(lambda a, b: a * b + a / b, inputs=2, domain=[(-3, 3), (0.5, 3)])
 
 

@@ -1,0 +1,54 @@
+"""The tutorials in docs/ and the README's examples are run, block by block, so their code never goes stale."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+DATA = os.environ.get("TINYGRAD_EDU_DATA")
+HAVE_MNIST = bool(DATA) and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_code_blocks_run(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # anything a page writes lands in a temporary folder
+    text = page.read_text(encoding="utf-8")
+    if any("load_mnist(" in block for block in CODE_BLOCK.findall(text)):
+        if not HAVE_MNIST:
+            pytest.skip("this page trains on the real digits: set TINYGRAD_EDU_DATA to a folder holding mnist/")
+    blocks = CODE_BLOCK.findall(text)
+    namespace = {"__name__": f"docs_{page.stem}"}
+    for number, block in enumerate(blocks, start=1):
+        exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")  # [text](target) and ![picture](target)
+
+
+def test_the_readme_stays_a_front_page():
+    """Issue 25: the README is what it is, the commands, one table, one example, the layout and links
+    (about 12,000 characters); everything else lives on a page in docs/, linked from it."""
+    size = len((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert size <= 12_500, (f"README.md has {size:,} characters, more than a front page's 12,500: write the new text "
+                            "into a page under docs/ (results.md, jit.md, performance.md, ...) and link it")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_local_link_and_picture_exists(page):
+    text = page.read_text(encoding="utf-8")
+    missing = [target for target in LINK.findall(text)
+               if "://" not in target and not (page.parent / target).exists()]
+    assert not missing, f"{page.name} links to files that do not exist: {missing}"
+
+
+def test_every_picture_in_docs_is_shown_on_a_page():
+    shown = {(page.parent / target).resolve() for page in PAGES
+             for target in LINK.findall(page.read_text(encoding="utf-8"))}
+    unshown = [p.name for p in sorted((ROOT / "docs").glob("*.png")) if p.resolve() not in shown]
+    assert not unshown, f"pictures in docs/ that no page shows (add them to docs/results.md): {unshown}"
