@@ -92,6 +92,7 @@ def test_adaptive_avg_pool2d_matches_pytorch(output_size):
     assert_same(F.adaptive_avg_pool2d(x, output_size), TF.adaptive_avg_pool2d(tx, output_size), [(x, tx)])
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's note on its speed
 @pytest.mark.parametrize("options", [dict(), dict(stride=2, padding=1, dilation=2, groups=2), dict(padding="same"),
                                      dict(padding="valid", stride=3)])
 def test_conv1d_matches_pytorch(options):
