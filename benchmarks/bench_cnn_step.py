@@ -117,7 +117,7 @@ def breakdown(data) -> dict:
     """Shares of one eager step's CPU time: im2col, col2im, matrix products, max pooling, Adam, and the rest."""
     watch = Stopwatch()
     originals = [(F, "_im2col", watch.wrap(F, "_im2col", "im2col")), (F, "_col2im", watch.wrap(F, "_col2im", "col2im"))]
-    for op, label in ((ops.MatMul, "matrix products"), (ops.Linear, "matrix products"), (F.WindowMax, "max pooling")):
+    for op, label in ((ops.MatMul, "matrix products"), (ops.LinearFn, "matrix products"), (F.WindowMax, "max pooling")):
         for half in ("forward", "backward"):
             originals.append((op, half, watch.wrap(op, half, label)))
     originals.append((nn.optim.Adam, "step", watch.wrap(nn.optim.Adam, "step", "Adam update")))
