@@ -83,6 +83,7 @@ def tinygrad_edu_step(weights, activation, loss, lr, jitted=True):
     def step(x, labels, targets):
         return run(tg.Tensor(x), tg.Tensor(targets) if loss == "mse" else labels).item()
 
+    step.run = run
     return step
 
 
@@ -169,6 +170,92 @@ def numpy_step(weights, activation, loss, lr):
     return step
 
 
+def exact_numpy_step(weights, activation, loss, lr):
+    """The same step by hand with eager's arithmetic and rounding, so its weights equal eager's bit for bit:
+    the limit for a replay that must give eager's numbers.
+
+    Buffers and ``out=`` wherever they leave each rounding as it is, but every product in eager's
+    order: σ(z) = ½ tanh(z/2) + ½, ReLU as z · [z > 0], the loss's gradient scaled by 1/2m (or 1/m)
+    before the activations' derivatives, and the update in a pass of its own, w ← w − (η·g) with η·g
+    rounded to float32 first, as SGD's ``w -= lr * grad`` does. (The folded baseline above multiplies
+    η into the output delta instead, which rounds differently.)
+    """
+    params = [(W.copy(), b.copy()) for W, b in weights]
+    sigmoid, mse, last = activation == "sigmoid", loss == "mse", len(params) - 1
+    buffers = {}
+
+    def allocate(m):
+        return {
+            "a": [np.empty((m, W.shape[0]), np.float32) for W, _ in params],  # each layer's output
+            "z": [np.empty((m, W.shape[0]), np.float32) for W, _ in params],  # its input z (ReLU: the mask's input)
+            "g": [np.empty((m, W.shape[0]), np.float32) for W, _ in params],  # ∂C/∂(layer output)
+            "u": [np.empty((m, W.shape[0]), np.float32) for W, _ in params],  # σ's 1 − σ, or ReLU's z > 0
+            "dW": [np.empty_like(W) for W, _ in params],
+            "step": [np.empty_like(W) for W, _ in params],  # η·g of the weights
+            "row": np.empty((m, 1), np.float32),
+            "rows": np.arange(m),
+        }
+
+    def step(x, labels, targets):
+        m = len(x)
+        if m not in buffers:
+            buffers[m] = allocate(m)
+        buf = buffers[m]
+        a = x
+        for i, (W, b) in enumerate(params):
+            z, out = buf["z"][i], buf["a"][i]
+            np.matmul(a, W.T, out=z)
+            z += b
+            if i < last or mse:
+                if sigmoid:  # 0.5 * tanh(0.5 * z) + 0.5, as ops.Sigmoid
+                    np.multiply(z, 0.5, out=out)
+                    np.tanh(out, out=out)
+                    out *= 0.5
+                    out += 0.5
+                else:  # z * (z > 0), as ops.ReLU
+                    np.greater(z, 0, out=buf["u"][i])
+                    np.multiply(z, buf["u"][i], out=out)
+                a = out
+            else:
+                a = z
+        g = buf["g"][last]
+        if mse:  # L = Σ(a − y)² · 1/2m;  ∂L/∂a = (1 · 1/2m) · 2(a − y)
+            scale = 1 / (2 * m)
+            np.subtract(a, targets, out=g)
+            value = np.asarray(np.multiply(g, g, out=buf["u"][last]).sum() * scale, dtype=np.float32)
+            g *= 2
+            g *= np.float32(1) * scale
+        else:  # log p = s − log Σ eˢ (s = z − max z);  L = −Σ log p[label] · 1/m;  ∂L/∂z = d − p · Σ d
+            row, rows, p = buf["row"], buf["rows"], buf["u"][last]
+            np.subtract(a, np.max(a, axis=1, keepdims=True, out=row), out=g)
+            g -= np.log(np.sum(np.exp(g, out=p), axis=1, keepdims=True, out=row), out=row)
+            scale = 1 / np.float32(m)
+            value = np.asarray(np.negative(g[rows, labels]).sum() * scale, dtype=np.float32)
+            np.exp(g, out=p)
+            p *= -(np.float32(1) * scale)  # p · Σ d, Σ d being the one nonzero −(1 · 1/m) of each row
+            np.negative(p, out=g)
+            g[rows, labels] -= np.float32(1) * scale
+        for i in range(last, -1, -1):
+            W, b = params[i]
+            if i < last or mse:  # through the activation, as its backward: σ: (g · σ) · (1 − σ);  ReLU: g · [z > 0]
+                out, u = buf["a"][i], buf["u"][i]
+                if sigmoid:
+                    g *= out
+                    g *= np.subtract(1, out, out=u)
+                else:
+                    g *= u
+            np.matmul(g.T, x if i == 0 else buf["a"][i - 1], out=buf["dW"][i])
+            db = g.sum(axis=0)
+            if i > 0:
+                np.matmul(g, W, out=buf["g"][i - 1])
+                g = buf["g"][i - 1]
+            W -= np.multiply(buf["dW"][i], lr, out=buf["step"][i])
+            b -= lr * db
+        return float(value)
+
+    return step
+
+
 # ------------------------------------------------------------------------------------ PyTorch
 def torch_step(weights, activation, loss, lr):
     import torch
@@ -218,6 +305,24 @@ def time_steps(step, data) -> float:
     return (time.process_time() - start) / len(data)
 
 
+def guard_share(step, data) -> float:
+    """The share of a jitted step's CPU time that its guard takes: the replay's own guard, run alone (its
+    source up to the end of the guard) on the same calls, against the whole step (wrapping the batch,
+    the replay, reading the loss)."""
+    replay = step.run._last  # the replay the last call used
+    source = step.run.source()
+    guard_only = source[:source.index("        return MISS  # something the guard reads is gone")] + \
+        "        return MISS\n    return None\n"
+    namespace = dict(replay.__globals__)
+    exec(guard_only, namespace)
+    calls = [(tg.Tensor(x), tg.Tensor(targets) if "a1: Tensor" in source else labels) for x, labels, targets in data]
+    start = time.process_time()
+    for args in calls:
+        namespace["replay"](*args)
+    guard = time.process_time() - start
+    return guard / (time_steps(step, data) * len(data))
+
+
 def peak_memory(make_step, data) -> tuple[int, int, int]:
     """Bytes NumPy and Python allocate: the peak while training (after the first 5 steps, which for
     tg.jit are the recording), the bytes still held after 40x more steps than after those 5
@@ -265,7 +370,7 @@ def main() -> None:
         args.repeats, args.seconds = 2, 0.2
 
     X, y = load_mnist()
-    makers = {"numpy": numpy_step, "jit": tinygrad_edu_step, "eager": eager_step}
+    makers = {"numpy": numpy_step, "numpy exact": exact_numpy_step, "jit": tinygrad_edu_step, "eager": eager_step}
     try:
         import torch
 
@@ -286,6 +391,7 @@ def main() -> None:
         check_data = batches_for(X, y, batch_size, 5)
         losses = {fw: [make(weights, activation, loss, lr)(*b) for b in check_data] for fw, make in makers.items()}
         agree = max(abs(a - b) for fw in losses for a, b in zip(losses[fw], losses["numpy"]))
+        exact = losses["numpy exact"] == losses["jit"] == losses["eager"]  # bit for bit (floats of float32 values)
 
         probe = batches_for(X, y, batch_size, 20)
         per_step = time_steps(numpy_step(weights, activation, loss, lr), probe)
@@ -301,23 +407,29 @@ def main() -> None:
         memory = {fw: peak_memory(lambda make=make: make(weights, activation, loss, lr), data[:200])
                   for fw, make in makers.items() if fw != "pytorch"}  # tracemalloc cannot see PyTorch's allocator
 
-        baseline = statistics.median(samples["numpy"])
         ratios = {fw: statistics.median(t / b for t, b in zip(times, samples["numpy"])) for fw, times in samples.items()}
+        exact_ratios = {fw: statistics.median(t / b for t, b in zip(times, samples["numpy exact"]))
+                        for fw, times in samples.items()}
+        guard = guard_share(steps_fns["jit"], data)
         row = {"workload": name, "batch_size": batch_size, "steps_per_measurement": len(data),
-               "max_loss_difference_vs_numpy": agree, "frameworks": {}}
+               "max_loss_difference_vs_numpy": agree, "exact_baseline_equals_eager": exact,
+               "guard_share_of_jit_step": guard, "frameworks": {}}
         print(f"\n{name}, batch {batch_size} ({len(data)} steps per measurement, {args.repeats} repeats; "
-              f"losses agree with NumPy to {agree:.1e})")
-        print(f"  {'':<13} {'s/epoch':>8} {'(min-max)':>15} {'vs NumPy':>9} {'peak MiB':>9} {'vs NumPy':>9} "
-              f"{'growth KiB':>11} {'first 5 MiB':>12}")
+              f"losses agree with NumPy to {agree:.1e}; the exact baseline's equal eager's and the jit's bit for bit: "
+              f"{'yes' if exact else 'NO'}; the jit's guard takes {guard:.1%} of its step)")
+        print(f"  {'':<13} {'s/epoch':>8} {'(min-max)':>15} {'vs NumPy':>9} {'vs exact':>9} {'peak MiB':>9} "
+              f"{'vs NumPy':>9} {'growth KiB':>11} {'first 5 MiB':>12}")
         for fw, times in samples.items():
             median = statistics.median(times)
             peak, growth, first = memory.get(fw, (None, None, None))
             row["frameworks"][fw] = {"seconds_per_epoch": median, "min": min(times), "max": max(times),
-                                     "ratio_to_numpy": ratios[fw], "peak_bytes": peak, "growth_bytes": growth,
+                                     "ratio_to_numpy": ratios[fw], "ratio_to_numpy_exact": exact_ratios[fw],
+                                     "peak_bytes": peak, "growth_bytes": growth,
                                      "first_steps_peak_bytes": first}
             mem = (f"{peak / 2**20:>9.2f} {peak / memory['numpy'][0]:>8.2f}x {growth / 1024:>11.1f} {first / 2**20:>12.2f}"
                    if peak is not None else f"{'n/a':>9} {'n/a':>9} {'n/a':>11} {'n/a':>12}")
-            print(f"  {fw:<13} {median:>8.2f} {f'({min(times):.2f}-{max(times):.2f})':>15} {ratios[fw]:>8.2f}x {mem}")
+            print(f"  {fw:<13} {median:>8.2f} {f'({min(times):.2f}-{max(times):.2f})':>15} {ratios[fw]:>8.2f}x "
+                  f"{exact_ratios[fw]:>8.2f}x {mem}")
         results["workloads"].append(row)
 
     chain = chain_backward_times([1_000, 10_000, 100_000])

@@ -73,9 +73,13 @@ def measured(codes) -> list:
     for code in codes:
         lines, first = inspect.getsourcelines(code)
         spans.append((os.path.relpath(code.co_filename, ROOT), first, first + len(lines) - 1, code.co_qualname))
-    return sorted(span for span in spans
-                  if not any(o is not span and o[0] == span[0] and o[1] <= span[1] and span[2] <= o[2]
-                             and (o[1], o[2]) != (span[1], span[2]) for o in spans))
+    return sorted(span for span in spans if not any(o is not span and _inside(span, o) for o in spans))
+
+
+def _inside(span, other) -> bool:
+    """Whether ``span`` lies within ``other`` (a comprehension's code reports its whole function's lines)."""
+    same_file, within = span[0] == other[0], other[1] <= span[1] and span[2] <= other[2]
+    return same_file and within and ((other[1], other[2]) != (span[1], span[2]) or "<" in span[3])
 
 
 def main(argv=None) -> int:

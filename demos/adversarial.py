@@ -26,7 +26,7 @@ EPSILONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
 def add_arguments(parser) -> None:
     parser.add_argument("--show-epsilon", type=common.positive_float, default=0.1, metavar="EPS",
                         help="the ε of the pictured examples (default 0.1)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="adversarial.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="adversarial.png",
                         help="where to save the picture")
     trained.add_arguments(parser)
     common.add_output_arguments(parser)

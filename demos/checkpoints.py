@@ -4,20 +4,30 @@ A checkpoint holds the model's parameters and buffers (``model.*``), the optimiz
 hyperparameters and state (``optim.*``) and the learning-rate scheduler's (``scheduler.*``), both
 flattened into arrays by `nn.utils.flatten_state_dict`, one entry per finished epoch
 (``history.*``) and the settings that made it (``settings``, JSON text). It has no pickled
-objects, and it is written atomically, only when every number in it is finite. Loading trusts
-nothing: every member's name, shape and dtype are checked from its .npy header before its data is
-read (a damaged header cannot make us allocate terabytes), then its values, and the zip's CRC-32
-of each member. Whatever is wrong ends in one `CheckpointError` naming the file.
+objects, and it is written atomically, only when every number in it is finite, with a SHA-256
+digest of all the other members (``digest``). Loading trusts nothing: only a regular file is
+opened (a FIFO or a device is refused before a byte is read); every member's name, shape and
+dtype are checked from its .npy header before its data is read (a damaged header cannot make us
+allocate terabytes, and members are stored uncompressed, so none can claim more bytes than the
+file holds), then the zip's CRC-32 of each member, then the values and their consistency: the
+optimizer's hyperparameters and the schedule's position must be those the recorded settings give
+after the recorded epochs, every parameter must have taken as many optimizer steps, and the
+digest must match (members swapped or edited by hand). Whatever is wrong ends in one
+`CheckpointError` naming the file, and nothing is loaded.
+
+`claim` is the overwrite rule of ``--save``: a file is replaced only if it is the checkpoint being
+continued, a checkpoint of the same run, or one this run wrote itself (so that two runs saving to
+one path do not silently leave the last writer's).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
-import re
 import zipfile
 import zlib
 
@@ -34,8 +44,12 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: damaged, not a checkpoint, or not one for this model."""
 
 
-def save(path, model, optimizer, history: list[dict], settings: dict, scheduler=None) -> None:
-    """Write the model, optimizer, scheduler, history and settings to ``path``, atomically; never non-finite numbers."""
+def save(path, model, optimizer, history: list[dict], settings: dict, scheduler=None, replacing=False):
+    """Write the model, optimizer, scheduler, history and settings to ``path``, atomically; never non-finite numbers.
+
+    ``replacing`` is what the file at ``path`` must still be (as `claim` or the previous `save`
+    returned it), or False to replace whatever is there. Returns what the file now is.
+    """
     arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
     arrays.update(_flat_states(optimizer, scheduler))
     arrays.update({f"history.{k}": np.array([h[k] for h in history], dtype=np.float64) for k in HISTORY_KEYS})
@@ -44,8 +58,37 @@ def save(path, model, optimizer, history: list[dict], settings: dict, scheduler=
             raise ValueError(f"not saving {path}: {name} holds NaN or infinite numbers (training diverged); "
                              "the file keeps its last good contents")
     arrays["settings"] = np.array(json.dumps(settings))
-    with tg.atomic_file(path) as file:
+    arrays["digest"] = np.array(_digest(arrays))
+    with tg.atomic_file(path, expect=replacing) as file:
         np.savez(file, **arrays)
+    return tg.files.identity(path)
+
+
+def claim(path, settings: dict, resume=None):
+    """Check, before any work, that ``--save path`` may replace what is there; return it for `save`'s ``replacing``.
+
+    Nothing, an empty file, the checkpoint being continued (``resume``), or a checkpoint with the
+    very same ``settings`` (a run repeated) may be replaced. Anything else is refused with a
+    CheckpointError: another run's checkpoint (its differences named), or a file that is not a
+    checkpoint at all. Slips such as ``--save`` given the data's or a picture's name lose nothing.
+    """
+    found = tg.files.identity(path)
+    if found is None or os.path.getsize(path) == 0:
+        return found
+    if resume is not None and os.path.exists(resume) and os.path.samefile(path, resume):
+        return found
+    try:
+        recorded = read_settings(path)
+    except CheckpointError as err:
+        raise CheckpointError(f"--save {path}: not replacing it, it is not a checkpoint ({err}); give another "
+                              "name, or delete it first") from None
+    differences = [f"{key} {_as_flag(recorded.get(key))} there, {_as_flag(value)} here"
+                   for key, value in settings.items() if recorded.get(key) != value]
+    differences += [f"{key} {_as_flag(value)} there" for key, value in recorded.items() if key not in settings]
+    if differences:
+        raise CheckpointError(f"--save {path}: not replacing it, it holds another run ({'; '.join(differences)}); "
+                              f"give another name, delete it first, or continue it with --resume {path}")
+    return found
 
 
 def read_settings(path) -> dict:
@@ -71,6 +114,7 @@ def load(path, model, optimizer, scheduler=None) -> list[dict]:
     Nothing is changed unless every member passed its checks.
     """
     expected = _members(model, optimizer, scheduler)
+    fresh = copy.deepcopy((optimizer, scheduler))  # as the recorded settings make them, before any epoch
     history_lengths = set()
 
     def check(name, shape, dtype):
@@ -83,6 +127,9 @@ def load(path, model, optimizer, scheduler=None) -> list[dict]:
                 raise CheckpointError(f"{path}: its history columns differ in length")
         elif name == "settings":
             _check_settings_header(path, shape, dtype)
+        elif name == "digest":
+            if shape != () or dtype != np.dtype("<U64"):
+                raise CheckpointError(f"{path}: its digest should be 64 hex digits, found {dtype} of shape {shape}")
         elif name not in expected:
             raise CheckpointError(f"{path}: unexpected member {name!r} (a checkpoint of another model, optimizer "
                                   "or schedule?)")
@@ -94,7 +141,7 @@ def load(path, model, optimizer, scheduler=None) -> list[dict]:
     # The optimizer's state may be absent (saved before its first step), but not in part.
     required = [name for name in expected if not name.startswith("optim.state.") or
                 any(other.startswith("optim.state.") for other in arrays)]
-    missing = [name for name in required + [f"history.{k}" for k in HISTORY_KEYS] if name not in arrays]
+    missing = [name for name in required + [f"history.{k}" for k in HISTORY_KEYS] + ["digest"] if name not in arrays]
     if missing:
         raise CheckpointError(f"{path}: missing {', '.join(missing)}")
     for name, value in arrays.items():
@@ -105,15 +152,61 @@ def load(path, model, optimizer, scheduler=None) -> list[dict]:
         if name.startswith("optim.") and value.ndim == 0 and not value >= least:
             raise CheckpointError(f"{path}: {name} is {value.item()}, but it cannot be less than {least}")
     history = _checked_history(path, {k: arrays[f"history.{k}"] for k in HISTORY_KEYS})
+    _check_consistency(path, arrays, *fresh, epochs=len(history))
+    if str(arrays["digest"]) != _digest(arrays):
+        raise CheckpointError(f"{path}: its members do not match the digest saved with them (members edited, "
+                              "swapped or replaced since it was written)")
 
     def section(prefix: str) -> dict:
         return {name[len(prefix) + 1:]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
 
-    model.load_state_dict(section("model"))
-    optimizer.load_state_dict(nn.utils.unflatten_state_dict(section("optim")))
-    if scheduler is not None:
-        scheduler.load_state_dict(nn.utils.unflatten_state_dict(section("scheduler")))
+    try:  # all checked above; these check again, and anything they still refuse is this file's fault
+        model.load_state_dict(section("model"))
+        optimizer.load_state_dict(nn.utils.unflatten_state_dict(section("optim")))
+        if scheduler is not None:
+            scheduler.load_state_dict(nn.utils.unflatten_state_dict(section("scheduler")))
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: {err}") from None
     return history
+
+
+def _check_consistency(path, arrays: dict, optimizer, scheduler, epochs: int) -> None:
+    """Refuse hyperparameters and a schedule that the recorded settings would not have after ``epochs`` epochs,
+    and step counts that differ between parameters. ``optimizer`` and ``scheduler`` are fresh (epoch 0) copies."""
+    if scheduler is not None:
+        for _ in range(epochs):  # what the training loop does after each epoch
+            scheduler.step()
+    settled = {name: value for name, value in _flat_states(optimizer, scheduler).items()
+               if not name.startswith("optim.state.")}
+    for name, value in settled.items():
+        if name in arrays and not np.array_equal(arrays[name], value):
+            raise CheckpointError(f"{path}: {name} is {_shown(arrays[name])}, but its recorded settings give "
+                                  f"{_shown(value)} after {epochs} epoch{'s' if epochs != 1 else ''} (a checkpoint "
+                                  "edited, or made by another program?)")
+    counts = {}
+    for name, value in arrays.items():
+        if name.startswith("optim.state.") and value.ndim == 0 and value.dtype.kind in "iu":
+            counts.setdefault(name.split(".")[-1], {})[name] = int(value)
+    for key, steps in counts.items():
+        if len(set(steps.values())) > 1:
+            shown = ", ".join(f"{name} {count}" for name, count in steps.items())
+            raise CheckpointError(f"{path}: its parameters have taken different numbers of steps ({shown}); "
+                                  "an optimizer steps them all together")
+
+
+def _shown(value: np.ndarray) -> str:
+    return str(value.item() if value.ndim == 0 else value.tolist())
+
+
+def _digest(arrays: dict) -> str:
+    """SHA-256 of every member but the digest itself: names, dtypes, shapes and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        if name != "digest":
+            array = np.ascontiguousarray(arrays[name])
+            digest.update(f"{name} {array.dtype.str} {array.shape}\n".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def take_settings(path, args, keys: tuple, dataset: str, add_arguments) -> None:
@@ -214,8 +307,8 @@ def _checked_history(path, columns: dict) -> list[dict]:
 def _read(path, check, only=None) -> dict:
     """The arrays of the .npz at ``path`` (those named in ``only``, if given), each header passed to ``check`` first."""
     try:
-        size = os.path.getsize(path)
-        with zipfile.ZipFile(path) as archive:
+        with tg.open_regular(path) as opened, zipfile.ZipFile(opened) as archive:
+            size = os.fstat(opened.fileno()).st_size
             names = [info.filename for info in archive.infolist()]
             if len(set(names)) != len(names):
                 raise CheckpointError(f"{path}: a member appears twice")
@@ -226,10 +319,14 @@ def _read(path, check, only=None) -> dict:
                 name = info.filename[: -len(".npy")]
                 if only is not None and name not in only:
                     continue
+                if info.compress_type != zipfile.ZIP_STORED:  # a compressed member could claim any size
+                    raise CheckpointError(f"{path}: {name} is compressed; checkpoints are written uncompressed")
                 with archive.open(info) as member:
                     arrays[name] = _read_member(path, name, info, member, size, check)
     except CheckpointError:
         raise
+    except tg.files.SpecialFileError as err:
+        raise CheckpointError(f"{err} (not a checkpoint)") from None
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import os
+import signal
 import struct
 import zlib
 
@@ -57,6 +59,26 @@ def writable_file(text: str) -> str:
     return text
 
 
+def picture_file(text: str) -> str:
+    """A path for a PNG picture: writable (see `writable_file`), and nothing there but a picture or nothing.
+
+    A picture replaces only a PNG picture (or an empty file): ``--png model.npz`` must not turn
+    a trained network into a drawing.
+    """
+    writable_file(text)
+    try:
+        with tg.open_regular(text) as file:
+            start = file.read(8)
+    except FileNotFoundError:
+        return text
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {err}") from None
+    if start and start != PNG_SIGNATURE:
+        raise argparse.ArgumentTypeError(f"not replacing {text}: it is not a PNG picture (give another name, or "
+                                         "delete it first)")
+    return text
+
+
 def layer_sizes(text: str) -> list[int]:
     """'784,30,10' -> [784, 30, 10]."""
     try:
@@ -72,8 +94,7 @@ class StoreGiven(argparse.Action):
     """argparse's plain store, which also adds the flag to ``args.given``: the flags typed, not defaulted.
 
     A resumed run tells the settings given on its command line (which must agree with the
-    checkpoint's) from those left out (taken from the checkpoint). Install it for a parser with
-    ``parser.register("action", None, StoreGiven)`` and ``parser.set_defaults(given=frozenset())``.
+    checkpoint's) from those left out (taken from the checkpoint). `track_given` installs it for a parser.
     """
 
     def __call__(self, parser, namespace, values, option_string=None):
@@ -194,6 +215,23 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
         yield epoch, total / len(X)
 
 
+@contextlib.contextmanager
+def ctrl_c_deferred():
+    """A block that Ctrl-C does not cut short: a SIGINT arriving inside it takes effect as the block ends.
+
+    Saving a checkpoint and recording that it was saved must happen together; otherwise an
+    interruption between the two names an older checkpoint than the one on disk.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield  # not POSIX: the window stays, only a few instructions wide
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def check_memory(sizes: list[int], copies: int) -> None:
     """Refuse, before any data is loaded, a network whose float32 parameters (times ``copies``:
     the weights, their gradients, an optimizer's buffers) would not fit in this machine's memory."""
@@ -209,6 +247,9 @@ def check_memory(sizes: list[int], copies: int) -> None:
                           f"machine's {available / 2**30:,.1f} GiB of memory")
 
 # ------------------------------------------------------------------------------------- files
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the first 8 bytes of every PNG file
+
+
 def write_png(path, image: np.ndarray) -> None:
     """Save a 2-D uint8 array as an 8-bit grayscale PNG, with only the standard library."""
     height, width = image.shape
@@ -219,7 +260,7 @@ def write_png(path, image: np.ndarray) -> None:
     rows = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(image, dtype=np.uint8))  # 0: no filter
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit depth, color type 0: gray
     with tg.atomic_file(path) as file:
-        file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+        file.write(PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
 def pyplot(path):

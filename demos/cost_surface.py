@@ -24,6 +24,7 @@ from tinygrad_edu.data import batches
 from tinygrad_edu.data.view import SHADES
 
 W_RANGE, B_RANGE = (-10.0, 6.0), (-8.0, 8.0)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def point(text: str) -> tuple:
@@ -32,6 +33,9 @@ def point(text: str) -> tuple:
         w, b = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected two numbers w,b such as 4,4, got {text!r}") from None
+    if not (abs(w) <= FLOAT32_MAX and abs(b) <= FLOAT32_MAX):  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected two finite numbers w,b such as 4,4 (the neuron is float32), "
+                                         f"got {text!r}")
     return w, b
 
 
@@ -57,7 +61,7 @@ def add_arguments(parser) -> None:
                         help="stop when C is this close to the grid's lowest cost (default 0.005)")
     parser.add_argument("--max-updates", type=common.positive_int, default=20_000,
                         help="give up after this many updates (default 20000)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="cost-surface.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="cost-surface.png",
                         help="where to save the picture")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
@@ -97,15 +101,23 @@ def descend(s, y, start, batch_size, lr, target, max_updates, seed) -> dict:
 
     # Its own loop rather than common.train_epochs: it stops at the update that reaches the target.
     path, now, seen, epoch = [tuple(start)], full_cost(), 0, 0
-    while now > target and len(path) <= max_updates:
-        for s_batch, y_batch in batches(s, y, batch_size, shuffle=True, seed=np.random.default_rng([seed, epoch])):
-            train.train_step(model, cost, optimizer, tg.Tensor(s_batch), tg.Tensor(y_batch))
-            seen += len(s_batch)
-            path.append((neuron.weight.item(), neuron.bias.item()))
-            now = full_cost()
-            if now <= target or len(path) > max_updates:
-                break
-        epoch += 1
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # a step too large is caught just below, by its result
+            while now > target and len(path) <= max_updates:
+                for s_batch, y_batch in batches(s, y, batch_size, shuffle=True,
+                                                seed=np.random.default_rng([seed, epoch])):
+                    train.train_step(model, cost, optimizer, tg.Tensor(s_batch), tg.Tensor(y_batch))
+                    seen += len(s_batch)
+                    path.append((neuron.weight.item(), neuron.bias.item()))
+                    if not np.isfinite(path[-1]).all():
+                        raise FloatingPointError(f"w, b = {path[-1][0]}, {path[-1][1]}")
+                    now = full_cost()
+                    if now <= target or len(path) > max_updates:
+                        break
+                epoch += 1
+    except FloatingPointError as err:  # the loss refuses NaN; a weight may overflow first
+        raise common.Diverged(f"descent with m = {batch_size} diverged at update {len(path) - 1} ({err}): "
+                              f"η = {lr:g} is too large; try a smaller --lr") from None
     return {"path": np.array(path), "cost": now, "updates": len(path) - 1, "examples": seen, "reached": now <= target}
 
 

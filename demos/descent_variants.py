@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
                         help="learning rate η for one-example SGD, whose steps are noisier (default 0.5)")
     parser.add_argument("--probe", type=common.positive_int, default=2000,
                         help="training digits the cost is measured on (default 2000)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="descent-variants.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="descent-variants.png",
                         help="where to save the plot")
     train.add_jit_argument(parser)
     common.add_output_arguments(parser)

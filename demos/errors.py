@@ -17,7 +17,7 @@ from tinygrad_edu.data import render_digit
 def add_arguments(parser) -> None:
     parser.add_argument("--count", type=common.positive_int, default=40,
                         help="misclassified digits in the gallery (default 40)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="errors.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="errors.png",
                         help="where to save the picture")
     trained.add_arguments(parser)
     common.add_output_arguments(parser)

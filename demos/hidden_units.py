@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--digit", type=int, choices=range(10), default=0, metavar="D",
                         help="look at the first test image of this digit (default 0)")
     parser.add_argument("--top", type=common.positive_int, default=5, help="hidden neurons to list (default 5)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="hidden-units.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="hidden-units.png",
                         help="where to save the picture")
     trained.add_arguments(parser)
     common.add_output_arguments(parser)
@@ -36,11 +36,14 @@ def render_weights(w: np.ndarray) -> str:
     return "\n".join("".join(WEIGHT_SHADES[level] for level in row) for row in levels.reshape(28, 28))
 
 
-def run(args) -> dict:
+def one_hidden_layer(args) -> None:
     if len(args.sizes) != 3:
-        raise ValueError(f"hidden-units draws one hidden layer: --sizes must be 784,N,10, not "
-                         f"{','.join(map(str, args.sizes))}")
-    model = trained.network(args)
+        made = f"{args.load} holds a network of sizes" if args.load is not None else "--sizes must be 784,N,10, not"
+        raise ValueError(f"hidden-units draws one hidden layer: {made} {','.join(map(str, args.sizes))}")
+
+
+def run(args) -> dict:
+    model = trained.network(args, require=one_hidden_layer)  # checked with the checkpoint's sizes, if --load
     _, _, X_test, y_test = common.load_data(args)
     if not (y_test == args.digit).any():
         raise ValueError(f"no {args.digit} among the {len(y_test)} test digits; use a larger --subset")

@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
                              "accuracy (default 600)")
     parser.add_argument("--true-epochs", type=common.positive_int, default=30,
                         help="at most this many epochs on the true labels, for comparison (default 30)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="random-labels.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="random-labels.png",
                         help="where to save the plot")
     train.add_jit_argument(parser)
     common.add_output_arguments(parser)

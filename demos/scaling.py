@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--init", choices=["normal", "pytorch"], default="normal",
                         help="initial weights: N(0, 1) as in the lecture, or PyTorch's uniform (default normal)")
     parser.add_argument("--lr", type=common.positive_float, default=3.0, help="learning rate η (default 3.0)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="scaling.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="scaling.png",
                         help="where to save the plot")
     train.add_jit_argument(parser)
     common.add_output_arguments(parser)

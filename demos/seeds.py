@@ -22,6 +22,8 @@ def seed_list(text: str) -> list[int]:
         seeds = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 0,1,2,3,4, got {text!r}") from None
+    if min(seeds) < 0:  # checked here, with the flags, not when its turn comes after the others have trained
+        raise argparse.ArgumentTypeError(f"seeds are integers ≥ 0, got {text!r}")
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"each seed once, please: {text!r} repeats one")
     return seeds
@@ -61,15 +63,27 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
     each test example, and the right one), and "best_accuracy" when there is a best epoch to report.
     """
     runs = []
-    for seed in args.seeds:
-        print(f"--- seed {seed}")
-        one = copy.copy(args)
-        one.seed = seed
-        runs.append(run_once(one))
+    try:
+        for seed in args.seeds:
+            print(f"--- seed {seed}")
+            one = copy.copy(args)
+            one.seed = seed
+            runs.append(run_once(one))
+    except KeyboardInterrupt:
+        # The seeds finished so far are a result: report them before stopping (runs with --seeds save nothing).
+        if not runs:
+            raise KeyboardInterrupt(f"during seed {seed}, the first: no seed finished") from None
+        report(runs, args.seeds[:len(runs)])
+        raise KeyboardInterrupt(f"during seed {seed}; the summary above is of the {len(runs)} seed"
+                                f"{'s' if len(runs) > 1 else ''} finished") from None
+    return report(runs, args.seeds)
 
+
+def report(runs: list[dict], seeds: list[int]) -> dict:
+    """Print each seed's result and the spread over them (see `over_seeds`); return them as a dict."""
     print(f"\nover {len(runs)} seeds:")
     stuck_seeds = []
-    for seed, result in zip(args.seeds, runs):
+    for seed, result in zip(seeds, runs):
         best = f" (best epoch {100 * result['best_accuracy']:.2f}%)" if "best_accuracy" in result else ""
         recall = recognised(result["predictions"], result["labels"])
         stuck = stuck_classes(result["predictions"], result["labels"])
@@ -80,7 +94,7 @@ def over_seeds(run_once, args: argparse.Namespace) -> dict:
     final = summary([r["test_accuracy"] for r in runs])
     print(f"test accuracy {100 * final['mean']:.2f}% ± {100 * final['sd']:.2f}% (mean ± sd), "
           f"min {100 * final['min']:.2f}%, max {100 * final['max']:.2f}%")
-    result = {"runs": runs, "seeds": list(args.seeds), "test_accuracy": final}
+    result = {"runs": runs, "seeds": list(seeds), "test_accuracy": final}
     if all("best_accuracy" in r for r in runs):
         result["best_accuracy"] = best = summary([r["best_accuracy"] for r in runs])
         print(f"best epoch    {100 * best['mean']:.2f}% ± {100 * best['sd']:.2f}% (mean ± sd), "

@@ -15,7 +15,7 @@ from tinygrad_edu.data import render_digit
 
 def add_arguments(parser) -> None:
     parser.add_argument("--count", type=common.positive_int, default=2, help="digits to print (default 2)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="digits.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="digits.png",
                         help="where to save a grid of the first 100 digits (default digits.png)")
     parser.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     common.add_data_arguments(parser)

@@ -11,6 +11,8 @@ One neuron sees one real digit x and computes z = w·x + b. We put it just below
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import tinygrad_edu as tg
@@ -58,6 +60,24 @@ def run(args) -> dict:
     print(f"{'nudged':<12} {'Δ step':>7} {'Δ σ':>10} {'Σ ∂σ/∂w Δw':>12}")
     for row in rows:
         print(f"{row['change']:<12} {row['step']:>7.0f} {row['sigmoid']:>10.6f} {row['predicted']:>12.6f}")
-    print("\nThe step output jumps by a whole unit; the sigmoid output moves by about Δw/4,\n"
-          "and backprop's linear prediction matches the actual change to a few digits.")
+    print("\n" + conclusion(rows, args.delta))
     return {"rows": rows}
+
+
+def conclusion(rows: list[dict], delta: float) -> str:
+    """What the table shows, in words that its numbers bear out (a large --delta shows the linear prediction failing)."""
+    jumps = [row["step"] for row in rows]
+    step = ("The step output jumps by a whole unit" if all(j == 1 for j in jumps) else
+            f"The step output changes by {', '.join(f'{j:.0f}' for j in jumps)}")
+    moves = " and ".join(f"{row['sigmoid']:.4g} ({row['change']})" for row in rows)
+    error = max(abs(row["predicted"] - row["sigmoid"]) / abs(row["sigmoid"]) for row in rows)
+    if error < 0.01:
+        digits = int(-math.log10(error)) if error > 0 else 15
+        linear = f"backprop's linear prediction matches the actual change to {digits} significant digits."
+    elif error < 0.1:
+        linear = (f"backprop's linear prediction is within {error:.1%} of the actual change: at Δw = {delta:g} "
+                  "the curve already bends away from its tangent.")
+    else:
+        linear = (f"backprop's linear prediction is off by up to {error:.0%}: Δw = {delta:g} is too large for the "
+                  "linear approximation, which holds for small changes only (try --delta 0.05).")
+    return f"{step}; the sigmoid output moves by {moves},\nand {linear}"

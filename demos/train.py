@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
+import os
 import sys
 import time
 
@@ -134,6 +136,9 @@ def train_once(args: argparse.Namespace, dataset: str, network) -> dict:
     if args.resume is not None:
         checkpoints.take_settings(args.resume, args, network.SETTINGS, dataset, network.add_arguments)
     network.check(args)
+    settings = {**{key: getattr(args, key) for key in network.SETTINGS}, "dataset": dataset, "epochs": args.epochs}
+    # What --save may replace (see checkpoints.claim), checked before any work; each save checks it again.
+    replacing = checkpoints.claim(args.save, settings, args.resume) if args.save is not None else False
     X_train, y_train, X_test, y_test = common.load_data(args, dataset)
     X_train, X_test = network.images(X_train), network.images(X_test)
     mse = args.loss == "mse"
@@ -148,9 +153,11 @@ def train_once(args: argparse.Namespace, dataset: str, network) -> dict:
         raise checkpoints.CheckpointError(f"{args.resume} already has {len(history)} epochs, more than --epochs {args.epochs}")
     if history and len(history) == args.epochs:
         print(f"{args.resume} already has all {args.epochs} epochs: nothing to train (ask for more with --epochs)")
+        if args.save is not None and not (os.path.exists(args.save) and os.path.samefile(args.save, args.resume)):
+            checkpoints.save(args.save, model, optimizer, history, settings, scheduler, replacing=replacing)
+            print(f"saved a copy as {args.save}")
     if not args.quiet:
         print(model)
-    settings = {**{key: getattr(args, key) for key in network.SETTINGS}, "dataset": dataset, "epochs": args.epochs}
     last_good = (args.resume, len(history)) if history else None
     step = make_step(model, loss_fn, optimizer, args.jit)
     start = time.perf_counter()
@@ -162,9 +169,14 @@ def train_once(args: argparse.Namespace, dataset: str, network) -> dict:
             test_accuracy = common.accuracy(model, X_test, y_test, network.EVAL_BATCH_SIZE)
             history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
             scheduler.step()
+            if not all(math.isfinite(lr) for lr in scheduler.get_last_lr()):
+                raise common.Diverged(f"training diverged after epoch {epoch + 1}: the learning rate η·γᵉ has "
+                                      f"grown to {scheduler.get_last_lr()[0]} (try a smaller --lr-decay)")
             if args.save is not None:  # before printing: a closed stdout must not cost the epoch
-                checkpoints.save(args.save, model, optimizer, history, settings, scheduler)
-                last_good = (args.save, epoch + 1)
+                with common.ctrl_c_deferred():  # so that the file written and last_good always agree
+                    replacing = checkpoints.save(args.save, model, optimizer, history, settings, scheduler,
+                                                 replacing=replacing)
+                    last_good = (args.save, epoch + 1)
             if not args.quiet:
                 print(f"epoch {epoch + 1:>3}/{args.epochs}: loss {loss:.4f}, test accuracy {test_accuracy:.2%} "
                       f"({seconds:.1f} s)")

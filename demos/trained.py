@@ -37,8 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 10) -> None:
                        help=f"epochs of training, with train's other defaults (default {epochs})")
 
 
-def network(args: argparse.Namespace):
-    """The model described by ``args``: loaded from ``args.load``, or trained by `train`'s own code."""
+def network(args: argparse.Namespace, require=None):
+    """The model described by ``args``: loaded from ``args.load``, or trained by `train`'s own code.
+
+    ``require(args)``, if given, checks the network's settings (those of the checkpoint, with
+    ``--load``) before it is trained or loaded: a demo that needs one hidden layer says so then.
+    """
+    if args.load is not None:
+        dataset = checkpoints.read_settings(args.load).get("dataset")
+        if dataset != "mnist":
+            raise checkpoints.CheckpointError(f"{args.load} holds a network trained on {dataset}; "
+                                              "these demos look at networks for the MNIST digits")
+        # The settings left out are the checkpoint's; one given with another value is refused, naming it.
+        checkpoints.take_settings(args.load, args, ARCHITECTURE, dataset, train.add_arguments)
+    if require is not None:
+        require(args)
     model = loaded(args) if args.load is not None else trained(args)
     model.eval()
     return model
@@ -59,12 +72,7 @@ def trained(args: argparse.Namespace):
 
 
 def loaded(args: argparse.Namespace):
-    dataset = checkpoints.read_settings(args.load).get("dataset")
-    if dataset != "mnist":
-        raise checkpoints.CheckpointError(f"{args.load} holds a network trained on {dataset}; "
-                                          "these demos look at networks for the MNIST digits")
-    # The settings left out are the checkpoint's; one given with another value is refused, naming it.
-    checkpoints.take_settings(args.load, args, ARCHITECTURE, dataset, train.add_arguments)
+    """The network of the checkpoint ``args.load``, whose settings `network` has taken into ``args``."""
     model, optimizer, scheduler = train.build(args)
     checkpoints.load(args.load, model, optimizer, scheduler)
     return model

@@ -193,20 +193,21 @@ class _BatchNorm(Module):
             mean = x.mean(dim=axes, keepdim=True)
             var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.numpy().reshape(-1), var.numpy().reshape(-1) * (n / (n - 1)))
-        else:
-            mean = tg.Tensor(self.running_mean.numpy().reshape(shape))
-            var = tg.Tensor(self.running_var.numpy().reshape(shape))
+                self._update_running_stats(mean, var, n)
+        else:  # ops on the buffers, not copies of their values: a jitted step reads them afresh on every call
+            mean, var = self.running_mean.reshape(shape), self.running_var.reshape(shape)
         y = (x - mean) / (var + self.eps).sqrt()
         if self.affine:
             y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
         return y
 
-    def _update_running_stats(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+    @tg.jit.live  # a jitted step calls it on every replay, with that call's batch statistics
+    def _update_running_stats(self, mean: tg.Tensor, var: tg.Tensor, n: int) -> None:
+        """r ← (1 − m) r + m · (batch statistic), the variance made unbiased (σ² · n/(n − 1)) first."""
         self.num_batches_tracked.data += 1
         m = 1 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
-        self.running_mean.data[...] = (1 - m) * self.running_mean.data + m * mean
-        self.running_var.data[...] = (1 - m) * self.running_var.data + m * unbiased_var
+        self.running_mean.data[...] = (1 - m) * self.running_mean.data + m * mean.numpy().reshape(-1)
+        self.running_var.data[...] = (1 - m) * self.running_var.data + m * (var.numpy().reshape(-1) * (n / (n - 1)))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -221,8 +221,9 @@ class Module:
         """Copy arrays into the parameters and buffers by name; return ``(missing_keys, unexpected_keys)``.
 
         With ``strict`` (the default), any missing or unexpected key is a RuntimeError listing them.
-        A shape that differs is always an error naming the key and both shapes. Everything is
-        checked before anything is copied: a failed load changes nothing.
+        A shape that differs, or a value that is not numbers (text, None, objects), is always an
+        error naming the key. Everything is checked and converted before anything is copied: a
+        failed load changes nothing.
         """
         own = self._state_tensors()
         missing = [k for k in own if k not in state]
@@ -230,14 +231,21 @@ class Module:
         if strict and (missing or unexpected):
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                f"missing keys {missing}, unexpected keys {unexpected}")
+        converted = {}
         for name, value in state.items():
-            if name in own and np.shape(value) != own[name].shape:
+            if name not in own:
+                continue
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf":  # "2.5" or None would become a number unseen
+                raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: {name!r} holds "
+                                   f"{array.dtype} values, not numbers")
+            if array.shape != own[name].shape:
                 raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: size mismatch for "
-                                   f"{name!r}: the saved array has shape {np.shape(value)}, "
+                                   f"{name!r}: the saved array has shape {array.shape}, "
                                    f"the model's has shape {own[name].shape}")
-        for name, value in state.items():
-            if name in own:
-                own[name].data[...] = value
+            converted[name] = array.astype(own[name].dtype)
+        for name, array in converted.items():
+            own[name].data[...] = array
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path) -> None:
@@ -246,8 +254,17 @@ class Module:
             np.savez(file, **self.state_dict())
 
     def load(self, path) -> None:
-        """Load weights saved by `save` (refuses pickled content)."""
-        with np.load(path, allow_pickle=False) as archive:
+        """Load weights saved by `save` (refuses pickled content, and anything but a regular file).
+
+        Each array's size, as the file claims it, is checked before it is read: no array may be
+        larger than this module's largest (a damaged or hostile file cannot make us read gigabytes).
+        """
+        largest = max((t.data.nbytes for t in self._state_tensors().values()), default=0)
+        with tg.open_regular(path) as file, np.load(file, allow_pickle=False) as archive:
+            for info in archive.zip.infolist():
+                if info.file_size > largest + 4096:  # the .npy header is a few hundred bytes
+                    raise RuntimeError(f"{path}: {info.filename} claims {info.file_size:,} bytes, more than any "
+                                       f"array of this {type(self).__name__} ({largest:,} bytes): not these weights")
             self.load_state_dict({name: archive[name] for name in archive.files})
 
     # ------------------------------------------------------------------------------- display

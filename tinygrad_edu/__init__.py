@@ -14,8 +14,8 @@ The engine's files, each importing only the ones listed before it:
     gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
-    jit.py        jit: record a training step once, replay it as one generated function
-    files.py      atomic_file, check_writable: files are replaced whole or not at all
+    jit/          jit: record a training step once, replay it as one generated function
+    files.py      atomic_file, check_writable, open_regular: files replaced whole or not at all, read only if regular
     draw.py       draw_graph: the graph laid out as SVG, or a page to click through (no Graphviz needed)
     data/         MNIST and Fashion-MNIST loaders and batching (NumPy only), and PyTorch's DataLoader
 """
@@ -28,7 +28,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
-from .files import atomic_file, check_writable
+from .files import atomic_file, check_writable, open_regular
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from .draw import draw_graph
@@ -36,7 +36,8 @@ from . import data
 from .dtypes import bool_ as bool, float32, float64, int32, int64, uint8  # dtype names, as in PyTorch
 from .dtypes import result_type
 from .tensor import Tensor, cat, linear, stack, where
-from .jit import JitError, jit  # after tensor.py: the jit reads tensors and replays ops
+from . import jit  # after tensor.py: the jit reads tensors and replays ops; tg.jit(step) calls the module
+from .jit import JitError
 from .creation import (
     arange,
     eye,
@@ -61,7 +62,7 @@ from .creation import (
 __all__ = [
     "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
     "detect_anomaly", "draw_graph", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
-    "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like",
+    "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like", "open_regular",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]

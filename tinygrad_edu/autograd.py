@@ -24,7 +24,7 @@ from .versions import check_unchanged, note_versions, share_memory
 class _GradMode(threading.local):
     enabled = True
     detect_anomaly = False
-    recorder = None  # set by tinygrad_edu.jit while it records a step; the engine only reports to it
+    observer = None  # the Observer the engine reports to (see `observing`), or None
 
 
 _mode = _GradMode()
@@ -101,6 +101,52 @@ class set_grad_enabled:
         return False
 
 
+class Observer:
+    """What the engine reports while ``with observing(observer):`` is active: the one way code outside the
+    engine learns what a computation does (`tinygrad_edu.jit` records a training step with it).
+
+    Each method is called from one place in the engine, after the engine has checked the call: ``op``
+    after an op ran (Function.apply), ``read`` before a value leaves the graph as Python or NumPy
+    (Tensor._read), ``in_place`` after a tensor was changed in place (Tensor._modify_in_place),
+    ``backward`` instead of the backward walk (Tensor.backward), and ``live`` instead of a function
+    marked ``tg.jit.live``. The base class only runs what it is handed; a subclass overrides what
+    it needs, and may raise to refuse.
+    """
+
+    def op(self, fn, inputs: tuple, kwargs: dict, result) -> None:
+        """``fn`` (a new `Function`) ran ``forward`` on ``inputs`` (tensors) with ``kwargs`` and made ``result``."""
+
+    def read(self, tensor, what: str) -> None:
+        """A value of ``tensor`` is about to leave the graph as Python or NumPy (``what``: "item()", ...)."""
+
+    def in_place(self, tensor, new) -> None:
+        """``tensor``'s array was just overwritten with the values of ``new`` (an in-place op's result)."""
+
+    def backward(self, root, gradient, retain_graph: bool, given, create_graph: bool = False) -> None:
+        """``root.backward(given)`` was called, ``gradient`` being the checked ∂root/∂root: run the walk."""
+        run_backward(root, gradient, retain_graph)
+
+    def live(self, method, args: tuple, kwargs: dict):
+        """A function marked ``tg.jit.live`` is called: call it, outside the observation, and return its result."""
+        with observing(None):
+            return method(*args, **kwargs)
+
+
+class observing(contextlib.AbstractContextManager):
+    """``with observing(observer):`` the engine reports to ``observer`` (None: to no one) until the block ends."""
+
+    def __init__(self, observer: Observer | None):
+        self.observer = observer
+
+    def __enter__(self):
+        self._previous, _mode.observer = _mode.observer, self.observer
+        return self.observer
+
+    def __exit__(self, *exc):
+        _mode.observer = self._previous
+        return False
+
+
 class Function:
     """One differentiable op: ``forward`` on NumPy arrays, ``backward`` from output gradient to input gradients.
 
@@ -156,8 +202,8 @@ class Function:
         if recording:
             fn.parents, fn.sequence_number = inputs, next(_op_counter)
             note_versions(fn, inputs, result)
-        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit is recording a step
-            _mode.recorder.op(fn, inputs, kwargs, result)
+        if _mode.observer is not None:
+            _mode.observer.op(fn, inputs, kwargs, result)
         return result
 
     def release(self):

@@ -151,8 +151,8 @@ class Tensor(InPlace, Conversions):
             gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
-        if _mode.recorder is not None:  # jit hook: tinygrad_edu.jit records this backward, then runs it
-            return _mode.recorder.backward(self, gradient, retain_graph, given)
+        if _mode.observer is not None:  # it runs the walk (tinygrad_edu.jit records it first)
+            return _mode.observer.backward(self, gradient, retain_graph, given)
         run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:

@@ -25,8 +25,8 @@ class Conversions:
         """The array, for a result outside the graph: a Python number, a NumPy array, a comparison's
         mask, an index. Every such read goes through here, so that tg.jit can refuse one inside a step
         (a replay runs no Python between ops, so the value read would be frozen)."""
-        if _mode.recorder is not None:  # jit hook: a value read while recording a step
-            _mode.recorder.read(self, what)
+        if _mode.observer is not None:
+            _mode.observer.read(self, what)
         return self.data
 
     def item(self):

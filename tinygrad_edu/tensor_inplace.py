@@ -58,8 +58,8 @@ class InPlace:
         self._storage.version += 1
         if recording:  # self now holds new's value: it is what new is (a constant, if no gradient flows into it)
             self._ctx, self._requires_grad = new._ctx, new._requires_grad
-        if _mode.recorder is not None:  # jit hook: an in-place change while recording a step
-            _mode.recorder.in_place(self, new)
+        if _mode.observer is not None:
+            _mode.observer.in_place(self, new)
         return self
 
     def add_(self, other):

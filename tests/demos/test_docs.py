@@ -1,5 +1,6 @@
 """The tutorials in docs/ and the README's examples are run, block by block, so their code never goes stale."""
 
+import ast
 import os
 import re
 from pathlib import Path
@@ -52,3 +53,45 @@ def test_every_picture_in_docs_is_shown_on_a_page():
              for target in LINK.findall(page.read_text(encoding="utf-8"))}
     unshown = [p.name for p in sorted((ROOT / "docs").glob("*.png")) if p.resolve() not in shown]
     assert not unshown, f"pictures in docs/ that no page shows (add them to docs/results.md): {unshown}"
+
+
+ANCHOR = re.compile(r"^\d+\. \[`([\w.]+)`\]\(\.\./([\w/]+\.py)\) in `([\w/]+\.py)`", re.MULTILINE)
+
+
+def reading_order() -> list:
+    """docs/reading-order.md's anchors, in order: (name, file, the anchor's ast node)."""
+    anchors, trees = [], {}
+    for name, link, shown in ANCHOR.findall((ROOT / "docs" / "reading-order.md").read_text(encoding="utf-8")):
+        assert link == shown, f"reading-order.md: {name} links to {link} but names {shown}"
+        if link not in trees:  # one tree per file, so that an anchor nested in another is the same node
+            trees[link] = ast.parse((ROOT / link).read_text(encoding="utf-8"))
+        node = trees[link]
+        for part in name.split("."):
+            found = [n for n in node.body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part]
+            assert found, f"reading-order.md: {link} has no {name} (renamed or moved? update the anchor)"
+            node = found[-1]
+        anchors.append((name, link, node))
+    return anchors
+
+
+def test_the_reading_order_lists_about_25_functions_that_exist():
+    anchors = reading_order()
+    assert 20 <= len(anchors) <= 32 and len({(name, link) for name, link, _ in anchors}) == len(anchors)
+
+
+def test_each_anchor_of_the_reading_order_uses_no_function_listed_after_it():
+    """'Each uses only the ones above it': no anchor's code names a module-level function or class that
+    comes later in the list (code of later anchors nested in it, such as a class's methods, aside)."""
+    anchors = reading_order()
+    for i, (name, link, node) in enumerate(anchors):
+        later = {n: f"{n} ({l})" for n, l, _ in anchors[i + 1:] if "." not in n}
+        nested = {id(a_node) for n, l, a_node in anchors if l == link and n.startswith(name + ".")}
+        used, stack = set(), [node]
+        while stack:
+            current = stack.pop()
+            if id(current) in nested:
+                continue
+            used.update([current.id] if isinstance(current, ast.Name) else
+                        [current.attr] if isinstance(current, ast.Attribute) else [])
+            stack.extend(ast.iter_child_nodes(current))
+        assert not used & set(later), f"reading-order.md: {name} uses {[later[u] for u in used & set(later)]}, listed after it"

@@ -8,13 +8,16 @@ Where the files are looked for, in order:
 Each of these folders holds one sub-folder per data set (``mnist/``, ``fashion-mnist/``) with the
 published gzip IDX files. Every file is checked against the SHA-256 sum below before use; with
 ``download=True`` a damaged file in the cache folder is moved aside and downloaded again.
-Decoded arrays are cached as .npy files, each checked against a CRC-32 kept beside it.
+Decoded arrays are cached as .npy files, each checked against a record kept beside it of the
+file it was decoded from and a CRC-32; a cache that does not match is rebuilt (see `_decoded`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import math
 import os
 import sys
 import urllib.request
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_file
+from ..files import atomic_file, open_regular
 from .idx import DataError, read_idx
 
 ENV_VAR = "TINYGRAD_EDU_DATA"
@@ -165,7 +168,7 @@ def _find(spec, names, root, download, mirrors) -> list:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
+    with open_regular(path) as file:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -214,42 +217,88 @@ def _download(spec, name: str, folder: Path, mirrors) -> Path:
 def _decoded(spec, path: Path) -> np.ndarray:
     """``read_idx(path)``, through a .npy cache: loading a cached array is ten times faster than decoding.
 
-    The cache is keyed by the file's known SHA-256 (checked before we get here), so it never serves
-    arrays decoded from some other file. A CRC-32 of the array written next to it catches a cache
-    file damaged or replaced since; one that does not match is rebuilt from the verified .gz, with a
-    one-line notice. (For the training set the check takes about 35 ms, a third of a load from the
-    cache and a twentieth of decoding the .gz files again: benchmarks/bench_load.py.) Without a
-    writable cache folder we just decode.
+    The cache is keyed by the file's known SHA-256 (checked before we get here), and the file
+    beside it records which data set and source file it was decoded from, with a CRC-32 of that
+    record and the array together: an array decoded from another file (two caches swapped on
+    disk, say MNIST's labels and Fashion-MNIST's) or damaged since does not match, and is rebuilt
+    from the verified .gz with a one-line notice. So is anything else the cache cannot use: a file
+    of another layout (left by another version), a header that claims more bytes than the file
+    holds (it is checked before anything is read), a FIFO or a device. (For the training set the
+    check takes about 35 ms, a third of a load from the cache and a twentieth of decoding the .gz
+    files again: benchmarks/bench_load.py.) A cache folder we cannot read or write costs only speed.
     """
+    identity = f"{spec.folder}/{path.name} sha256:{spec.sha256[path.name]}"
     cached = cache_dir() / "decoded" / f"{spec.folder}-{spec.sha256[path.name][:16]}.npy"
-    digest = cached.with_name(cached.name + ".crc32")
-    if cached.exists():
-        try:
-            expected = digest.read_text(encoding="ascii").strip()
-            array = np.load(cached, allow_pickle=False)
-            if _crc32(array) == expected:
-                return array
-            problem = "it does not match its CRC-32"
-        except FileNotFoundError:
-            problem = f"{digest.name}, its CRC-32, is missing"
-        except (OSError, ValueError, EOFError) as err:
-            problem = f"it cannot be read ({type(err).__name__}: {err})"
-        _notice(f"the cached {cached} is damaged ({problem}); rebuilding it from {path}")
+    record = cached.with_name(cached.name + ".crc32")
+    try:
+        return _cached_array(cached, record, identity)
+    except (FileNotFoundError, PermissionError):
+        pass  # not cached yet, or a cache folder we may not read: decode
+    except _Unusable as err:
+        _notice(f"the cached {cached} is damaged ({err}); rebuilding it from {path}")
     array = read_idx(path)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (cached, record):  # our own folder: a FIFO or device where a cache file goes is removed
+            with contextlib.suppress(FileNotFoundError):
+                if not stale.is_dir() and not stale.is_file():
+                    stale.unlink()
         with atomic_file(cached) as file:
             np.save(file, array)
-        with atomic_file(digest) as file:
-            file.write(_crc32(array).encode("ascii"))
+        with atomic_file(record) as file:
+            file.write(f"{identity}\n{_crc32(array, identity)}\n".encode("ascii"))
     except OSError:
-        pass  # a read-only home folder only costs us speed
+        pass  # a read-only or unreadable cache folder only costs us speed
     return array
 
 
-def _crc32(array: np.ndarray) -> str:
-    """A CRC-32 of an array's dtype, shape and values, as 8 hex digits."""
-    described = zlib.crc32(f"{array.dtype.str} {array.shape}".encode("ascii"))
+class _Unusable(Exception):
+    """A cache file that must be rebuilt; the message says why."""
+
+
+def _cached_array(cached: Path, record: Path, identity: str) -> np.ndarray:
+    """The array cached for ``identity``, checked; FileNotFoundError if there is none, PermissionError if we may
+    not read it, else `_Unusable`."""
+    try:
+        with open_regular(cached) as file:
+            try:
+                lines = record.read_text(encoding="ascii").splitlines()
+            except FileNotFoundError:
+                raise _Unusable(f"{record.name}, its CRC-32, is missing") from None
+            if len(lines) != 2:
+                raise _Unusable(f"{record.name} is not of this version's layout (left by another version?)")
+            if lines[0] != identity:
+                raise _Unusable(f"it was decoded from {lines[0]}, not {identity}")
+            array = _read_npy(file)
+    except (FileNotFoundError, PermissionError, _Unusable):
+        raise
+    except Exception as err:  # anything at all: our own cache is rebuilt, never the reason a run fails
+        raise _Unusable(f"it cannot be read ({type(err).__name__}: {err})") from None
+    if _crc32(array, identity) != lines[1]:
+        raise _Unusable("it does not match its CRC-32")
+    return array
+
+
+def _read_npy(file) -> np.ndarray:
+    """An array from an open .npy file, its header checked against the file's size before any data is read."""
+    version = np.lib.format.read_magic(file)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise ValueError(f".npy format {version}, which the cache does not use")
+    shape, fortran_order, dtype = read_header[version](file)
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects (a pickle), which are never loaded")
+    claimed = math.prod(shape) * dtype.itemsize
+    held = os.fstat(file.fileno()).st_size - file.tell()
+    if claimed != held:
+        raise ValueError(f"its header claims {claimed:,} bytes of data, but the file holds {held:,}")
+    data = np.frombuffer(file.read(claimed), dtype=dtype)
+    return data.reshape(shape, order="F" if fortran_order else "C").copy()
+
+
+def _crc32(array: np.ndarray, identity: str) -> str:
+    """A CRC-32 of where an array was decoded from, its dtype, shape and values, as 8 hex digits."""
+    described = zlib.crc32(f"{identity} {array.dtype.str} {array.shape}".encode("ascii"))
     return f"{zlib.crc32(np.ascontiguousarray(array), described):08x}"
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import SpecialFileError, open_regular
+
 
 class DataError(ValueError):
     """A data file is missing, corrupt, or not the one expected. The message names the file."""
@@ -51,9 +53,12 @@ def read_idx(path) -> np.ndarray:
 
 def _read_maybe_gzip(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        with open_regular(path) as file:  # a FIFO would block, /dev/zero never end
+            raw = file.read()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except SpecialFileError as err:
+        raise DataError(str(err)) from None
     if raw[:2] != b"\x1f\x8b":  # not gzip's magic number: a raw IDX file
         return raw
     try:

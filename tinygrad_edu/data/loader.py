@@ -93,9 +93,12 @@ def collate(examples: list):
     first = examples[0]
     if isinstance(first, (tuple, list)):
         return tuple(collate([example[i] for example in examples]) for i in range(len(first)))
-    if not isinstance(first, (Number, np.ndarray, np.generic, Tensor)):
-        raise TypeError(f"DataLoader cannot batch examples of type {type(first).__name__}: a dataset item must "
-                        "be an array, a Tensor, a number, or a tuple of them")
+    for example in examples:  # every one, not just the first: NumPy would turn "2.5" into 2.5 and None into NaN
+        kind = np.asarray(example).dtype.kind if isinstance(example, (np.ndarray, np.generic)) else None
+        if not isinstance(example, (Number, np.ndarray, np.generic, Tensor)) or kind not in (None, *"biufc"):
+            raise TypeError(f"DataLoader cannot batch examples of type {type(example).__name__}"
+                            f"{f' of {example.dtype}' if kind else ''}: a dataset item must be an array, a Tensor, "
+                            "a number, or a tuple of them")
     if isinstance(first, float):
         return np.array(examples, dtype=np.float64)
     if isinstance(first, int):  # bool is an int too; like torch.tensor(batch), every example decides the dtype
