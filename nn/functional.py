@@ -55,11 +55,15 @@ class LeakyReLUFn(tg.Function):
     """a = z where z > 0, else s·z (slope s);  ∂a/∂z = 1 or s (s at z = 0, as in PyTorch)."""
 
     def forward(self, z, negative_slope):
-        self.slope = np.where(z > 0, 1, negative_slope).astype(z.dtype)
-        return z * self.slope
+        self.positive, self.negative_slope = z > 0, negative_slope
+        return z * self.slope(z.dtype)
+
+    def slope(self, dtype):
+        """∂a/∂z: 1 where z > 0, else s (an array of constants, made from the mask)."""
+        return np.where(self.positive, 1, self.negative_slope).astype(dtype)
 
     def backward(self, grad):
-        return grad * self.slope
+        return grad * self.slope(grad.dtype)
 
 
 def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
@@ -77,12 +81,18 @@ class DropoutFn(tg.Function):
 
     def forward(self, x, p, generator=None, channels=False):
         shape = x.shape[:2] + (1,) * (x.ndim - 2) if channels else x.shape  # m broadcasts over the rest
-        keep = tg.rand(*shape, generator=generator, dtype=x.dtype).numpy() >= p
-        self.mask = keep / np.asarray(1 - p, dtype=x.dtype) if p < 1 else np.zeros(shape, dtype=x.dtype)
-        return x * self.mask
+        self.keep = tg.rand(*shape, generator=generator, dtype=x.dtype).numpy() >= p
+        self.p, self.dtype = p, x.dtype
+        return x * self.mask()
+
+    def mask(self):
+        """m / (1 − p): 1/(1 − p) where kept, 0 where dropped (made from the kept mask, a constant)."""
+        if self.p == 1:
+            return np.zeros(self.keep.shape, self.dtype)
+        return self.keep / np.asarray(1 - self.p, dtype=self.dtype)
 
     def backward(self, grad):
-        return grad * self.mask
+        return grad * self.mask()
 
 
 def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True,
@@ -529,7 +539,7 @@ class _LossFn(tg.Function):
     name = "loss"
 
     def reduce(self, losses, reduction, total=None):
-        self.scale = None if reduction == "none" else 1 / self.divisor(losses, reduction, total)  # ∂L/∂ℓ
+        self.scale = None if reduction == "none" else float(1 / self.divisor(losses, reduction, total))  # ∂L/∂ℓ, a number
         out = losses if self.scale is None else np.asarray(losses.sum() * self.scale, dtype=losses.dtype)
         if not np.isfinite(out).all():
             self.diverged("not finite in some elements" if self.scale is None else out.item())
@@ -565,11 +575,12 @@ class SquaredError(_LossFn):
     name = "mse_loss"
 
     def forward(self, a, y, reduction, **options):
-        self.d, self.options = a - _as_float(y, a), options
-        return self.reduce(self.loss(self.d, **options), reduction)
+        self.a, self.y, self.options = a, y, options
+        return self.reduce(self.loss(a - _as_float(y, a), **options), reduction)
 
     def backward(self, grad):
-        da = self.loss_grad(grad) * self.derivative(self.d, **self.options)
+        d = self.a - _as_float(self.y, self.a)
+        da = self.loss_grad(grad) * self.derivative(d, **self.options)
         return da, (-da if self.needs_input_grad[1] else None)
 
     def loss(self, d):
@@ -644,16 +655,30 @@ class BinaryCrossEntropy(_LossFn):
         if ((a < 0) | (a > 1)).any():
             raise ValueError("binary_cross_entropy: predictions must lie in [0, 1] (apply sigmoid first, "
                              "or give the raw scores to binary_cross_entropy_with_logits)")
+        self.a, self.y, self.weight = a, y, (weight[0] if weight else None)
+        log_a, log_not_a = self.logs(a)
         y = _as_float(y, a)
-        self.a, self.y, self.w = a, y, (_like(weight[0], a) if weight else 1)
+        return self.reduce(-self.w(a) * (y * log_a + (1 - y) * log_not_a), reduction)
+
+    @staticmethod
+    def logs(a):
+        """ln a and ln(1 − a), each clamped at −100 as in PyTorch."""
         with np.errstate(divide="ignore"):  # ln 0 = −∞, clamped just below
-            self.log_a, self.log_not_a = np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
-        return self.reduce(-self.w * (y * self.log_a + (1 - y) * self.log_not_a), reduction)
+            return np.maximum(np.log(a), -100), np.maximum(np.log1p(-a), -100)
+
+    def w(self, like):
+        """The weight in the prediction's float type, or 1."""
+        return 1 if self.weight is None else _like(self.weight, like)
 
     def backward(self, grad):
-        grad = self.loss_grad(grad) * self.w
-        da = grad * (self.a - self.y) / np.maximum(self.a * (1 - self.a), 1e-12) if self.needs_input_grad[0] else None
-        dy = grad * (self.log_not_a - self.log_a) if self.needs_input_grad[1] else None
+        grad = self.loss_grad(grad) * self.w(self.a)
+        a, y = self.a, _as_float(self.y, self.a)
+        da = dy = None
+        if self.needs_input_grad[0]:
+            da = grad * (a - y) / np.maximum(a * (1 - a), 1e-12)
+        if self.needs_input_grad[1]:
+            log_a, log_not_a = self.logs(a)
+            dy = grad * (log_not_a - log_a)
         return (da, dy) + (None,) * (len(self.needs_input_grad) - 2)
 
 
@@ -667,18 +692,22 @@ class BinaryCrossEntropyWithLogits(_LossFn):
     name = "binary_cross_entropy_with_logits"
 
     def forward(self, z, y, *weights, reduction, names):
-        given = {name: _like(w, z) for name, w in zip(names, weights)}
-        self.w, self.p = given.get("weight", 1), given.get("pos_weight", 1)
+        given = dict(zip(names, weights))
+        self.z, self.y, self.weight, self.pos_weight = z, y, given.get("weight"), given.get("pos_weight")
+        w, p = self.w_p(z)
         y = _as_float(y, z)
-        self.z, self.y = z, y
-        self.softplus = np.logaddexp(0, -z)  # ln(1 + e⁻ᶻ)
-        return self.reduce(self.w * ((1 - y) * z + (1 + (self.p - 1) * y) * self.softplus), reduction)
+        return self.reduce(w * ((1 - y) * z + (1 + (p - 1) * y) * np.logaddexp(0, -z)), reduction)  # ln(1 + e⁻ᶻ)
+
+    def w_p(self, like):
+        """The weights w and p in the prediction's float type (1 where not given)."""
+        return (1 if weight is None else _like(weight, like) for weight in (self.weight, self.pos_weight))
 
     def backward(self, grad):
-        grad = self.loss_grad(grad) * self.w
-        z, y, p = self.z, self.y, self.p
+        w, p = self.w_p(self.z)
+        grad = self.loss_grad(grad) * w
+        z, y = self.z, _as_float(self.y, self.z)
         dz = grad * ((1 - y) - (1 + (p - 1) * y) * np.exp(-np.logaddexp(0, z))) if self.needs_input_grad[0] else None
-        dy = grad * ((p - 1) * self.softplus - z) if self.needs_input_grad[1] else None
+        dy = grad * ((p - 1) * np.logaddexp(0, -z) - z) if self.needs_input_grad[1] else None
         return (dz, dy) + (None,) * (len(self.needs_input_grad) - 2)
 
 
@@ -711,26 +740,37 @@ class NegativeLogLikelihood(_LossFn):
 
     def forward(self, log_p, labels, *weight, ignore_index, label_smoothing, reduction, name):
         self.name, classes = name, log_p.shape[1]
+        self.classes = classes
         self.valid = labels != ignore_index
         _check_labels(labels, classes, self.valid, name, f" (or be ignore_index={ignore_index})")
         self.index = np.expand_dims(np.where(self.valid, labels, 0), 1)  # along the class dim
-        self.w = _like(weight[0], log_p) if weight else np.ones(classes, dtype=log_p.dtype)
-        self.w_label = np.where(self.valid, self.w[self.index[:, 0]], 0)  # w_yᵢ, 0 where ignored
-        self.shape, self.smoothing = log_p.shape, label_smoothing
+        self.weight, self.smoothing = (weight[0] if weight else None), label_smoothing
+        w, w_label = self.weights(log_p.dtype)
         picked = np.where(self.valid, np.take_along_axis(log_p, self.index, axis=1)[:, 0], 0)
-        losses = -(1 - label_smoothing) * self.w_label * picked
+        losses = -(1 - label_smoothing) * w_label * picked
         if label_smoothing:
-            self.w_c = self.w.reshape((1, classes) + (1,) * (log_p.ndim - 2))
-            smooth = -(log_p * self.w_c).sum(axis=1)
+            smooth = -(log_p * self.per_class(w, log_p.ndim)).sum(axis=1)
             losses = losses + np.where(self.valid, (label_smoothing / classes) * smooth, 0)
-        return self.reduce(losses, reduction, total=self.w_label.sum())
+        self.is_label = self.per_class(np.arange(classes), log_p.ndim) == self.index  # e^yᵢ, the one-hot rows, as a mask
+        return self.reduce(losses, reduction, total=w_label.sum())
+
+    def weights(self, dtype):
+        """The class weights w (all 1 if none were given) in the float type of ln p, and w_yᵢ (0 where ignored)."""
+        w = np.ones(self.classes, dtype=dtype) if self.weight is None else self.weight.astype(dtype, copy=False)
+        return w, np.where(self.valid, w[self.index[:, 0]], 0)
+
+    @staticmethod
+    def per_class(w, ndim):
+        """w shaped to multiply ln p, whose classes lie along dim 1."""
+        return w.reshape((1, len(w)) + (1,) * (ndim - 2))
 
     def backward(self, grad):
+        w, w_label = self.weights(grad.dtype)
         grad = np.broadcast_to(self.loss_grad(grad), self.valid.shape)
-        d_log_p = np.zeros(self.shape, dtype=grad.dtype)
-        np.put_along_axis(d_log_p, self.index, np.expand_dims(-(1 - self.smoothing) * self.w_label * grad, 1), axis=1)
+        d_log_p = np.where(self.is_label, np.expand_dims(-(1 - self.smoothing) * w_label * grad, 1), 0)
         if self.smoothing:
-            d_log_p -= (self.smoothing / self.shape[1]) * self.w_c * np.expand_dims(grad * self.valid, 1)
+            w_c = self.per_class(w, d_log_p.ndim)
+            d_log_p = d_log_p - (self.smoothing / self.classes) * w_c * np.expand_dims(grad * self.valid, 1)
         return (d_log_p,) + (None,) * (len(self.needs_input_grad) - 1)
 
 
@@ -744,16 +784,24 @@ class SoftCrossEntropy(_LossFn):
     name = "cross_entropy"
 
     def forward(self, log_p, q, *weight, label_smoothing, reduction):
-        classes = log_p.shape[1]
-        self.w = _like(weight[0], log_p).reshape((1, classes) + (1,) * (log_p.ndim - 2)) if weight else 1
-        self.log_p, self.smoothing = log_p, label_smoothing
-        self.q = (1 - label_smoothing) * q + label_smoothing / classes
-        return self.reduce(-(self.w * self.q * log_p).sum(axis=1), reduction)
+        self.log_p, self.q, self.weight, self.smoothing = log_p, q, (weight[0] if weight else None), label_smoothing
+        return self.reduce(-(self.w(log_p) * self.smoothed(q) * log_p).sum(axis=1), reduction)
+
+    def w(self, log_p):
+        """The class weights, shaped to multiply ln p (classes along dim 1), or 1."""
+        if self.weight is None:
+            return 1
+        return _like(self.weight, log_p).reshape((1, log_p.shape[1]) + (1,) * (log_p.ndim - 2))
+
+    def smoothed(self, q):
+        """q' = (1 − ε) q + ε/C."""
+        return (1 - self.smoothing) * q + self.smoothing / q.shape[1]
 
     def backward(self, grad):
-        grad = np.expand_dims(np.broadcast_to(self.loss_grad(grad), self.log_p.shape[:1] + self.log_p.shape[2:]), 1) * self.w
-        d_log_p = -grad * self.q if self.needs_input_grad[0] else None
-        dq = -(1 - self.smoothing) * grad * self.log_p if self.needs_input_grad[1] else None
+        log_p = self.log_p
+        grad = np.expand_dims(np.broadcast_to(self.loss_grad(grad), log_p.shape[:1] + log_p.shape[2:]), 1) * self.w(log_p)
+        d_log_p = -grad * self.smoothed(self.q) if self.needs_input_grad[0] else None
+        dq = -(1 - self.smoothing) * grad * log_p if self.needs_input_grad[1] else None
         return (d_log_p, dq) + (None,) * (len(self.needs_input_grad) - 2)
 
 

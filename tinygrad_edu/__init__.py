@@ -4,14 +4,15 @@ The engine's files, each importing only the ones listed before it:
 
     dtypes.py     dtype names (tg.float32, ...) and PyTorch's type promotion rule (result_type)
     versions.py   memory shared by views, and the version counts that catch a value changed in place
-    autograd.py   Function (how every op is written), grad modes (no_grad, ...), the backward walk
+    autograd.py   Function (how every op is written), grad modes (no_grad, ...), the backward walk, grad()
     ops.py        every op: forward and backward side by side
     promotion.py  PyTorch's dtype rules for tensors: a new tensor's dtype, the operands of an op
+    numpy_on_tensors.py  NumPy functions on tensors: how a backward also runs on tensors (create_graph)
     tensor_convert.py  Tensor's conversions to Python numbers, arrays and text
     tensor_inplace.py  Tensor's in-place changes (+=, t[i] = v, ...), with PyTorch's rules
     tensor.py     Tensor: its methods call the ops
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
-    gradcheck.py  numerical_grad and gradcheck: finite differences against backprop
+    gradcheck.py  numerical_grad, gradcheck and gradgradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
     graph.py      render_graph and to_dot: look at a computation graph
     jit/          jit: record a training step once, replay it as one generated function
@@ -21,6 +22,7 @@ The engine's files, each importing only the ones listed before it:
 """
 
 from .autograd import (
+    DifferentiableOnceError,
     Function,
     detect_anomaly,
     enable_grad,
@@ -29,7 +31,7 @@ from .autograd import (
     set_grad_enabled,
 )
 from .files import atomic_file, check_writable, open_regular
-from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .graph import render_graph, to_dot
 from .draw import draw_graph
 from . import data
@@ -60,9 +62,10 @@ from .creation import (
 )
 
 __all__ = [
-    "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat", "check_writable", "data",
-    "detect_anomaly", "draw_graph", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "int32", "int64",
-    "is_grad_enabled", "jit", "linear", "linspace", "manual_seed", "no_grad", "numerical_grad", "ones", "ones_like", "open_regular",
+    "DifferentiableOnceError", "Function", "GradcheckError", "JitError", "Tensor", "arange", "atomic_file", "bool", "cat",
+    "check_writable", "data", "detect_anomaly", "draw_graph", "enable_grad", "eye", "float32", "float64", "from_numpy", "full",
+    "full_like", "gradcheck", "gradgradcheck", "int32", "int64", "is_grad_enabled", "jit", "linear", "linspace", "manual_seed",
+    "no_grad", "numerical_grad", "ones", "ones_like", "open_regular",
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]

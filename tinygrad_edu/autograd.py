@@ -11,6 +11,7 @@ shares are added, because ∂loss/∂x sums over every way x influences the loss
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import threading
 from numbers import Number
@@ -25,6 +26,7 @@ class _GradMode(threading.local):
     enabled = True
     detect_anomaly = False
     observer = None  # the Observer the engine reports to (see `observing`), or None
+    on_tensors = None  # the name of the op whose backward runs on tensors (create_graph=True), for messages
 
 
 _mode = _GradMode()
@@ -108,7 +110,8 @@ class Observer:
     Each method is called from one place in the engine, after the engine has checked the call: ``op``
     after an op ran (Function.apply), ``read`` before a value leaves the graph as Python or NumPy
     (Tensor._read), ``in_place`` after a tensor was changed in place (Tensor._modify_in_place),
-    ``backward`` instead of the backward walk (Tensor.backward), and ``live`` instead of a function
+    ``backward`` instead of the backward walk (Tensor.backward), ``grad`` instead of the walk of
+    `grad` (which returns the gradients found), and ``live`` instead of a function
     marked ``tg.jit.live``. The base class only runs what it is handed; a subclass overrides what
     it needs, and may raise to refuse.
     """
@@ -122,9 +125,13 @@ class Observer:
     def in_place(self, tensor, new) -> None:
         """``tensor``'s array was just overwritten with the values of ``new`` (an in-place op's result)."""
 
-    def backward(self, root, gradient, retain_graph: bool, given, create_graph: bool = False) -> None:
+    def backward(self, root, gradient, retain_graph: bool, given, create_graph: bool = False, inputs=None) -> None:
         """``root.backward(given)`` was called, ``gradient`` being the checked ∂root/∂root: run the walk."""
-        run_backward(root, gradient, retain_graph)
+        run_backward(root, gradient, retain_graph, create_graph, inputs)
+
+    def grad(self, outputs: list, gradients: list, inputs: list, retain_graph: bool, create_graph: bool) -> dict:
+        """`grad` was called: walk back from ``outputs`` (with their ``gradients``) and return {input: gradient}."""
+        return gradients_at(outputs, gradients, inputs, retain_graph, create_graph)
 
     def live(self, method, args: tuple, kwargs: dict):
         """A function marked ``tg.jit.live`` is called: call it, outside the observation, and return its result."""
@@ -169,6 +176,15 @@ class Function:
     Every built-in op in ``tinygrad_edu/ops.py`` is written this way. Never change ``grad`` in place
     (``grad *= 3``): the same array may have been handed to other ops too (``a + b`` hands one to
     both), as in PyTorch; compute a new array instead.
+
+    Differentiating twice (``backward(create_graph=True)``, ``tg.autograd.grad``) runs the same
+    ``backward`` on tensors: ``grad`` is a tensor, and so is every attribute that holds one of the
+    inputs' arrays or the output's array as ``forward`` got or returned it (``self.x = x``); NumPy
+    functions called on tensors run as the engine's ops. So an op is differentiable twice when its
+    backward computes from ``grad``, those inputs and that output, masks and indices (bool and
+    integer arrays) and numbers, with operators and the NumPy functions Tensor supports. A float
+    array computed in ``forward`` (``self.d = x - y``) would be a constant there: such an op, or one
+    whose backward is marked `once_differentiable`, raises `DifferentiableOnceError` naming it.
     """
 
     parents: tuple | None  # the input tensors; None once backward has freed the node
@@ -206,6 +222,14 @@ class Function:
             _mode.observer.op(fn, inputs, kwargs, result)
         return result
 
+    @classmethod
+    def compute(cls, *inputs, **kwargs):
+        """This op's forward, for use inside another op's backward: on arrays it returns an array (a
+        first derivative), on tensors (a backward run for a second derivative) it is ``apply``."""
+        if any(isinstance(x, cls.tensor_type) for x in inputs):
+            return cls.apply(*inputs, **kwargs)
+        return cls().forward(*inputs, **kwargs)
+
     def release(self):
         """Drop the saved arrays and the links to the inputs, so their memory can be freed.
 
@@ -215,6 +239,16 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _as_array(fn, out) -> np.ndarray:
+    """``out`` (a NumPy scalar: NumPy returns one for 0-d results) as an array, which ``fn`` also keeps in
+    its place, so that an attribute holding the output is the output tensor's array (see `_kept_as_tensors`)."""
+    array = np.asarray(out)
+    for name, value in vars(fn).items():
+        if value is out:
+            setattr(fn, name, array)
+    return array
 
 
 def _constant_input(op, value, inputs):
@@ -242,12 +276,14 @@ def _run_forward(fn, inputs, kwargs) -> np.ndarray:
     except ValueError as err:
         shapes = " and ".join(str(t.shape) for t in inputs)
         raise ValueError(f"{type(fn).__name__}: cannot apply to shape(s) {shapes}: {err}") from err
-    return out if type(out) is np.ndarray else np.asarray(out)
+    return out if type(out) is np.ndarray else _as_array(fn, out)
 
 
-def _checked_gradients(fn, grads) -> tuple:
+def _checked_gradients(fn, grads, on_tensors: bool = False) -> tuple:
     """What ``fn.backward`` returned, as one array (or None) per input, or an error naming the op,
-    the input and the shape its gradient must have (its own, or one that broadcasting made of it)."""
+    the input and the shape its gradient must have (its own, or one that broadcasting made of it).
+    A backward run ``on_tensors`` (create_graph) must return tensors: an array there was computed
+    from values read out of the tensors, and would silently be a constant."""
     name = type(fn).__name__
     grads = grads if isinstance(grads, tuple) else (grads,)
     if len(grads) != len(fn.parents):
@@ -258,7 +294,13 @@ def _checked_gradients(fn, grads) -> tuple:
     for i, (grad, parent) in enumerate(zip(grads, fn.parents)):
         if grad is None:
             continue
-        if not isinstance(grad, (np.ndarray, np.generic)):
+        if on_tensors and not isinstance(grad, Function.tensor_type):
+            raise DifferentiableOnceError(
+                f"{name}.backward, run on tensors for a second derivative, returned a {type(grad).__name__} as the "
+                f"gradient of input {i}: compute it from grad with operators and NumPy functions, not from values "
+                "read out of a tensor (.data, .numpy()), or mark backward once_differentiable"
+            )
+        if not on_tensors and not isinstance(grad, (np.ndarray, np.generic)):
             raise TypeError(
                 f"{name}.backward returned a {type(grad).__name__} as the gradient of input {i}; "
                 f"return a NumPy array of the input's shape {parent.shape}"
@@ -290,27 +332,47 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
+def run_backward(root, gradient, retain_graph: bool, create_graph: bool = False, inputs=None) -> None:
     """Add ∂root/∂t into ``t.grad`` for every leaf t that requires grad (and every t that called
-    ``retain_grad``): the chain rule, applied to the recorded graph from the root down.
+    ``retain_grad``), or for the tensors ``inputs`` only: the chain rule, applied to the recorded
+    graph from the root down. With ``create_graph`` the gradients are tensors recorded in the graph."""
+    backpropagate([root], [gradient], _accumulate, retain_graph, create_graph, inputs)
+
+
+def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: bool = False, targets=None) -> None:
+    """Call ``collect(t, ∂L/∂t)`` for every leaf t (and every t that called ``retain_grad``), or for
+    each tensor t in ``targets``; ``gradients`` are the roots' own gradients ∂L/∂root.
 
     The tensors are visited in reverse topological order, so each one is reached only after every op
-    that used it: by then its ∂root/∂t, the sum of what those ops handed back, is complete. Its own
-    op then turns it into ∂root/∂input for each input.
+    that used it: by then its ∂L/∂t, the sum of what those ops handed back, is complete. Its own
+    op then turns it into ∂L/∂input for each input. Given ``targets``, only ops that lead to one of
+    them are asked. With ``create_graph`` every gradient is a tensor, and each op's backward runs
+    on tensors (`_backward_on_tensors`), so the gradients are recorded and can be differentiated again.
     """
-    grads = {root: gradient}  # ∂root/∂t so far, for every tensor t reached (tensors hash by identity)
-    for t in reversed(topological_order(root)):
+    if create_graph and not _mode.enabled:  # the gradients are recorded even inside no_grad (as in PyTorch)
+        with enable_grad():
+            return backpropagate(roots, gradients, collect, retain_graph, create_graph, targets)
+    grads = {}  # ∂L/∂t so far, for every tensor t reached (tensors hash by identity)
+    for root, gradient in zip(roots, gradients):
+        grads[root] = grads[root] + gradient if root in grads else gradient
+    order = topological_order(*roots)
+    wanted = None if targets is None else set(targets)
+    leads = None if wanted is None else _leading_to(order, wanted)
+    for t in reversed(order):
         grad = grads.pop(t, None)
         if grad is None:
             continue  # no gradient reaches t: a constant, or an input nobody needed a gradient for
-        if t._ctx is None or t._retains_grad:
-            _accumulate(t, grad)
+        if (t._ctx is None or t._retains_grad) if wanted is None else t in wanted:
+            collect(t, grad)
         fn = t._ctx
-        if fn is None:
+        if fn is None or (leads is not None and t not in leads):
             continue
         _check_not_freed(fn)
         check_unchanged(fn)
-        input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂root/∂input
+        if create_graph:
+            input_grads = _backward_on_tensors(fn, t, grad)
+        else:
+            input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂L/∂input
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
@@ -322,15 +384,24 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
             fn.release()
 
 
-def topological_order(root) -> list:
-    """``root`` and every tensor it was computed from, each after its inputs (a depth-first search
-    that lists a tensor once all of its inputs are listed).
+def _leading_to(order: list, wanted: set) -> set:
+    """The tensors of ``order`` (inputs first) whose op has an input in ``wanted`` or leading to it."""
+    leads = set()
+    for t in order:
+        if t._ctx is not None and any(p in wanted or p in leads for p in t._ctx.parents):
+            leads.add(t)
+    return leads
+
+
+def topological_order(*roots) -> list:
+    """The roots and every tensor they were computed from, each after its inputs (a depth-first
+    search that lists a tensor once all of its inputs are listed).
 
     Written with an explicit stack instead of recursion, so that a graph 100,000 ops deep does not
     hit Python's recursion limit; each tensor is expanded once, so the cost is linear in graph size.
     """
     order, expanded = [], set()  # (tensors hash by identity)
-    stack = [(root, False)]  # (tensor, are its inputs listed already?)
+    stack = [(root, False) for root in reversed(roots)]  # (tensor, are its inputs listed already?)
     while stack:
         node, inputs_listed = stack.pop()
         if inputs_listed:
@@ -356,26 +427,189 @@ def _check_not_freed(fn) -> None:
         )
 
 
-def _fit(grad, tensor) -> np.ndarray:
+def _fit(grad, tensor):
     """``grad`` as the gradient of ``tensor``: an array of its shape (summed over the dims broadcasting
-    stretched) and its dtype (a float32 input of a float64 op gets a float32 gradient)."""
-    grad = grad if type(grad) is np.ndarray else np.asarray(grad)
+    stretched) and its dtype (a float32 input of a float64 op gets a float32 gradient). A recorded
+    gradient (create_graph) is a tensor, and is fitted with tensor ops, which are recorded too."""
+    if type(grad) is not np.ndarray:
+        if isinstance(grad, Function.tensor_type):
+            grad = grad if grad.shape == tensor.shape else _sum_to_shape(grad, tensor.shape)
+            return grad if grad.dtype == tensor.dtype else grad.to(tensor.dtype)
+        grad = np.asarray(grad)
     if grad.shape != tensor.shape:
         grad = _sum_to_shape(grad, tensor.shape)
     return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
 
 
-def _check_finite(fn, i: int, tensor, grad: np.ndarray) -> None:
+def _check_finite(fn, i: int, tensor, grad) -> None:
     """detect_anomaly's check: name the op whose backward produced a NaN or infinity."""
-    if not np.isfinite(grad).all():
+    if not np.isfinite(grad.data if isinstance(grad, Function.tensor_type) else grad).all():
         raise FloatingPointError(
             f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
             f"for its input {i} of shape {tensor.shape}"
         )
 
 
-def _accumulate(tensor, grad: np.ndarray) -> None:
+def _accumulate(tensor, grad) -> None:
     """Add ``grad`` into ``tensor.grad``, which is always an array of its own (as in PyTorch): the array
     backward hands on may have reached other tensors too (``a + b`` hands its gradient to both), be a
-    view, or be kept by the op that returned it, so the first one stored is a copy."""
+    view, or be kept by the op that returned it, so the first one stored is a copy. A recorded
+    gradient (create_graph) is stored as a recorded copy (clone) or sum, so it stays differentiable."""
+    if isinstance(grad, Function.tensor_type):
+        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+        return
     tensor.grad = Function.tensor_type._constant(grad.copy() if tensor.grad is None else tensor.grad.data + grad)
+
+
+# ------------------------------------------------------------------------- gradients of gradients
+class DifferentiableOnceError(RuntimeError):
+    """A second derivative was asked of an op whose backward cannot be differentiated again."""
+
+
+def once_differentiable(backward):
+    """Mark an op's ``backward`` as giving first derivatives only (PyTorch's name for it): asking for a
+    second derivative through the op raises `DifferentiableOnceError` naming it, never a silent zero."""
+    backward.once_differentiable = True
+    return backward
+
+
+_ENGINE_ATTRIBUTES = ("parents", "sequence_number", "versions", "needs_input_grad")
+
+
+def _backward_on_tensors(fn, out, grad) -> tuple:
+    """``fn.backward(grad)`` for create_graph: the same code, run on tensors, so that what it computes
+    is recorded in the graph and can be differentiated again.
+
+    ``grad`` is a tensor. ``backward`` runs on a shallow copy of ``fn`` on which each array that
+    ``forward`` kept and that is one of the inputs' arrays or the output's array is replaced by that
+    tensor (`_kept_as_tensors`); NumPy functions it calls on tensors run as tensor ops
+    (``Tensor.__array_function__``). Anything else refuses with `DifferentiableOnceError`, naming the op.
+    """
+    name = type(fn).__name__
+    if getattr(type(fn).backward, "once_differentiable", False):
+        raise DifferentiableOnceError(f"{name} can be differentiated once only (its backward is marked "
+                                      "once_differentiable): no second derivative flows through it")
+    twin = copy.copy(fn)
+    for attribute, value in vars(fn).items():
+        if attribute not in _ENGINE_ATTRIBUTES:
+            setattr(twin, attribute, _kept_as_tensors(fn, out, attribute, value))
+    previous, _mode.on_tensors = _mode.on_tensors, name
+    try:
+        grads = type(fn).backward(twin, grad)
+    except (TypeError, AttributeError) as err:
+        raise DifferentiableOnceError(
+            f"{name}.backward cannot run on tensors, as a second derivative needs ({type(err).__name__}: {err}); "
+            "write it with operators and the NumPy functions Tensor supports, or mark it once_differentiable"
+        ) from err
+    finally:
+        _mode.on_tensors = previous
+    return _checked_gradients(fn, grads, on_tensors=True)
+
+
+def _kept_as_tensors(fn, out, attribute: str, value):
+    """``value`` (kept by ``fn.forward`` as ``self.<attribute>``) for a backward on tensors: an input's
+    array or the output's array becomes that tensor (if it requires grad; a constant stays an array),
+    bool and integer arrays and numbers stay as they are, and any other float array is refused: it
+    was computed in forward, and as a constant it would silently drop its share of the derivative."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_kept_as_tensors(fn, out, attribute, v) for v in value)
+    if isinstance(value, dict):
+        return {key: _kept_as_tensors(fn, out, attribute, v) for key, v in value.items()}
+    if not isinstance(value, (np.ndarray, np.generic)) or value.dtype.kind not in "fc":
+        return value
+    name = type(fn).__name__
+    owners = {id(t): t for t in (*fn.parents, out) if t.data is value}
+    if not owners:
+        raise DifferentiableOnceError(
+            f"{name} cannot be differentiated twice: its forward kept self.{attribute}, a float array computed "
+            f"there, which is neither one of its inputs nor its output; keep the inputs (self.x = x) and compute "
+            "the rest in backward, or mark backward once_differentiable")
+    graded = [t for t in owners.values() if t._requires_grad]
+    if len(owners) > 1 and graded:
+        raise DifferentiableOnceError(
+            f"{name} cannot be differentiated twice here: self.{attribute} is the memory of {len(owners)} different "
+            "tensors (one made from the other by detach() or Tensor(t)); pass a clone() instead")
+    return graded[0] if graded else value
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """∂outputs/∂inputs, returned instead of added into ``.grad`` (PyTorch's ``torch.autograd.grad``).
+
+    ``outputs`` and ``inputs`` are a tensor or a sequence of tensors; the result is a tuple with
+    one gradient per input, Σₖ ∂(outputs[k] · grad_outputs[k])/∂input (``grad_outputs`` may be
+    left out for outputs of one element: 1). With ``create_graph=True`` the gradients are recorded
+    in the graph, so they can be differentiated again (a Hessian-vector product is a ``grad`` of a
+    ``grad``). ``retain_graph`` defaults to ``create_graph``. An input no output depends on is an
+    error, unless ``allow_unused=True``: then its gradient is None.
+    """
+    Tensor = Function.tensor_type
+    outputs, inputs = _tensor_list("outputs", outputs), _tensor_list("inputs", inputs)
+    for what, tensors in (("outputs", outputs), ("inputs", inputs)):
+        for i, t in enumerate(tensors):
+            if not t.requires_grad:
+                raise RuntimeError(f"grad: {what}[{i}] (shape {t.shape}) does not require grad, so there is no "
+                                   "gradient through it")
+    seeds = [seed_gradient(out, given, create_graph, "grad")
+             for out, given in zip(outputs, _per_output(grad_outputs, len(outputs)))]
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    if _mode.observer is not None:  # it runs the walk (tinygrad_edu.jit refuses it)
+        found = _mode.observer.grad(outputs, seeds, inputs, retain_graph, create_graph)
+    else:
+        found = gradients_at(outputs, seeds, inputs, retain_graph, create_graph)
+    grads = []
+    for i, t in enumerate(inputs):
+        g = found.get(t)
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: inputs[{i}] (shape {t.shape}) was not used to compute the outputs, so it has "
+                               "no gradient; pass allow_unused=True to get None for it")
+        grads.append(g if g is None or create_graph else Tensor._constant(g.copy()))
+    return tuple(grads)
+
+
+def gradients_at(outputs, gradients, inputs, retain_graph: bool, create_graph: bool) -> dict:
+    """{t: ∂L/∂t} for the tensors ``inputs`` that a gradient reaches, L being Σ outputs · gradients."""
+    found = {}
+    backpropagate(outputs, gradients, found.__setitem__, retain_graph, create_graph, inputs)
+    return found
+
+
+def seed_gradient(root, gradient, create_graph: bool, caller: str):
+    """∂L/∂root to start backward from: ``gradient`` (a tensor, an array or a number of root's shape),
+    or 1 for a root of one element; an array, or for create_graph a tensor (``gradient`` itself if it
+    is one, so that what it was computed from is differentiated too)."""
+    Tensor = Function.tensor_type
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{caller}() without a gradient needs a scalar, but this tensor has shape {root.shape}; "
+                f"reduce it first (e.g. .sum() or .mean()) or pass {'gradient=' if caller == 'backward' else 'grad_outputs='} "
+                "of the same shape"
+            )
+        seed = np.array(1, dtype=root.dtype).reshape(root.shape)  # ∂root/∂root = 1
+    elif create_graph and isinstance(gradient, Tensor):
+        seed = gradient if gradient.dtype == root.dtype else gradient.to(root.dtype)
+    else:
+        seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    if seed.shape != root.shape:
+        raise ValueError(f"{caller}(): gradient has shape {seed.shape} but the tensor has shape {root.shape}")
+    return Tensor._constant(seed) if create_graph and not isinstance(seed, Tensor) else seed
+
+
+def _tensor_list(what: str, tensors) -> list:
+    Tensor = Function.tensor_type
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"grad: {what} must be a tensor or a non-empty sequence of tensors")
+    return tensors
+
+
+def _per_output(grad_outputs, count: int) -> list:
+    if grad_outputs is None or isinstance(grad_outputs, (Function.tensor_type, np.ndarray, Number)):
+        return [grad_outputs] * count if count == 1 or grad_outputs is None else _mismatch(1, count)
+    grad_outputs = list(grad_outputs)
+    return grad_outputs if len(grad_outputs) == count else _mismatch(len(grad_outputs), count)
+
+
+def _mismatch(given: int, count: int):
+    raise ValueError(f"grad: grad_outputs holds {given} gradient(s) for {count} output(s); give one per output")

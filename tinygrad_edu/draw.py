@@ -23,6 +23,7 @@ from .files import atomic_file
 from .graph import node_names
 
 # Sizes in SVG pixels.
+MAX_TENSORS = 1000  # the lecture's step has 11; a picture of thousands of boxes shows nothing
 ROW_HEIGHT, NODE_HEIGHT, COLUMN_GAP, CHAR_WIDTH, MARGIN = 64, 42, 56, 7.2, 16
 COLOURS = {"op": "#d6e6fa", "parameter": "#fde0b5", "data": "#e4e4e4", "output": "#c9ebc9"}
 
@@ -90,6 +91,10 @@ class GraphDrawing:
 
     def __init__(self, root, params: dict | None = None):
         self.tensors = topological_order(root)  # raises if backward has freed the graph already
+        if len(self.tensors) > MAX_TENSORS:
+            raise ValueError(f"draw_graph: this graph has {len(self.tensors):,} tensors, more than a readable picture "
+                             f"holds ({MAX_TENSORS:,}); draw a part of it (a layer's output, say), or print it with "
+                             "tg.render_graph")
         index = {id(t): i for i, t in enumerate(self.tensors)}
         self.parents = [[index[id(p)] for p in t._ctx.parents] if t._ctx is not None else [] for t in self.tensors]
         self.names = node_names(self.tensors, params)
@@ -154,8 +159,12 @@ class GraphDrawing:
     # ---------------------------------------------------------------------------------- page
     def html(self) -> str:
         """The explorer page: the picture, a side panel (id ``details``) and a backward stepper, in one file."""
+        users = [[] for _ in self.tensors]  # the ops each tensor is an input of
+        for child, inputs in enumerate(self.parents):
+            for parent in dict.fromkeys(inputs):  # once, even if an op takes it twice (x * x)
+                users[parent].append(child)
         data = {
-            "nodes": [self._describe(i) for i in range(len(self.tensors))],
+            "nodes": [self._describe(i, users[i]) for i in range(len(self.tensors))],
             # the order run_backward visits the tensors: each once every op that used it has handed back its share
             "backward": list(range(len(self.tensors)))[::-1],
         }
@@ -163,9 +172,8 @@ class GraphDrawing:
         return _PAGE.replace("{{svg}}", self.svg()).replace("{{data}}", payload).replace(
             "{{title}}", html.escape(self._title(len(self.tensors) - 1)))
 
-    def _describe(self, i: int) -> dict:
+    def _describe(self, i: int, users: list[int]) -> dict:
         t = self.tensors[i]
-        users = [c for c, inputs in enumerate(self.parents) if i in inputs]
         grad = t.grad.data if t.grad is not None else None
         return {"title": self._title(i), "kind": self.kinds[i], "shape": list(t.shape), "dtype": str(t.dtype),
                 "parents": self.parents[i], "users": users, "requires_grad": bool(t.requires_grad),
@@ -229,6 +237,9 @@ _PAGE = r"""<!DOCTYPE html>
   #status { color: #333; }
   #picture { flex: 1; overflow: auto; padding: 8px; }
   #picture svg { max-width: 100%; height: auto; }
+  #reading { max-width: 760px; color: #333; margin: 16px 8px; }
+  #reading h2 { font-size: 15px; margin: 0 0 6px; }
+  #reading p { margin: 0 0 8px; line-height: 1.45; }
   .node { cursor: pointer; }
   .node:hover rect { stroke-width: 2.5; }
   .node.selected rect { stroke: #000; stroke-width: 3; }
@@ -262,7 +273,17 @@ _PAGE = r"""<!DOCTYPE html>
     <span id="status"></span>
   </div>
 </header>
-<div id="picture">{{svg}}</div>
+<div id="picture">{{svg}}
+<section id="reading">
+  <h2>How to read it</h2>
+  <p><b>Forward</b>, left to right: each op computes its box from the boxes whose arrows point to it (the inputs
+    of one op arrive top to bottom in the order it takes them).</p>
+  <p><b>Backward</b>, right to left: at the output ∂C/∂C = 1. Each op hands each of its inputs a share of the
+    gradient, by the chain rule: ∂C/∂input = ∂C/∂output · ∂output/∂input. A tensor used by several ops adds up
+    their shares, so its gradient is complete only once every op that used it has been visited: this is why
+    backward goes in reverse topological order. Step through it with the button above.</p>
+  <p><b>Then</b> the optimizer moves every parameter against its gradient: w ← w − η ∂C/∂w.</p>
+</section></div>
 </div>
 <aside id="details"><p class="note">Click a tensor in the graph.</p></aside>
 <script type="application/json" id="graph-data">{{data}}</script>
@@ -276,6 +297,7 @@ const START = "Backward visits the tensors from the output back to the inputs: p
 const stepButton = document.getElementById("step"), statusLine = document.getElementById("status");
 let stepsTaken = 0;
 
+const STAT_NAMES = {min: "smallest", max: "largest", mean: "mean", std: "standard deviation", norm: "norm √(Σ t²)"};
 function fmt(x) { return typeof x === "number" ? Number(x.toPrecision(4)).toString() : x; }
 function shape(node) { return "(" + node.shape.join(", ") + (node.shape.length === 1 ? ",)" : ")"); }
 function nameList(ids) { return ids.map(i => graph.nodes[i].title).join(", "); }
@@ -305,7 +327,7 @@ function summary(prefix, s) {
   const table = el("table");
   for (const [k, v] of Object.entries(s.stats)) {
     const row = el("tr");
-    row.append(el("td", {}, k), el("td", {"data-stat": prefix + "-" + k}, fmt(v)));
+    row.append(el("td", {}, STAT_NAMES[k]), el("td", {"data-stat": prefix + "-" + k}, fmt(v)));
     table.append(row);
   }
   box.append(table);
@@ -313,7 +335,8 @@ function summary(prefix, s) {
     const blocks = s.heat.block[0] * s.heat.block[1] > 1 ? `, each cell the mean of a ${s.heat.block.join("×")} block` : "";
     box.append(el("div", {class: "note"}, `heat map: blue < 0 < red, full colour at ±${fmt(s.heat.scale)}${blocks}`), heatMap(s.heat));
   }
-  box.append(el("pre", {"data-stat": prefix + "-text"}, s.text));
+  box.append(el("div", {class: "note"}, "the numbers, as print(t) shows them (at most the first and last 3 of each dimension):"),
+    el("pre", {"data-stat": prefix + "-text"}, s.text));
   return box;
 }
 

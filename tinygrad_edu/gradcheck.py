@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import no_grad
-from .tensor import Tensor
+from . import autograd
+from .autograd import enable_grad, no_grad
+from .tensor import Tensor, cat
 
 
 class GradcheckError(AssertionError):
@@ -70,7 +71,9 @@ def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
     try:
         for x in inputs:
             x.grad = None
-        loss(*inputs).backward()
+        out = loss(*inputs)
+        if out.requires_grad:  # else f is cut off from its inputs: backward's gradients are all 0
+            out.backward()
         analytic = [np.zeros(x.shape) if x.grad is None else x.grad.data for x in inputs]
     finally:
         for x, grad in zip(inputs, saved):
@@ -112,3 +115,30 @@ def _kink_note(loss, inputs, i, idx, h, atol, rtol) -> str:
     return (f". The function is not differentiable there: its slope is {left:.8g} just left of this input "
             f"and {right:.8g} just right of it (a kink or a jump, like ReLU, abs or a step at z = 0), so "
             "finite differences cannot give its derivative; choose inputs away from such points")
+
+
+def gradgradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+    """Check second derivatives: `gradcheck` of the first derivative, recorded with ``create_graph=True``.
+
+    The first derivative is g(x, v) = ∂(Σ v·f(x))/∂x for a gradient v handed to backward (random,
+    float64, requiring grad too), computed by ``tg.autograd.grad(..., create_graph=True)``: the same
+    backward that gives first derivatives, run on tensors. gradcheck then compares its derivatives,
+    with respect to the inputs (Hessian-vector products) and to v, with finite differences of g.
+    Returns True, or raises `GradcheckError`; an op that cannot be differentiated twice raises
+    `DifferentiableOnceError` naming it.
+    """
+    graded = [i for i, x in enumerate(inputs) if x.requires_grad]
+    if not graded:
+        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")
+    with enable_grad():
+        shape = f(*inputs).shape
+    v = Tensor(np.random.default_rng([seed, 2]).standard_normal(shape), requires_grad=True)
+
+    def first_derivative(*xs_and_v):
+        *xs, v = xs_and_v
+        with enable_grad():  # numerical_grad evaluates this under no_grad: g itself needs the graph
+            grads = autograd.grad(f(*xs), [xs[i] for i in graded], grad_outputs=v, create_graph=True, allow_unused=True)
+        parts = [(xs[i] * 0 if g is None else g).reshape(-1) for i, g in zip(graded, grads)]
+        return parts[0] if len(parts) == 1 else cat(parts)
+
+    return gradcheck(first_derivative, [*inputs, v], h, atol, rtol, seed)

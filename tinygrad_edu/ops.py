@@ -3,14 +3,16 @@
 Notation: ``grad`` is the gradient arriving from above, ∂L/∂out; each ``backward`` returns ∂L/∂input
 for every input, by the chain rule ∂L/∂x = ∂L/∂out · ∂out/∂x. Gradients may keep the broadcast
 shape of ``out``: the engine sums them back to each input's shape. Arrays are never modified in
-place here, because one gradient array may be shared by several inputs.
+place here, because one gradient array may be shared by several inputs. For a second derivative
+the engine runs these same backwards on tensors (see `Function`): which is why they keep their
+inputs and output as they came, and compute everything else in backward.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, once_differentiable
 
 
 def dim_to_axis(dim: int, ndim: int) -> int:
@@ -169,6 +171,31 @@ class Log(Function):
         return grad / self.a
 
 
+class Log1p(Function):
+    """out = ln(1 + a), accurate for tiny a;  ∂out/∂a = 1/(1 + a)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.log1p(a)
+
+    def backward(self, grad):
+        return grad / (1 + self.a)
+
+
+class LogAddExp(Function):
+    """out = ln(eᵃ + eᵇ), without overflow;  ∂out/∂a = eᵃ⁻ᵒᵘᵗ,  ∂out/∂b = eᵇ⁻ᵒᵘᵗ."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = np.logaddexp(a, b)
+        return self.out
+
+    def backward(self, grad):
+        da = grad * np.exp(self.a - self.out) if self.needs_input_grad[0] else None
+        db = grad * np.exp(self.b - self.out) if self.needs_input_grad[1] else None
+        return da, db
+
+
 class Sqrt(Function):
     def forward(self, a):
         self.out = np.sqrt(a)
@@ -232,6 +259,7 @@ class StepFn(Function):
     def forward(self, z):
         return (z >= 0).astype(z.dtype)
 
+    @once_differentiable  # the perceptron's step has no second derivative to learn from either
     def backward(self, grad):
         return np.zeros_like(grad)
 
@@ -324,9 +352,7 @@ class Gather(Function):
         return a[self.where]
 
     def backward(self, grad):
-        da = np.zeros(self.shape, dtype=grad.dtype)
-        np.add.at(da, self.where, grad)
-        return da, None
+        return ScatterAdd.compute(grad, shape=self.shape, index=self.where), None
 
 
 class LogSumExp(Function):
@@ -340,14 +366,16 @@ class LogSumExp(Function):
         shift = a.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)  # all −inf (or an inf) : leave it to exp and log
         with np.errstate(divide="ignore", over="ignore"):  # log 0 in an all −inf slice; e^a overflows only beside a +inf
-            self.out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
-        return self.out if keepdim else self.out.squeeze(self.axes)
+            out = np.log(np.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
+        self.out = out if keepdim else out.squeeze(self.axes)
+        return self.out
 
     def backward(self, grad):
+        out = self.out
         if not self.keepdim:
-            grad = np.expand_dims(grad, self.axes)
+            grad, out = np.expand_dims(grad, self.axes), np.expand_dims(out, self.axes)
         with np.errstate(invalid="ignore"):
-            softmax = np.exp(self.a - self.out)
+            softmax = np.exp(self.a - out)
         return grad * np.where(np.isnan(softmax), 0, softmax)  # a slice that is all −inf gets no gradient
 
 
@@ -359,14 +387,16 @@ class Norm(Function):
 
     def forward(self, a, dim=None, keepdim=False):
         self.a, self.axes, self.keepdim = a, dims_to_axes(dim, a.ndim), keepdim
-        self.out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
-        return self.out if keepdim else self.out.squeeze(self.axes)
+        out = np.sqrt((a * a).sum(axis=self.axes, keepdims=True))
+        self.out = out if keepdim else out.squeeze(self.axes)
+        return self.out
 
     def backward(self, grad):
+        out = self.out
         if not self.keepdim:
-            grad = np.expand_dims(grad, self.axes)
+            grad, out = np.expand_dims(grad, self.axes), np.expand_dims(out, self.axes)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 where the norm is 0, replaced by the 0 PyTorch gives
-            return grad * np.where(self.out == 0, 0, self.a / self.out)
+            return grad * np.where(out == 0, 0, self.a / out)
 
 
 class SoftmaxFn(Function):
@@ -448,7 +478,7 @@ class Permute(Function):
         return a.transpose(dims)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort(self.dims))  # the inverse permutation puts axes back
+        return np.transpose(grad, np.argsort(self.dims))  # the inverse permutation puts axes back
 
 
 def _is_basic_index(index) -> bool:
@@ -465,12 +495,24 @@ class Index(Function):
         return a[index]
 
     def backward(self, grad):
-        da = np.zeros(self.shape, dtype=grad.dtype)
-        if _is_basic_index(self.index):
-            da[self.index] = grad  # fast path: no element repeats
+        return ScatterAdd.compute(grad, shape=self.shape, index=self.index)
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` with ``g`` added in at ``index`` (an element picked twice gets both): the backward
+    of picking at an index (`Index`, `Gather`). Its own backward picks again: ∂L/∂g = grad[index]."""
+
+    def forward(self, g, shape, index):
+        self.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic_index(index):
+            out[index] = g  # fast path: no element repeats
         else:
-            np.add.at(da, self.index, grad)
-        return da
+            np.add.at(out, index, g)
+        return out
+
+    def backward(self, grad):
+        return grad[self.index]
 
 
 class IndexPut(Function):
@@ -481,15 +523,13 @@ class IndexPut(Function):
         self.index = index
         out = a.copy()
         out[index] = v
+        self.written = np.zeros(out.shape, dtype=bool)
+        self.written[index] = True
         return out
 
     def backward(self, grad):
-        da = dv = None
-        if self.needs_input_grad[0]:
-            da = grad.copy()
-            da[self.index] = 0
-        if self.needs_input_grad[1]:
-            dv = grad[self.index]
+        da = np.where(self.written, 0, grad) if self.needs_input_grad[0] else None
+        dv = grad[self.index] if self.needs_input_grad[1] else None
         return da, dv
 
 

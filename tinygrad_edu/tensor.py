@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops, promotion
-from .autograd import Function, _mode, run_backward
+from .autograd import Function, _mode, run_backward, seed_gradient
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
 from .tensor_convert import Conversions
@@ -36,7 +36,6 @@ class Tensor(InPlace, Conversions):
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "_storage", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's loop
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         source = data if isinstance(data, Tensor) else None
@@ -130,30 +129,28 @@ class Tensor(InPlace, Conversions):
     __hash__ = object.__hash__  # `==` is element-wise, so hash by identity (tensors are dict keys)
 
     # ------------------------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None) -> None:
         """Compute ∂self/∂x for every leaf x that requires grad, adding it into ``x.grad``.
 
         A scalar's gradient with respect to itself is 1. For a non-scalar, pass ``gradient``
-        (∂L/∂self for some outer L, same shape). The graph's saved arrays are freed afterwards
-        unless ``retain_graph=True``.
+        (∂L/∂self for some outer L, same shape). ``inputs`` (a tensor or a sequence of them) limits
+        which tensors get a ``.grad``. With ``create_graph=True`` the gradients are recorded in the
+        graph, so ``x.grad`` can be differentiated again. The graph's saved arrays are freed
+        afterwards unless ``retain_graph`` (which defaults to ``create_graph``) is True.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no leaf it depends on does)")
         given = gradient  # as passed: the jit refuses one that changes from call to call
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}; "
-                    "reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape"
-                )
-            gradient = np.array(1, dtype=self.dtype).reshape(self.shape)  # ∂self/∂self = 1
-        else:
-            gradient = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
-            if gradient.shape != self.shape:
-                raise ValueError(f"backward(): gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
+        gradient = seed_gradient(self, gradient, create_graph, "backward")
+        retain_graph = create_graph if retain_graph is None else retain_graph
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs or not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+                raise RuntimeError("backward(inputs=...): give a tensor or a non-empty sequence of tensors that "
+                                   "require grad")
         if _mode.observer is not None:  # it runs the walk (tinygrad_edu.jit records it first)
-            return _mode.observer.backward(self, gradient, retain_graph, given)
-        run_backward(self, gradient, retain_graph)
+            return _mode.observer.backward(self, gradient, retain_graph, given, create_graph, inputs)
+        run_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
@@ -302,12 +299,15 @@ class Tensor(InPlace, Conversions):
         return self.to(bool_)
 
     # ----------------------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False):
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
         """Σ over ``dim`` (all elements by default). Integers and bools add up as int64, as in PyTorch
-        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around)."""
+        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around).
+        ``axis`` and ``keepdims`` are NumPy's names, which PyTorch accepts too."""
+        dim, keepdim = _numpy_names("sum", dim, keepdim, axis, keepdims)
         return ops.Sum.apply(self if self.dtype.kind == "f" else self.to(int64), dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim: bool = False):
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        dim, keepdim = _numpy_names("mean", dim, keepdim, axis, keepdims)
         if self.dtype.kind != "f":  # as in PyTorch: which float type it should be is the caller's choice
             raise RuntimeError(f"mean() needs a float tensor, this one is {self.dtype}; use .float().mean()")
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
@@ -499,6 +499,15 @@ class Tensor(InPlace, Conversions):
 
     def __invert__(self):
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+def _numpy_names(name: str, dim, keepdim, axis, keepdims) -> tuple:
+    """``dim`` and ``keepdim``, also given by NumPy's names ``axis`` and ``keepdims`` (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}(): give dim or axis, not both")
+        dim = axis
+    return dim, keepdim if keepdims is None else keepdims
 
 
 def _shape_arg(shape: tuple) -> tuple:

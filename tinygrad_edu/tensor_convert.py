@@ -1,5 +1,5 @@
 """Python's conversion protocols for `Tensor`: ``item()``, ``numpy()``, ``float(t)``, ``if t:``,
-``f"{t:.3f}"``, ``np.asarray(t)``, DLPack, ``repr`` and the notebook view.
+``f"{t:.3f}"``, ``np.asarray(t)``, NumPy functions given a tensor, DLPack, ``repr`` and the notebook view.
 
 Every read of a tensor's values into Python goes through `Conversions._read`, so that ``tg.jit`` can
 refuse one inside a recorded step (a replay runs no Python between ops, so a value read there
@@ -13,7 +13,8 @@ import html
 import numpy as np
 
 from . import promotion
-from .autograd import _mode
+from .autograd import DifferentiableOnceError, _mode
+from .numpy_on_tensors import call_function, call_ufunc
 
 
 class Conversions:
@@ -71,10 +72,26 @@ class Conversions:
         return str(self)
 
     def __array__(self, dtype=None, copy=None):
+        if _mode.on_tensors is not None:
+            raise DifferentiableOnceError(
+                f"{_mode.on_tensors}.backward, run on tensors for a second derivative, turned a tensor into a NumPy "
+                "array (np.asarray, np.array, or storing it into an array): its values would be a constant, and the "
+                "second derivative silently wrong. Use operators and the NumPy functions tensors support, or mark "
+                "backward once_differentiable")
         data = self.numpy()
         if copy:
             return np.array(data, dtype=dtype, copy=True)
         return data if dtype is None else data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy's operators with a tensor on the right (``array + t`` is ``t.__radd__(array)``), and inside
+        a backward run on tensors (create_graph) the ufuncs backwards use, as tensor ops."""
+        return call_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions given a tensor: on its values as arrays (as ``np.asarray(t)``), except inside a
+        backward run on tensors (create_graph), where the ones backwards use run as tensor ops."""
+        return call_function(func, args, kwargs)
 
     def __dlpack__(self, *args, **kwargs):
         return self.numpy().__dlpack__(*args, **kwargs)

@@ -23,7 +23,8 @@ import copy
 
 import numpy as np
 
-from .gradcheck import GradcheckError, gradcheck
+from .autograd import DifferentiableOnceError
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .tensor import Tensor
 
 
@@ -75,7 +76,7 @@ def arrays(shape, low: float = -3.0, high: float = 3.0, kinks=(), margin: float 
 
 
 def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool = True, min_dims: int = 0,
-             max_dims: int = 3, max_examples: int | None = None) -> None:
+             max_dims: int = 3, max_examples: int | None = None, second_order: bool | None = None) -> None:
     """Gradcheck ``f`` on many random inputs; raise AssertionError with the smallest failing input.
 
     ``f`` takes ``inputs`` tensors and returns a tensor, e.g. ``lambda x: MyOp.apply(x)``. Each
@@ -86,7 +87,10 @@ def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool =
 
     - ``f`` leaves its inputs unchanged (a forward that changes its input in place corrupts the
       caller's tensor), and
-    - backward agrees with finite differences for every input (`gradcheck`).
+    - backward agrees with finite differences for every input (`gradcheck`), and
+    - second derivatives agree with finite differences of the first (`gradgradcheck`), where ``f`` can
+      be differentiated twice: with ``second_order=None`` an op that refuses (`DifferentiableOnceError`)
+      is checked to first order only; ``True`` requires second derivatives, ``False`` skips them.
 
     ``max_examples`` defaults to hypothesis's current setting (100, or your test profile's).
     """
@@ -105,7 +109,7 @@ def check_op(f, inputs: int = 1, domain=(-3.0, 3.0), kinks=(), broadcast: bool =
         values = [data.draw(arrays(shape, low, high, kinks), label=f"input {i}")
                   for i, (shape, (low, high)) in enumerate(zip(drawn, domains))]
         try:
-            _check_one(f, values)
+            _check_one(f, values, second_order=second_order)
         except GradcheckError as err:
             raise GradcheckError(f"{err}\nfailing inputs:\n{_show(values)}") from None
 
@@ -213,8 +217,9 @@ def _run(test, max_examples) -> None:
     hypothesis.settings(**settings)(test)()
 
 
-def _check_one(f, values: list, params: list = ()) -> None:
-    """Fail if ``f`` changes its inputs in place, then gradcheck it over the inputs and ``params``."""
+def _check_one(f, values: list, params: list = (), second_order: bool | None = False) -> None:
+    """Fail if ``f`` changes its inputs in place, then gradcheck it over the inputs and ``params`` (and
+    gradgradcheck it, as ``second_order`` asks: see `check_op`)."""
     tensors = [Tensor(v.copy(), requires_grad=True) for v in values]
     f(*tensors, *params)
     for i, (t, v) in enumerate(zip(tensors, values)):
@@ -224,6 +229,12 @@ def _check_one(f, values: list, params: list = ()) -> None:
                 "leave its inputs as they were, or the caller's tensor is silently corrupted"
             )
     gradcheck(f, tensors + list(params))
+    if second_order is not False:
+        try:
+            gradgradcheck(f, tensors + list(params))
+        except DifferentiableOnceError:
+            if second_order:
+                raise
 
 
 def _show(values: list) -> str:

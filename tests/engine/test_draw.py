@@ -230,6 +230,24 @@ def test_names_cannot_break_out_of_the_page(tmp_path):
     ET.fromstring(drawing.svg())  # still well formed
 
 
+def test_a_graph_too_large_to_read_is_refused_with_what_to_do_instead():
+    from tinygrad_edu.draw import MAX_TENSORS
+    x = tg.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(MAX_TENSORS - 1):
+        y = y * 1.0  # each op adds its result and a constant
+    with pytest.raises(ValueError, match=r"draw_graph: this graph has 1,999 tensors, .*tg.render_graph"):
+        tg.draw_graph(y)
+    assert len(tg.draw_graph(x * 1.0).tensors) == 3
+
+
+def test_the_page_lists_each_user_of_a_tensor_once():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x + x.sigmoid()
+    nodes = page_data(tg.draw_graph(y).html())["nodes"]
+    assert [node["users"] for node in nodes] == [[1, 2], [3], [3], []]  # x feeds Mul (twice) and Sigmoid
+
+
 def test_save_refuses_a_name_without_a_known_format(tmp_path):
     drawing = tg.draw_graph(tg.tensor([1.0], requires_grad=True) * 2)
     with pytest.raises(ValueError, match=r"must end in \.svg or \.html"):

@@ -266,10 +266,11 @@ class Recording(Observer):
             None if g is None else (g.shape, g.dtype, id(g), g is grad, type(g) is np.ndarray) for g in returned)))
         return grads
 
-    def backward(self, root, gradient, retain_graph, given, create_graph=False):
-        if create_graph:
-            raise JitError("tg.jit: backward(create_graph=True) inside a jitted step is not supported: a replay "
-                           "records one backward, not a graph of it. Run such a step without tg.jit.")
+    def backward(self, root, gradient, retain_graph, given, create_graph=False, inputs=None):
+        if create_graph or inputs is not None:
+            what = "backward(create_graph=True)" if create_graph else "backward(inputs=...)"
+            raise JitError(f"tg.jit: {what} inside a jitted step is not supported: a replay records one backward "
+                           "into every leaf's .grad, not a graph of it. Run such a step without tg.jit.")
         if root._ctx is None:
             raise JitError("tg.jit: backward() on a leaf tensor inside a jitted step; call it on a computed loss")
         source = (self._varies(given) if isinstance(given, Tensor)
@@ -292,6 +293,10 @@ class Recording(Observer):
         for t, _, grad in self.watched.values():  # reading a gradient later in the step reads the leaf's .grad
             if grad is not None:
                 self.grads[id(grad)] = (weakref.ref(grad), self.ref(t))
+
+    def grad(self, outputs, gradients, inputs, retain_graph, create_graph):
+        raise JitError("tg.jit: tg.autograd.grad() inside a jitted step is not supported: a replay records "
+                       "backward() into .grad only. Run such a step without tg.jit.")
 
     def live(self, method, args, kwargs):
         self._check_unchanged(f"{method.__qualname__}()")
