@@ -197,7 +197,8 @@ def _summary(array: np.ndarray) -> dict:
             "min": values.min(), "max": values.max(), "mean": values.mean(), "std": values.std(),
             "norm": math.sqrt((values ** 2).sum())}
     text = np.array2string(np.asarray(array), separator=", ", precision=4, threshold=1000, edgeitems=3)
-    return {"stats": {k: _number(v) for k, v in stats.items()}, "text": text, "heat": _heat_map(values)}
+    return {"stats": {k: _number(v) for k, v in stats.items()}, "text": text, "heat": _heat_map(values),
+            "rows": _row_images(values)}
 
 
 def _number(x: float):
@@ -220,6 +221,20 @@ def _heat_map(values: np.ndarray, max_rows: int = 40, max_columns: int = 112) ->
     scaled = np.zeros_like(cells) if scale == 0 else np.round(cells / scale * 100)
     return {"rows": cells.shape[0], "columns": cells.shape[1], "scale": float(scale),
             "block": [int(math.ceil(n / m)) for n, m in zip(values.shape, cells.shape)],
+            "cells": scaled.astype(int).ravel().tolist()}
+
+
+def _row_images(values: np.ndarray, max_rows: int = 30) -> dict | None:
+    """The first rows of a matrix whose rows have a square length (784 = 28²: one weight per pixel of a
+    digit), each as a side x side image, whole numbers from -100 to 100 in units of the largest |value|
+    shown; None for other shapes."""
+    side = math.isqrt(values.shape[-1]) if values.ndim == 2 else 0
+    if side < 4 or side * side != values.shape[1] or not np.isfinite(values).all():
+        return None
+    shown = values[:max_rows]
+    scale = np.abs(shown).max()
+    scaled = np.zeros_like(shown) if scale == 0 else np.round(shown / scale * 100)
+    return {"count": len(shown), "of": len(values), "side": side, "scale": float(scale),
             "cells": scaled.astype(int).ravel().tolist()}
 
 
@@ -321,6 +336,23 @@ function heatMap(heat) {
   return canvas;
 }
 
+// Each row of a matrix as a small square image, five to a line, in the heat map's colours.
+function rowImages(r) {
+  const cell = 2, gap = 4, perLine = 5, size = r.side * cell;
+  const lines = Math.ceil(r.count / perLine);
+  const canvas = el("canvas", {width: perLine * (size + gap), height: lines * (size + gap)});
+  const ctx = canvas.getContext("2d");
+  const area = r.side * r.side;
+  r.cells.forEach((v, k) => {
+    const image = Math.floor(k / area), at = k % area;
+    const t = Math.abs(v) / 100, fade = Math.round(255 * (1 - t));
+    ctx.fillStyle = v >= 0 ? `rgb(255,${fade},${fade})` : `rgb(${fade},${fade},255)`;
+    ctx.fillRect((image % perLine) * (size + gap) + (at % r.side) * cell,
+                 Math.floor(image / perLine) * (size + gap) + Math.floor(at / r.side) * cell, cell, cell);
+  });
+  return canvas;
+}
+
 // One array's statistics, heat map and values; data-stat="PREFIX-min" etc. name them for tests.
 function summary(prefix, s) {
   const box = el("div");
@@ -334,6 +366,11 @@ function summary(prefix, s) {
   if (s.heat) {
     const blocks = s.heat.block[0] * s.heat.block[1] > 1 ? `, each cell the mean of a ${s.heat.block.join("×")} block` : "";
     box.append(el("div", {class: "note"}, `heat map: blue < 0 < red, full colour at ±${fmt(s.heat.scale)}${blocks}`), heatMap(s.heat));
+  }
+  if (s.rows) {
+    const r = s.rows, shown = r.count < r.of ? `the first ${r.count} of its ${r.of} rows` : `its ${r.of} rows`;
+    box.append(el("div", {class: "note"}, `${shown}, each as a ${r.side}×${r.side} image (for a layer's weight: ` +
+      `what each neuron does with each pixel; full colour at ±${fmt(r.scale)})`), rowImages(r));
   }
   box.append(el("div", {class: "note"}, "the numbers, as print(t) shows them (at most the first and last 3 of each dimension):"),
     el("pre", {"data-stat": prefix + "-text"}, s.text));
@@ -350,7 +387,7 @@ function show(i) {
   if (node.users.length) facts.push("used by " + nameList(node.users));
   facts.forEach(f => details.append(el("div", {}, f)));
   details.append(el("h3", {}, "value"), summary("value", node.value));
-  details.append(el("h3", {}, "gradient ∂C/∂t"),
+  details.append(el("h3", {}, "gradient ∂C/∂t of " + node.title),
     el("p", {class: "explain"}, "how fast C changes when one number of this tensor changes, one entry per entry of the value"));
   if (node.grad) details.append(summary("grad", node.grad));
   else details.append(el("p", {class: "note"}, !node.requires_grad

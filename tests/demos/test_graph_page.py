@@ -92,7 +92,9 @@ def test_clicking_a_parameter_shows_its_value_and_its_gradient(page, step, name)
                            "norm": np.linalg.norm(grad)}.items():
         shown = float(details.locator(f'[data-stat="grad-{stat}"]').inner_text())
         assert shown == pytest.approx(expected, rel=1e-3, abs=1e-12), stat  # shown to 4 significant digits
-    assert details.locator("canvas").count() == 2  # heat maps of the value and of the gradient
+    # heat maps of the value and of the gradient, and for the first layer's weight (784 = 28² columns)
+    # each row as a 28x28 image too
+    assert details.locator("canvas").count() == (4 if name == "0.weight" else 2)
     assert page.errors == []
 
 
@@ -126,11 +128,13 @@ def test_the_backward_control_lights_each_tensor_in_reverse_topological_order_an
 
 @needs_browser
 def test_a_screenshot_for_people_to_look_at(page, step, tmp_path):
-    """Half-way through backward, with the first layer's weight clicked: saved for CI (and docs/graph-explorer.png)."""
+    """Half-way through backward, the first layer's weight clicked and its gradient in view: saved for CI (and
+    docs/graph-explorer.png)."""
     _, drawing, _ = step
     for _ in range(5):
         page.click("#step")
     page.click(f'[data-node="{drawing.names.index("0.weight")}"]')
+    page.locator("#details h3").nth(1).evaluate("h => h.scrollIntoView({block: 'start'})")  # the panel at the gradient
     folder = Path(os.environ.get("TINYGRAD_EDU_ARTIFACTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=folder / "graph-explorer.png")

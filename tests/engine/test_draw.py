@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import topological_order
-from tinygrad_edu.draw import _heat_map, layered_layout
+from tinygrad_edu.draw import _heat_map, _row_images, layered_layout
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[+-]?\d+)?")
@@ -279,3 +279,13 @@ def test_a_heat_map_of_uneven_blocks_and_of_a_vector():
     assert heat["cells"] == np.round(means / means.max() * 100).astype(int).ravel().tolist()
     assert _heat_map(np.array([-2.0, 1.0]))["cells"] == [-100, 50]
     assert _heat_map(np.zeros((2, 2, 2))) is None and _heat_map(np.zeros(3))["cells"] == [0, 0, 0]
+
+
+def test_rows_of_a_square_length_are_shown_as_images():
+    values = np.random.default_rng(0).normal(size=(40, 16))
+    rows = _row_images(values, max_rows=30)
+    assert (rows["count"], rows["of"], rows["side"]) == (30, 40, 4)
+    assert rows["scale"] == pytest.approx(np.abs(values[:30]).max())
+    assert rows["cells"] == np.round(values[:30] / np.abs(values[:30]).max() * 100).astype(int).ravel().tolist()
+    assert _row_images(np.zeros((3, 15))) is None and _row_images(np.zeros((3, 9))) is None  # not square; too small
+    assert _row_images(np.zeros(16)) is None and _row_images(np.zeros((2, 16)))["cells"] == [0] * 32
