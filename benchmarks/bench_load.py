@@ -1,7 +1,7 @@
 """How long does loading the 60,000 MNIST training digits take, the first time and after?
 
 The first load reads the gzip IDX files, checks their SHA-256 sums, decodes them and caches the
-arrays as .npy with a CRC-32 of each; later loads read the cache, check it against the CRC-32 and
+arrays as .npy with a record of their source and a CRC-32 of each; later loads read the cache, check it against the record and
 still check the source files' sums. The cache goes to a temporary folder here, so your own is left alone.
 
     python benchmarks/bench_load.py          # finds the data as load_mnist does ($TINYGRAD_EDU_DATA, ...)
@@ -30,7 +30,7 @@ def main() -> None:
         first = seconds(load_mnist)
         later = [seconds(load_mnist) for _ in range(7)]
         images, labels = load_mnist(raw=True)
-        check = [seconds(lambda: (_crc32(images), _crc32(labels))) for _ in range(7)]
+        check = [seconds(lambda: (_crc32(images, "images"), _crc32(labels, "labels"))) for _ in range(7)]
     print(f"first load: {first:.2f} s (decode, check, write the .npy cache)")
     print(f"later loads: median {statistics.median(later) * 1e3:.0f} ms, range "
           f"{min(later) * 1e3:.0f}-{max(later) * 1e3:.0f} ms over {len(later)} loads")

@@ -1,18 +1,20 @@
 """How much does the autograd engine cost? Full training steps, tinygrad-edu against hand-written NumPy.
 
 Each workload is one training step (forward, loss, backward, SGD update) of an MLP on real MNIST
-digits, timed in four implementations of the same float32 math from the same weights: a
-hand-written NumPy step as fast as NumPy allows (the limit for any engine built on NumPy),
-tinygrad-edu as a user writes it (nn modules, loss, optimizer) replayed by ``tg.jit``, the same
-step eager, and PyTorch when it is installed. Implementations take turns within every repeat, so
-a slow moment of this shared machine hits them alike; the ratio to NumPy is the median of the
-per-repeat ratios, and times are scaled to seconds per 60,000-example epoch.
+digits, timed in five implementations of the same float32 math from the same weights: a
+hand-written NumPy step as fast as NumPy allows (the limit for any engine built on NumPy), one
+with eager's arithmetic and rounding (the limit for a replay that gives eager's numbers: checked
+equal to eager and the jit bit for bit), tinygrad-edu as a user writes it (nn modules, loss,
+optimizer) replayed by ``tg.jit``, the same step eager, and PyTorch when it is installed.
+Implementations take turns within every repeat, so a slow moment of this shared machine hits them
+alike; a ratio is the median of the per-repeat ratios, and times are scaled to seconds per
+60,000-example epoch. The share of the jitted step its guard takes is measured too.
 
 Times are CPU time of this process (``time.process_time``), with one BLAS thread for NumPy and
 PyTorch alike: on a machine shared with other jobs, wall-clock time mostly measures the others,
 and a second BLAS thread mostly waits for a core. Set OPENBLAS_NUM_THREADS to change it.
 
-    python benchmarks/bench_train_step.py            # full run, writes benchmarks/results.json
+    PYTHONPATH=. python benchmarks/bench_train_step.py   # full run (this checkout), writes benchmarks/results.json
     python benchmarks/bench_train_step.py --quick    # a smoke run
     python benchmarks/bench_train_step.py --workload 784-100   # only the workloads whose name has this
 """

@@ -220,16 +220,24 @@ def ctrl_c_deferred():
     """A block that Ctrl-C does not cut short: a SIGINT arriving inside it takes effect as the block ends.
 
     Saving a checkpoint and recording that it was saved must happen together; otherwise an
-    interruption between the two names an older checkpoint than the one on disk.
+    interruption between the two names an older checkpoint than the one on disk. (Python runs
+    signal handlers in the main thread whichever thread the signal reaches, so a handler that
+    notes the signal defers it reliably; blocking the signal in the main thread would not.)
     """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield  # not POSIX: the window stays, only a few instructions wide
+    caught = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # the handler it would have met: raises KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def check_memory(sizes: list[int], copies: int) -> None:

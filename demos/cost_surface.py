@@ -24,7 +24,7 @@ from tinygrad_edu.data import batches
 from tinygrad_edu.data.view import SHADES
 
 W_RANGE, B_RANGE = (-10.0, 6.0), (-8.0, 8.0)
-FLOAT32_MAX = float(np.finfo(np.float32).max)
+START_LIMIT = 1e4  # far beyond the picture, where σ is flat; larger starts overflow float32 in w·s
 
 
 def point(text: str) -> tuple:
@@ -33,9 +33,9 @@ def point(text: str) -> tuple:
         w, b = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected two numbers w,b such as 4,4, got {text!r}") from None
-    if not (abs(w) <= FLOAT32_MAX and abs(b) <= FLOAT32_MAX):  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"expected two finite numbers w,b such as 4,4 (the neuron is float32), "
-                                         f"got {text!r}")
+    if not (abs(w) <= START_LIMIT and abs(b) <= START_LIMIT):  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected two finite numbers w,b between -{START_LIMIT:g} and {START_LIMIT:g} "
+                                         f"such as 4,4, got {text!r}")
     return w, b
 
 

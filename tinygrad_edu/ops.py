@@ -329,6 +329,17 @@ class Extreme(Function):
         return grad * self.is_extreme / self.is_extreme.sum()
 
 
+class ArgExtreme(Function):
+    """Where the largest element lies along ``dim`` (the smallest with ``smallest=True``): int64 indices, with
+    ``dim`` kept as size 1. It is an op so that ``max(dim)`` and ``min(dim)`` find it from the values every
+    time they run, in a recorded step too (tg.jit). It has no backward: an index has no gradient, and
+    Tensor.max and min apply it under no_grad, so it is never part of a graph."""
+
+    def forward(self, a, dim, smallest=False):
+        find = np.argmin if smallest else np.argmax
+        return np.asarray(find(a, axis=dim_to_axis(dim, a.ndim), keepdims=True), dtype=np.int64)
+
+
 class Gather(Function):
     """out[i][j][k] = a[i][index[i][j][k]][k] for dim = 1 (PyTorch's ``gather``): pick along ``dim`` at ``index``.
 

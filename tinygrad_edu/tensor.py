@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops, promotion
-from .autograd import Function, _mode, run_backward, seed_gradient
+from .autograd import Function, _mode, no_grad, run_backward, seed_gradient
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
 from .tensor_convert import Conversions
@@ -316,18 +316,18 @@ class Tensor(InPlace, Conversions):
         """The largest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
             return ops.Extreme.apply(self)
-        indices = self.argmax(dim=dim, keepdim=True)
-        return MaxResult(*self._take_along(dim, indices, keepdim))
+        return MaxResult(*self._take_along(dim, keepdim))
 
     def min(self, dim=None, keepdim: bool = False):
         """The smallest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
             return ops.Extreme.apply(self, smallest=True)
-        indices = self.argmin(dim=dim, keepdim=True)
-        return MinResult(*self._take_along(dim, indices, keepdim))
+        return MinResult(*self._take_along(dim, keepdim, smallest=True))
 
-    def _take_along(self, dim, indices, keepdim) -> tuple:
-        """Values at ``indices`` (one per slice along ``dim``, with dim kept) and the indices, as ``keepdim`` asks."""
+    def _take_along(self, dim, keepdim, smallest=False) -> tuple:
+        """The largest (smallest) value of each slice along ``dim`` and where it is, as ``keepdim`` asks: the
+        index by an op, the value picked there by gather."""
+        indices = _indices_of_extremes(self, dim, smallest)
         values = self.gather(dim, indices)
         return (values, indices) if keepdim else (values.squeeze(dim), indices.squeeze(dim))
 
@@ -499,6 +499,13 @@ class Tensor(InPlace, Conversions):
 
     def __invert__(self):
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+def _indices_of_extremes(t, dim, smallest: bool):
+    """Where ``t`` is largest (smallest) along ``dim``, by the op ArgExtreme, under no_grad: an index has no
+    gradient, and makes no graph node."""
+    with no_grad():
+        return ops.ArgExtreme.apply(t, dim=dim, smallest=smallest)
 
 
 def _numpy_names(name: str, dim, keepdim, axis, keepdims) -> tuple:

@@ -101,3 +101,43 @@ def test_each_anchor_of_the_reading_order_uses_no_function_listed_after_it():
                         [current.attr] if isinstance(current, ast.Attribute) else [])
             stack.extend(ast.iter_child_nodes(current))
         assert not used & set(later), f"reading-order.md: {name} uses {[later[u] for u in used & set(later)]}, listed after it"
+
+
+def documented_units() -> dict:
+    """What tests/README.md must map: {name as written there: where it is defined}."""
+    import inspect
+
+    import nn
+    import nn.functional as F
+    import tinygrad_edu as tg
+    from demos import cli
+    from nn.optim import lr_scheduler
+    from tinygrad_edu import ops
+
+    def classes(module, base):
+        return {name: module.__name__ for name, c in vars(module).items() if inspect.isclass(c) and issubclass(c, base)
+                and c.__module__ == module.__name__ and not name.startswith("_")}
+
+    units = {**classes(ops, tg.Function), **classes(F, tg.Function), **classes(nn.optim, nn.optim.Optimizer),
+             **classes(lr_scheduler, object)}
+    units.update({f"nn.{name}": "nn" for name in nn.__all__
+                  if inspect.isclass(getattr(nn, name)) and issubclass(getattr(nn, name), nn.Module)})
+    units.update({command: "demos" for command in cli.DEMOS})
+    return units
+
+
+def test_every_op_layer_optimizer_and_demo_has_a_row_in_the_map_of_the_tests():
+    text = (ROOT / "tests" / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `([^`]+)` \|", text, re.MULTILINE))
+    missing = sorted(f"{name} ({where})" for name, where in documented_units().items() if name not in rows)
+    assert not missing, (f"tests/README.md has no row for {missing}: add one to its table, naming the tests of "
+                         "each (their file::name) and the files whose tests run it")
+
+
+def test_every_test_the_map_names_exists():
+    text = (ROOT / "tests" / "README.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(\w+/test_\w+\.py)::(test_\w+)", text)
+    assert len(named) > 100
+    missing = sorted({f"{path}::{name}" for path, name in named if not (ROOT / "tests" / path).exists()
+                      or f"def {name}(" not in (ROOT / "tests" / path).read_text(encoding="utf-8")})
+    assert not missing, f"tests/README.md names tests that do not exist (renamed or moved?): {missing}"

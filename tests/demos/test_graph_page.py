@@ -149,3 +149,16 @@ def test_the_command_writes_the_page_for_one_step_of_the_lecture(tmp_path, capsy
     assert len(result["drawing"].tensors) == 11 and 0 < result["cost"]
     assert "saved" in capsys.readouterr().out and (tmp_path / "graph.html").stat().st_size > 0
     assert all(p.grad is not None for p in result["model"].parameters())
+
+
+@needs_data
+def test_the_command_writes_the_picture_alone_for_an_svg_name_and_refuses_other_names(tmp_path, capsys):
+    result = run_demo("graph", "--html", str(tmp_path / "graph.svg"), "--batch-size", "3", "--quiet")
+    assert (tmp_path / "graph.svg").read_text(encoding="utf-8") == result["drawing"].svg()
+    assert result["drawing"].tensors[0].shape == (3, 784)
+    with pytest.raises(SystemExit):
+        run_demo("graph", "--html", str(tmp_path / "graph.png"))
+    assert "must end in .html (or .svg for only the picture)" in capsys.readouterr().err
+    assert not (tmp_path / "graph.png").exists()
+    with pytest.raises(ValueError, match="--batch-size 10 is more than the 6 training digits loaded"):
+        run_demo("graph", "--html", str(tmp_path / "graph.html"), "--subset", "6")

@@ -101,14 +101,14 @@ def test_hyperparameters_that_the_settings_would_not_give_are_refused(saved, mem
         load_fresh(path, optimizer)
 
 
-@pytest.mark.parametrize("member, value", [("momentum", 1.5), ("momentum", -0.1), ("betas", [0.9, 1.5]),
-                                           ("betas", [-0.1, 0.9])])
-def test_momentum_or_betas_out_of_range_is_a_checkpoint_error_naming_the_file(saved, member, value):
-    path, optimizer = saved
+@pytest.mark.parametrize("optimizer, member, value", [("sgd", "momentum", 1.5), ("sgd", "momentum", -0.1),
+                                                      ("adam", "betas", [0.9, 1.5]), ("adam", "betas", [-0.1, 0.9])])
+def test_momentum_or_betas_out_of_range_is_a_checkpoint_error_naming_the_file(tmp_path, optimizer, member, value):
+    path = tmp_path / "ck.npz"
+    model, opt, scheduler = trained(optimizer)
+    checkpoints.save(path, model, opt, HISTORY, SETTINGS, scheduler)
     arrays = members(path)
     name = f"optim.param_groups[0].{member}"
-    if name not in arrays:
-        pytest.skip(f"{optimizer} has no {member}")
     arrays[name] = np.asarray(value, dtype=arrays[name].dtype)
     craft(path, arrays)
     with pytest.raises(CheckpointError, match=re.escape(f"{path}: {name} is ")):
@@ -127,13 +127,13 @@ def test_adam_step_counts_that_differ_between_parameters_are_refused(tmp_path):
         load_fresh(path, "adam")
 
 
-@pytest.mark.parametrize("state", ["exp_avg", "exp_avg_sq", "momentum_buffer"])
-def test_state_swapped_between_two_parameters_of_one_shape_is_refused(saved, state):
-    path, optimizer = saved
+@pytest.mark.parametrize("optimizer, state", [("adam", "exp_avg"), ("adam", "exp_avg_sq"), ("sgd", "momentum_buffer")])
+def test_state_swapped_between_two_parameters_of_one_shape_is_refused(tmp_path, optimizer, state):
+    path = tmp_path / "ck.npz"
+    model, opt, scheduler = trained(optimizer)
+    checkpoints.save(path, model, opt, HISTORY, SETTINGS, scheduler)
     arrays = members(path)
     first, second = f"optim.state.1.{state}", f"optim.state.3.{state}"  # the two biases, both of shape (2,)
-    if first not in arrays:
-        pytest.skip(f"{optimizer} keeps no {state}")
     assert arrays[first].shape == arrays[second].shape and not np.array_equal(arrays[first], arrays[second])
     arrays[first], arrays[second] = arrays[second], arrays[first]
     craft(path, arrays, digest=False)  # swapped members, as they were: every CRC-32 still matches

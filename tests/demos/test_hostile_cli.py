@@ -156,6 +156,28 @@ def test_ctrl_c_at_any_moment_of_start_up_or_twice_is_never_a_traceback(tmp_path
     assert "the last good checkpoint is" in err and epochs_in(tmp_path / "twice.npz")
 
 
+@posix_only
+def test_a_ctrl_c_during_a_save_takes_effect_after_it():
+    """Even when the signal reaches another thread (numpy's, tqdm's), the block finishes first."""
+    import threading
+    from demos import common
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with common.ctrl_c_deferred():
+            sender = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
+            sender.start()
+            sender.join()
+            time.sleep(0.05)  # the handler has had every chance to run
+            done.append("saved")
+            done.append("recorded")
+    assert done == ["saved", "recorded"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with common.ctrl_c_deferred():  # without a signal, nothing is raised
+        done.append("again")
+    assert done[-1] == "again"
+
+
 @needs_data
 def test_ctrl_c_during_seeds_reports_the_finished_seeds(capsys, monkeypatch):
     real = train.train_once
@@ -204,6 +226,15 @@ def test_save_replaces_only_the_same_run_or_the_one_continued(checkpoint, capsys
         status, _, err = main(capsys, "train", *TINY, "--epochs", "1", "--save", str(other))
         assert status == 2 and "not replacing it, it is not a checkpoint" in one_error_line(err)
         assert other.read_bytes() == not_a_checkpoint
+
+
+@needs_data
+def test_the_longest_legal_names_work_and_longer_ones_are_refused_before_any_work(capsys, tmp_path):
+    longest = tmp_path / ("c" * 251 + ".npz")  # 255 bytes: its temporary file's name would not fit beside it
+    assert main(capsys, "train", *TINY, "--epochs", "1", "--save", str(longest))[0] == 0
+    assert epochs_in(longest) == [1] and sorted(p.name for p in tmp_path.iterdir()) == [longest.name]
+    status, out, err = main(capsys, "train", *TINY, "--epochs", "1", "--save", str(tmp_path / ("c" * 252 + ".npz")))
+    assert status == 2 and out == "" and "is 256 bytes long, more than the 255 this file system allows" in err
 
 
 @needs_data

@@ -78,10 +78,10 @@ def test_hidden_units_refuses_a_loaded_network_without_exactly_one_hidden_layer(
     assert status == 2 and one_error_line(err).endswith(f"--sizes must be 784,N,10, not {sizes}")
 
 
-@pytest.mark.parametrize("start", ["nan,nan", "4,inf", "-inf,0", "1e308,4", "4,-1e39"])
+@pytest.mark.parametrize("start", ["nan,nan", "4,inf", "-inf,0", "1e308,4", "4,-1e39", "3e38,4", "10001,0"])
 def test_cost_surface_refuses_a_start_it_cannot_use_with_the_flags(start, capsys):
     status, out, err = main(capsys, "cost-surface", f"--start={start}")  # = : a value may start with a minus
-    assert status == 2 and out == "" and f"argument --start: expected two finite numbers" in err
+    assert status == 2 and out == "" and "argument --start: expected two finite numbers w,b between -10000 and 10000" in err
     assert "Traceback" not in err
 
 

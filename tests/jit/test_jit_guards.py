@@ -313,3 +313,60 @@ def test_a_parameter_given_a_new_array_is_guarded():
     model.double()
     with pytest.raises(RuntimeError, match="linear: the input is float32 but the weight is float64"):
         run(*data()[5])
+
+
+def test_grad_mode_and_anomaly_mode_are_guarded():
+    """A replay recorded with gradients on and anomaly detection off is not used under no_grad (eager
+    refuses the backward) or under detect_anomaly (eager names the op whose backward made a NaN)."""
+    model, _ = model_and_optimizer()
+
+    @tg.jit
+    def step(x, labels):
+        model.zero_grad()
+        loss = model(x).relu().sqrt().sum()  # ∂√z/∂z is infinite at the zeros ReLU makes
+        loss.backward()
+        return loss
+
+    batches = data()
+    with np.errstate(all="ignore"):
+        for x, labels in batches[:4]:
+            step(x, labels)
+        assert "def replay" in step.source()
+        with tg.no_grad(), pytest.raises(RuntimeError, match="does not require grad"):
+            step(*batches[4])
+        with tg.detect_anomaly(), pytest.raises(FloatingPointError, match="Sqrt.backward produced a non-finite"):
+            step(*batches[5])
+
+
+class Remembers(nn.Module):
+    """A layer that keeps its last output: Python between ops, which a replay would not run."""
+
+    def forward(self, x):
+        self.last = x
+        return x
+
+
+@pytest.mark.parametrize("case", ["scheduler", "learning rate", "counter", "module attribute"])
+def test_python_state_the_step_changes_is_refused_naming_it(case):
+    model, optimizer = model_and_optimizer(Remembers() if case == "module attribute" else nn.Sigmoid())
+    scheduler = nn.optim.lr_scheduler.ExponentialLR(optimizer, 0.9)
+    calls = 0
+
+    def step(x, labels):
+        nonlocal calls
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        if case == "scheduler":
+            scheduler.step()
+        elif case == "learning rate":
+            optimizer.param_groups[0]["lr"] *= 0.5
+        elif case == "counter":
+            calls += 1
+        return loss
+
+    changed = {"scheduler": "ExponentialLR.last_epoch", "learning rate": r"SGD.param_groups\[0\]\['lr'\]",
+               "counter": "the step's variable calls", "module attribute": "Remembers"}[case]
+    with pytest.raises(tg.JitError, match=f"the step changed {changed}.* while it ran"):
+        tg.jit(step)(*data()[0])

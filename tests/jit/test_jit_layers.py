@@ -60,3 +60,35 @@ def test_batchnorm_trains_and_evaluates_in_a_replay_as_eagerly(momentum, shape):
     assert "_update_running_stats" in train.source() and "def replay" in test.source()
     eager = train_and_evaluate(False, make_model, data)
     assert jitted[:2] == eager[:2]
+
+
+@pytest.mark.parametrize("extreme", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_and_min_along_a_dim_replay_as_eagerly(extreme, keepdim):
+    """Maxout (the largest of groups of units) trained, and pooling's indices returned from the step."""
+    data = batches(15, (8, 6))
+    results = []
+    for jitted in (False, True):
+        generator = np.random.default_rng(1)
+        layer, head = nn.Linear(6, 8, generator=generator), nn.Linear(4, 3, generator=generator)
+        optimizer = nn.optim.SGD([*layer.parameters(), *head.parameters()], lr=0.1)
+
+        def step(x, labels):
+            optimizer.zero_grad()
+            pooled = getattr(layer(x).reshape(-1, 4, 2), extreme)(dim=2, keepdim=keepdim)
+            values = pooled.values.reshape(-1, 4)
+            loss = F.cross_entropy(head(values), labels)
+            loss.backward()
+            optimizer.step()
+            return loss, pooled.indices
+
+        run = tg.jit(step) if jitted else step
+        out = []
+        for x, labels in data:
+            loss, indices = run(x, labels)
+            assert indices.dtype == np.int64 and not indices.requires_grad
+            out += [loss.numpy().tobytes(), indices.numpy().tobytes()]
+        results.append((out, [p.numpy().tobytes() for p in [*layer.parameters(), *head.parameters()]]))
+    assert "ArgExtreme" in run.source()
+    assert results[0] == results[1]
+    assert len(set(results[0][0][1::2])) > 1  # the indices do change from batch to batch

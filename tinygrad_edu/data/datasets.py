@@ -292,8 +292,10 @@ def _read_npy(file) -> np.ndarray:
     held = os.fstat(file.fileno()).st_size - file.tell()
     if claimed != held:
         raise ValueError(f"its header claims {claimed:,} bytes of data, but the file holds {held:,}")
-    data = np.frombuffer(file.read(claimed), dtype=dtype)
-    return data.reshape(shape, order="F" if fortran_order else "C").copy()
+    data = np.fromfile(file, dtype=dtype, count=math.prod(shape))  # as np.load reads: straight into the array
+    if data.nbytes != claimed:
+        raise ValueError("the file ended before its data did")
+    return data.reshape(shape, order="F" if fortran_order else "C")
 
 
 def _crc32(array: np.ndarray, identity: str) -> str:

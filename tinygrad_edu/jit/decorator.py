@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from .comparing import compare
 from .generating import MISS, generate
 from .guards import Guard
-from .recording import Recording
+from .recording import JitError, Recording
 
 RECORDINGS = 2  # calls recorded (eagerly) before the replay takes over; their comparison finds changing values
 
@@ -73,10 +73,15 @@ class Jitted:
 
     def _record(self, entry, args):
         guard = Guard(self.fn, args, self._modules)
-        if entry.recordings and not entry.recordings[-1][1].holds(guard):  # a setting changed since: start again
+        if entry.recordings and entry.recordings[-1][1].changed(guard):  # a setting changed since: start again
             entry.recordings = []
         recording = Recording(args, entry.recordings[-1][0] if entry.recordings else None, guard.sources())
         result = recording.run(self.fn, args)
+        changed = guard.changed(Guard(self.fn, args, self._modules), settings=True)
+        if changed is not None:
+            raise JitError(f"tg.jit: the step changed {changed} while it ran; a replay runs no Python between ops, "
+                           "so only the recorded calls would change it. Change it outside the step, or in a "
+                           "function marked tg.jit.live, which every replay calls (as an optimizer's step is).")
         entry.recordings.append((recording, guard))
         if len(entry.recordings) == RECORDINGS:
             if args and entry.recordings[0][0].arg_values == recording.arg_values:

@@ -51,6 +51,9 @@ def _snapshot(value):
     return [_snapshot(v) for v in value] if type(value) is list else value
 
 
+_MISSING = object()  # a value one of two snapshots does not have
+
+
 class _Is:
     """An attribute compared by identity in a comparison of dicts (recorded != current, this on the left)."""
 
@@ -141,13 +144,26 @@ def all_modules(objects) -> list:
     return found
 
 
+def _names(objects) -> dict:
+    """id(object) -> its class's name, numbered when several objects have one class (Linear #1, Linear #2)."""
+    counts = {}
+    for obj in objects:
+        counts[type(obj).__name__] = counts.get(type(obj).__name__, 0) + 1
+    names, seen = {}, {}
+    for obj in objects:
+        kind = type(obj).__name__
+        seen[kind] = seen.get(kind, 0) + 1
+        names[id(obj)] = kind if counts[kind] == 1 else f"{kind} #{seen[kind]}"
+    return names
+
+
 class Guard:
     """The values outside the arguments that one recording of ``fn`` depended on, as they were when it started."""
 
     def __init__(self, fn, args, given_modules=()):
         objects = _reachable(fn, args)
         self.modules = all_modules(list(objects) + list(given_modules))
-        self.cells, self.globals, self.attributes, self.optimizers = [], [], [], []
+        self.cells, self.globals, self.attributes, self.optimizers, self.settings = [], [], [], [], []
         while isinstance(fn, functools.partial) or hasattr(fn, "__func__"):
             fn = fn.func if isinstance(fn, functools.partial) else fn.__func__
         code = getattr(fn, "__code__", None)
@@ -170,6 +186,8 @@ class Guard:
             if isinstance(groups, list) and all(isinstance(g, dict) and isinstance(g.get("params"), list)
                                                 for g in groups):  # an optimizer: its own step reads the rest live
                 self.optimizers.append((obj, groups, [(g, g["params"], list(g["params"])) for g in groups]))
+                self.settings.append([{k: _snapshot(v) for k, v in g.items() if k != "params" and is_plain(v)}
+                                      for g in groups])
             else:
                 self.attributes.append((obj, {key: _snapshot(v) for key, v in vars(obj).items()}))
 
@@ -179,24 +197,34 @@ class Guard:
         values += [v for _, attributes in self.attributes for v in attributes.values()]
         return [x for v in values if is_plain(v) for x in _flat(v)]
 
-    def state(self) -> list:
-        """What the guard compares, to tell whether two recordings saw the same: plain values, and the
-        identities of the other objects."""
+    def state(self, settings: bool) -> dict:
+        """What the guard compares, named: plain values, and the identities of other objects; with ``settings``,
+        the optimizers' settings too (read live, so not checked on every call, but no step may change them)."""
         def key(v):
             return v if is_plain(v) else ("object", id(v.obj if isinstance(v, _Identity) else v))
 
-        values = [key(v) for _, _, v in self.cells] + [key(v) for _, _, v in self.globals]
-        values += [(id(obj), {k: key(v) for k, v in attributes.items()}) for obj, attributes in self.attributes]
-        values += [(id(groups), [(id(g), id(p), [id(t) for t in members]) for g, p, members in recorded])
-                   for _, groups, recorded in self.optimizers]
-        return values + [id(m) for m in self.modules]
+        state = {f"the step's variable {var}": key(v) for var, _, v in self.cells}
+        state.update({f"the global {var}": key(v) for var, _, v in self.globals})
+        names = _names([obj for obj, _ in self.attributes] + [obj for obj, _, _ in self.optimizers])
+        for obj, attributes in self.attributes:
+            state.update({f"{names[id(obj)]}.{k}": key(v) for k, v in attributes.items()})
+        for (obj, groups, recorded), values in zip(self.optimizers, self.settings):
+            state[f"the parameter groups of {names[id(obj)]}"] = (
+                id(groups), [(id(g), id(p), [id(t) for t in members]) for g, p, members in recorded])
+            if settings:
+                state.update({f"{names[id(obj)]}.param_groups[{i}][{k!r}]": v for i, group in enumerate(values)
+                              for k, v in group.items()})
+        state["the modules the step reaches"] = [id(m) for m in self.modules]
+        return state
 
-    def holds(self, other: "Guard") -> bool:
-        """Whether ``other`` (taken at a later call) saw what this one saw."""
-        try:
-            return self.state() == other.state()
-        except Exception:  # a value whose == is not a truth value: take it as changed
-            return False
+    def changed(self, other: "Guard", settings: bool = False) -> str | None:
+        """The first value that ``other`` (taken later) sees differently from this one, by name; None if none."""
+        mine, theirs = self.state(settings), other.state(settings)
+        for name in {**mine, **theirs}:
+            a, b = mine.get(name, _MISSING), theirs.get(name, _MISSING)
+            if not (a is b or a == b):
+                return name
+        return None
 
     def checks(self, name, literal) -> list[str]:
         """Source expressions, each true when the call is not the recorded one; ``name(obj, prefix)`` gives an
