@@ -5,8 +5,8 @@ derivatives) must not slow down the first-order step every demo takes. This time
 (tinygrad-edu as a user writes it: nn modules, loss, SGD; no tg.jit) of the lecture's network and
 of a larger one, in two source trees, e.g. main's last commit and yours:
 
-    git worktree add /tmp/base main                       # or any commit
-    python benchmarks/bench_versions.py --base /tmp/base  # --new defaults to this checkout
+    mkdir /tmp/base && git archive main | tar -x -C /tmp/base   # or any commit
+    python benchmarks/bench_versions.py --base /tmp/base        # --new defaults to this checkout
 
 Each tree runs in its own process (so each imports its own tinygrad_edu and nn), both alive for the
 whole run; the processes take turns measuring, in alternating order, so a slow moment of this shared

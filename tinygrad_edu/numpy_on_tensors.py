@@ -24,6 +24,7 @@ from .promotion import promote
 def _is_tensor(x) -> bool:
     return isinstance(x, Function.tensor_type)  # Tensor (tensor.py, which comes after this file)
 
+
 # The ufuncs behind NumPy's operators, and the Tensor method that does ``array <op> tensor``.
 REFLECTED = {
     np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__", np.true_divide: "__rtruediv__",
@@ -47,7 +48,7 @@ def _bounded(method: str):
     """np.maximum(x, c) and np.minimum(x, c) with a number c: a clamp."""
     def bound(a, b):
         if _is_tensor(a) == _is_tensor(b) or np.ndim(b if _is_tensor(a) else a) != 0:
-            _refuse(f"np.{method}imum of two tensors", "")
+            _refuse(f"np.{method}imum of two tensors (or of a tensor and an array)")
         x, c = (a, b) if _is_tensor(a) else (b, a)
         return x.clamp(min=c) if method == "max" else x.clamp(max=c)
     return bound
@@ -149,10 +150,10 @@ def call_function(func, args, kwargs):
         return func._implementation(*args, **kwargs)
     if func in FUNCTIONS:
         return FUNCTIONS[func](*args, **kwargs)
-    _refuse(f"np.{func.__name__}", "")
+    _refuse(f"np.{func.__name__}")
 
 
-def _refuse(what: str, otherwise: str):
+def _refuse(what: str, otherwise: str = "use the tensor's own methods, or its values (t.numpy())"):
     op = _mode.on_tensors
     if op is None:
         raise TypeError(f"{what} is not supported on tensors: {otherwise}")

@@ -387,3 +387,47 @@ def test_check_op_with_second_order_true_requires_a_twice_differentiable_op():
     check_op(lambda x: Cube.apply(x), max_examples=3)  # refuses twice: checked to first order
     with pytest.raises(tg.DifferentiableOnceError, match="Cube"):
         check_op(lambda x: Cube.apply(x), second_order=True, max_examples=3)
+
+
+def test_numpy_calls_a_backward_may_not_make_on_tensors_name_the_op_and_the_call():
+    class SumsWithDtype(CubeKeepingItsInput):
+        def backward(self, grad):
+            return grad * np.sum(self.x * 3, dtype=np.float64, keepdims=True) * 0 + grad * 3 * self.x ** 2
+
+    class MaximumOfTwo(CubeKeepingItsInput):
+        def backward(self, grad):
+            return grad * 3 * np.maximum(self.x, grad) ** 0 * self.x ** 2
+
+    x = leaf([1.0, 2.0])
+    for op, call in ((SumsWithDtype, "np.sum with dtype"), (MaximumOfTwo, "np.maximum of two tensors")):
+        tg.autograd.grad(op.apply(x).sum(), x)
+        with pytest.raises(tg.DifferentiableOnceError, match=f"^{op.__name__}.backward.*{call}"):
+            tg.autograd.grad(op.apply(x).sum(), x, create_graph=True)
+
+
+COMPOSITES = {  # f(x) for x of shape (3, 4), written once for both engines (their method names agree)
+    "softmax, logsumexp": lambda x, lib: (x.softmax(1) * x.logsumexp(0)).sum(),
+    "norm, pow": lambda x, lib: (x.norm(dim=0) ** 3).sum() + (x * x).sum(1).sqrt().sum(),
+    "indexing, where, clamp": lambda x, lib: (lib.where(x > 0, x ** 3, x.exp()).clamp(-1.0, 2.0)[[0, 2, 2], 1:]).sum()
+                                             + (x[1] ** 4).sum(),
+    "matmul, tanh, sigmoid, log_softmax": lambda x, lib: ((x @ x.T).tanh().sigmoid().log_softmax(0) * (x @ x.T)).sum(),
+    "max, mean, var": lambda x, lib: x.max() ** 2 * x.mean() + x.var(1).sum() + x.max(1).values.exp().sum(),
+    "cat, stack, reshape, permute": lambda x, lib: (lib.cat([x, x.exp()], 1).reshape(4, 6).permute(1, 0)
+                                                    * lib.stack([x, x * x], 0).reshape(6, 4)).sum() ** 2,
+}
+
+
+@pytest.mark.parametrize("name", COMPOSITES)
+def test_second_and_third_derivatives_of_composites_equal_pytorchs(name):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(6).uniform(-2, 2, (3, 4))
+    found = {}
+    for lib, make in ((tg, lambda: tg.Tensor(values.copy(), requires_grad=True)),
+                      (torch, lambda: torch.tensor(values.copy(), requires_grad=True))):
+        x = make()
+        (g,) = lib.autograd.grad(COMPOSITES[name](x, lib), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x, create_graph=True)  # second derivatives, through a Hessian-vector product
+        (t,) = lib.autograd.grad(h.sum(), x)  # third
+        found[lib.__name__] = [np.asarray(a.detach().numpy()) for a in (g, h, t)]
+    for order, (ours, theirs) in enumerate(zip(found["tinygrad_edu"], found["torch"]), start=1):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10, err_msg=f"derivative {order}")

@@ -887,3 +887,17 @@ def test_a_gradient_a_hand_written_backward_keeps_is_copied_into_grad_in_a_repla
         assert not np.shares_memory(w.grad.data, kept[-1])
         np.testing.assert_array_equal(w.grad.numpy(), [3, -3 * i])
     assert "Keep" in run.source()
+
+
+def test_the_jit_is_a_module_called_as_the_decorator_and_it_names_no_nn_by_string():
+    """``import tinygrad_edu.jit`` gives the module (its files, its JitError and live), and calling it
+    makes a jitted step; the engine's jit knows nn only through what the step reaches, never by name."""
+    import pathlib
+    import types
+
+    import tinygrad_edu.jit as jit_module
+
+    assert isinstance(jit_module, types.ModuleType) and jit_module is tg.jit
+    assert isinstance(tg.jit(lambda x: x), jit_module.Jitted) and jit_module.JitError is tg.JitError
+    for path in pathlib.Path(jit_module.__file__).parent.glob("*.py"):
+        assert not re.search(r"[\"']nn[.\"']", path.read_text(encoding="utf-8")), path.name

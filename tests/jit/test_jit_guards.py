@@ -95,8 +95,6 @@ def test_a_number_in_the_steps_closure_changed_after_recording_gives_eagers_numb
 
 
 def test_a_global_number_the_step_names_changed_after_recording_gives_eagers_numbers():
-    global TEMPERATURE
-
     def make():
         global TEMPERATURE
         TEMPERATURE = 1.0

@@ -92,7 +92,8 @@ class Writer:
             checks.append(code + (f"  #{comment}" if comment else "") + "\n")
         return (f"def replay({', '.join(params)}):\n    # {header}\n    try:  # the guard: is this the recorded call?\n"
                 + "".join(checks)
-                + "            return MISS\n    except (KeyError, IndexError, ValueError, AttributeError, TypeError, RuntimeError):\n"
+                + "            return MISS\n"
+                + "    except (KeyError, IndexError, ValueError, AttributeError, TypeError, RuntimeError):\n"
                 + "        return MISS  # something the guard reads is gone\n"
                 + "".join(f"    {line}\n" for line in body))
 
@@ -190,7 +191,8 @@ def _guard_checks(w, args, state) -> list[str]:
             checks.append(f"{'not ' if a._requires_grad else ''}a{i}._requires_grad")
     for t in state:  # the same array (changed in place only; Module.to gives a new one), and requires_grad
         s = w.name(t, "s")
-        checks.append(f"{s}.data is not {w.name(t.data, 'array')} or {'not ' if t._requires_grad else ''}{s}._requires_grad")
+        requires = f"{'not ' if t._requires_grad else ''}{s}._requires_grad"
+        checks.append(f"{s}.data is not {w.name(t.data, 'array')} or {requires}")
     return checks
 
 

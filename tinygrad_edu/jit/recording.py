@@ -223,7 +223,8 @@ class Recording(Observer):
         kwargs = {key: self._argument(v) if isinstance(v, np.ndarray) and id(v) in self.args else v
                   for key, v in kwargs.items()}
         for i, (t, ref) in enumerate(zip(inputs, refs)):
-            if ref[0] == "ext" and not t._requires_grad and needs_source(t.data) and not self._explained(t.data, caller):
+            if (ref[0] == "ext" and not t._requires_grad and needs_source(t.data)
+                    and not self._explained(t.data, caller)):
                 # Made from a number before this op (x / temperature): refused by the comparison if it turns out
                 # to be made anew on each call (a tensor kept from call to call is read live instead).
                 self.untraced[id(t)] = (weakref.ref(t), f"the number {t.data.item()!r} that op {k} ({name}) "
