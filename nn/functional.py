@@ -404,31 +404,6 @@ def conv_transpose2d(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
 
-class Pad(tg.Function):
-    """x surrounded by ``value``: its gradient is the gradient of the part where x was."""
-
-    def forward(self, x, widths, value):
-        self.inside = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
-        return np.pad(x, widths, constant_values=value)
-
-    def backward(self, grad):
-        return grad[self.inside]
-
-
-def pad(input: tg.Tensor, pad, mode: str = "constant", value: float = 0.0) -> tg.Tensor:
-    """Pad with ``value``; ``pad`` = (left, right, top, bottom, ...) names the last dimension first, as PyTorch."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is written here, got {mode!r}")
-    pad = tuple(pad)
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: needs pairs (before, after) for at most {input.ndim} dimensions, got {pad}")
-    if not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) and p >= 0 for p in pad):
-        raise ValueError(f"pad: widths must be integers ≥ 0, got {pad} (crop with slicing instead)")
-    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]  # first dimension first
-    widths = ((0, 0),) * (input.ndim - len(pairs)) + tuple(pairs)
-    return Pad.apply(input, widths=widths, value=value)
-
-
 class WindowMax(tg.Function):
     """The largest of the k values along dim 2 of (N, C, k, L): max pooling over unfolded windows.
 
@@ -524,6 +499,162 @@ def _averaging(n: int, m: int, dtype) -> np.ndarray:
         start, end = (i * n) // m, -(-(i + 1) * n // m)
         rows[i, start:end] = 1 / (end - start)
     return rows
+
+
+# ------------------------------------------------------------------------ more activations
+# PyTorch's, with its formulas and its derivative at the kinks; most are compositions of tensor ops.
+def gelu(input: tg.Tensor, approximate: str = "none") -> tg.Tensor:
+    """GELU(x) = x·Φ(x), with Φ the standard normal's CDF: ½x(1 + erf(x/√2)); with ``approximate="tanh"``,
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    if approximate == "none":
+        return 0.5 * input * (1 + (input * (1 / math.sqrt(2))).erf())
+    if approximate == "tanh":
+        return 0.5 * input * (1 + (math.sqrt(2 / math.pi) * (input + 0.044715 * input * input * input)).tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: tg.Tensor) -> tg.Tensor:
+    """SiLU (swish): x·σ(x)."""
+    return input * input.sigmoid()
+
+
+def elu(input: tg.Tensor, alpha: float = 1.0) -> tg.Tensor:
+    """x for x > 0, α(eˣ − 1) otherwise. eˣ − 1 is taken of min(x, 0), so that a large x cannot overflow
+    the branch that is not used (its NaN gradient would reach x through where's zero)."""
+    return tg.where(input > 0, input, alpha * input.clamp(max=0).expm1())
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input: tg.Tensor) -> tg.Tensor:
+    """λ·elu(x, α) with PyTorch's constants α ≈ 1.6733 and λ ≈ 1.0507 (which keep activations at mean 0, variance 1)."""
+    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+
+
+def celu(input: tg.Tensor, alpha: float = 1.0) -> tg.Tensor:
+    """x for x > 0, α(e^(x/α) − 1) otherwise."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x)")
+    return tg.where(input > 0, input, alpha * (input.clamp(max=0) / alpha).expm1())
+
+
+class SoftplusFn(tg.Function):
+    """softplus(z) = (1/β) ln(1 + e^(βz)), and z itself where βz > threshold (as PyTorch, where the two
+    agree to float precision);  softplus'(z) = σ(βz) (1 beyond the threshold)."""
+
+    def forward(self, z, beta, threshold):
+        self.z, self.beta, self.threshold = z, beta, threshold
+        return np.where(beta * z > threshold, z, np.logaddexp(0, beta * z) / beta)  # ln(e⁰ + e^(βz)): no overflow
+
+    def backward(self, grad):
+        bz = self.beta * self.z
+        return grad * np.where(bz > self.threshold, 1, np.exp(-np.logaddexp(0, -bz)))  # σ(βz) without overflow
+
+
+def softplus(input: tg.Tensor, beta: float = 1.0, threshold: float = 20.0) -> tg.Tensor:
+    """(1/β) ln(1 + e^(βx)): a smooth ReLU; x itself where βx > threshold."""
+    return SoftplusFn.apply(input, beta=beta, threshold=threshold)
+
+
+def softsign(input: tg.Tensor) -> tg.Tensor:
+    """x / (1 + |x|)."""
+    return input / (1 + input.abs())
+
+
+def hardtanh(input: tg.Tensor, min_val: float = -1.0, max_val: float = 1.0) -> tg.Tensor:
+    """x clipped into [min_val, max_val]. As in PyTorch the gradient passes only strictly inside
+    (clamp's passes at the bounds too)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    inside = (input > min_val) & (input < max_val)
+    return tg.where(inside, input, input.clamp(min_val, max_val).detach())
+
+
+def relu6(input: tg.Tensor) -> tg.Tensor:
+    """min(max(0, x), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def logsigmoid(input: tg.Tensor) -> tg.Tensor:
+    """ln σ(x) = −softplus(−x), without overflow."""
+    return -softplus(-input)
+
+
+def mish(input: tg.Tensor) -> tg.Tensor:
+    """x·tanh(softplus(x))."""
+    return input * softplus(input).tanh()
+
+
+class HardswishFn(tg.Function):
+    """x·relu6(x + 3)/6: 0 below −3, x above 3, x(x + 3)/6 between; its derivative is 0, 1, and
+    x/3 + ½ between (taken as 0 at x = −3 and 1 at x = 3, as PyTorch does)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, grad):
+        x = self.x
+        return grad * np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+
+
+def hardswish(input: tg.Tensor) -> tg.Tensor:
+    """x·relu6(x + 3)/6, a cheap swish."""
+    return HardswishFn.apply(input)
+
+
+def hardsigmoid(input: tg.Tensor) -> tg.Tensor:
+    """relu6(x + 3)/6, a cheap sigmoid: 0 below −3, 1 above 3, a line between."""
+    return relu6(input + 3) / 6
+
+
+def normalize(input: tg.Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> tg.Tensor:
+    """x / max(‖x‖ₚ, eps) along ``dim``: every slice scaled to length 1 (eps keeps a zero slice zero)."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def pad(input: tg.Tensor, pad, mode: str = "constant", value: float | None = None) -> tg.Tensor:
+    """Pad the last dims: ``pad`` = (left, right) for the last, then (left, right) for the one before, ...
+
+    ``mode``: "constant" (``value``, 0 by default), "reflect" (mirrored without repeating the edge),
+    "replicate" (the edge repeated) or "circular" (wrapped around). The gradient of the padding
+    goes back to the elements it copies.
+    """
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: give (left, right) pairs for at most {input.ndim} dims, got {tuple(pad)}")
+    if any(not isinstance(n, (int, np.integer)) or n < 0 for n in pad):
+        raise ValueError(f"pad: padding sizes must be integers ≥ 0, got {tuple(pad)}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if value is not None and mode != "constant":
+        raise ValueError(f"pad: value is for mode='constant' only, not {mode!r}")
+    out = input
+    for i in range(len(pad) // 2):
+        dim, left, right = input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        n = out.shape[dim]
+        if mode == "constant":
+            edge = list(out.shape)
+            parts = []
+            for size in (left, right):
+                edge[dim] = size
+                parts.append(tg.full(tuple(edge), 0 if value is None else value, dtype=out.dtype))
+            out = tg.cat([parts[0], out, parts[1]], dim=dim)
+            continue
+        positions = np.arange(-left, n + right)  # which element each place of the result copies
+        if mode == "reflect":
+            if left >= n or right >= n:
+                raise ValueError(f"pad: reflect padding must be smaller than the dim it pads ({n}), got {left} and {right}")
+            positions = np.abs(positions)  # mirrored at 0 ...
+            positions = np.where(positions > n - 1, 2 * (n - 1) - positions, positions)  # ... and at n − 1
+        elif mode == "replicate":
+            positions = np.clip(positions, 0, n - 1)
+        else:
+            if left > n or right > n:
+                raise ValueError(f"pad: circular padding cannot exceed the dim it pads ({n}), got {left} and {right}")
+            positions = positions % n
+        out = out.index_select(dim, positions)
+    return out
 
 
 # ---------------------------------------------------------------------------------- losses
@@ -839,6 +970,9 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     if not soft and target.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integer class indices (or, for cross_entropy, float probabilities), "
                         f"got {target.dtype}")
+    if not soft and target.shape == input.shape and input.ndim >= 2:
+        raise ValueError(f"{name}: the integer target has the input's shape {input.shape}, as one-hot rows do; give "
+                         "class indices, target.argmax(dim=1), or class probabilities as floats, target.float()")
     if input.ndim == 1:  # one example of C classes: a batch of one
         loss = _classification(name, input.reshape(1, -1), target.reshape((1,) + target.shape), weight,
                                ignore_index, reduction, label_smoothing)
@@ -904,6 +1038,11 @@ def _pair(name, input, target, reduction, allowed=REDUCTIONS):
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
+    if input.shape != target.shape and target.dtype.kind in "iu" and target.shape == input.shape[:-1]:
+        raise ValueError(f"{name}: the target {target.shape} looks like class labels (integers, one per example) "
+                         f"for predictions of shape {input.shape}; this cost compares each output vector with a "
+                         f"target vector of its shape: one-hot encode the labels, nn.one_hot(labels, "
+                         f"{input.shape[-1]}), or use nn.CrossEntropyLoss, which takes the labels as they are")
     if input.shape != target.shape:
         raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
                          "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "

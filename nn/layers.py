@@ -127,6 +127,109 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
+class _Activation(Module):
+    """An activation layer: ``function`` of nn.functional, applied with the settings given at construction,
+    kept as attributes by PyTorch's names and in its order (``nn.ELU(0.5).alpha``)."""
+
+    function = None  # the nn.functional function, as a staticmethod
+    settings: tuple = ()  # (name, default) pairs
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        names = [name for name, _ in self.settings]
+        unexpected = sorted(set(kwargs) - set(names)) + ([f"{len(args)} positional arguments"] if len(args) > len(names) else [])
+        if unexpected:
+            raise TypeError(f"{type(self).__name__}() takes the settings ({', '.join(names)}), got unexpected "
+                            f"{', '.join(unexpected)}")
+        values = {**dict(self.settings), **dict(zip(names, args)), **kwargs}
+        for name in names:
+            setattr(self, name, values[name])
+
+    def forward(self, z):
+        return self.function(z, **{name: getattr(self, name) for name in dict(self.settings)})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in dict(self.settings))
+
+
+class GELU(_Activation):
+    """a = z·Φ(z), Φ the standard normal's CDF (``approximate="tanh"``: through tanh)."""
+
+    function, settings = staticmethod(F.gelu), (("approximate", "none"),)
+
+
+class SiLU(_Activation):
+    """a = z·σ(z) (swish)."""
+
+    function = staticmethod(F.silu)
+
+
+class ELU(_Activation):
+    """a = z for z > 0, α(eᶻ − 1) otherwise."""
+
+    function, settings = staticmethod(F.elu), (("alpha", 1.0),)
+
+
+class SELU(_Activation):
+    """a = λ·elu(z, α) with the constants that keep activations standardised."""
+
+    function = staticmethod(F.selu)
+
+
+class CELU(_Activation):
+    """a = z for z > 0, α(e^(z/α) − 1) otherwise."""
+
+    function, settings = staticmethod(F.celu), (("alpha", 1.0),)
+
+
+class Softplus(_Activation):
+    """a = (1/β) ln(1 + e^(βz)), a smooth ReLU (z itself where βz > threshold)."""
+
+    function, settings = staticmethod(F.softplus), (("beta", 1.0), ("threshold", 20.0))
+
+
+class Softsign(_Activation):
+    """a = z / (1 + |z|)."""
+
+    function = staticmethod(F.softsign)
+
+
+class Hardtanh(_Activation):
+    """a = z clipped into [min_val, max_val]."""
+
+    function, settings = staticmethod(F.hardtanh), (("min_val", -1.0), ("max_val", 1.0))
+
+
+class ReLU6(_Activation):
+    """a = min(max(0, z), 6)."""
+
+    function = staticmethod(F.relu6)
+
+
+class LogSigmoid(_Activation):
+    """a = ln σ(z)."""
+
+    function = staticmethod(F.logsigmoid)
+
+
+class Mish(_Activation):
+    """a = z·tanh(softplus(z))."""
+
+    function = staticmethod(F.mish)
+
+
+class Hardswish(_Activation):
+    """a = z·relu6(z + 3)/6."""
+
+    function = staticmethod(F.hardswish)
+
+
+class Hardsigmoid(_Activation):
+    """a = relu6(z + 3)/6."""
+
+    function = staticmethod(F.hardsigmoid)
+
+
 def _required_dim(dim, layer: str) -> int:
     # PyTorch guesses a missing dim from the input's rank (with a warning); we ask for it instead.
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):

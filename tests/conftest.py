@@ -33,3 +33,42 @@ def private_cache_folder(tmp_path_factory):
         del os.environ["XDG_CACHE_HOME"]
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+@pytest.fixture
+def agrees_with_torch():
+    """``check(code, *arrays)``: ``code(lib, *tensors)`` must give the same values, dtypes and gradients with
+    lib = tinygrad_edu and lib = torch (float arrays become tensors that require grad; other arguments
+    are passed as they are). Skips the test where PyTorch is not installed."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    import tinygrad_edu as tg
+
+    def run(lib, code, arrays):
+        leaves = [lib.tensor(a.copy(), requires_grad=a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
+                  for a in arrays]
+        out = code(lib, *leaves)
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        differentiable = [o for o in outs if o.requires_grad]
+        if differentiable:
+            total = sum((o * lib.tensor(np.linspace(-1, 2, o.numel()).reshape(tuple(o.shape)), dtype=o.dtype)).sum()
+                        for o in differentiable)
+            total.backward()
+        values = [np.array(o.detach().numpy() if lib is torch else o.numpy()) for o in outs]
+        dtypes = [str(o.dtype).replace("torch.", "") for o in outs]
+        grads = [None if getattr(t, "grad", None) is None else np.array(t.grad.numpy()) for t in leaves]
+        return values, dtypes, grads
+
+    def check(code, *arrays, rtol=1e-6, atol=1e-9):
+        (values, dtypes, grads), (t_values, t_dtypes, t_grads) = (run(lib, code, arrays) for lib in (tg, torch))
+        assert dtypes == t_dtypes
+        for mine, theirs in zip(values, t_values):
+            assert mine.shape == theirs.shape
+            np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=True)
+        for mine, theirs in zip(grads, t_grads):
+            assert (mine is None) == (theirs is None)
+            if mine is not None:
+                np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=True)
+
+    return check

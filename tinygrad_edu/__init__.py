@@ -10,7 +10,10 @@ The engine's files, each importing only the ones listed before it:
     numpy_on_tensors.py  NumPy functions on tensors: how a backward also runs on tensors (create_graph)
     tensor_convert.py  Tensor's conversions to Python numbers, arrays and text
     tensor_inplace.py  Tensor's in-place changes (+=, t[i] = v, ...), with PyTorch's rules
+    tensor_math.py     Tensor's element-wise math (sin ... erf), rounding, %, //, products and running sums
+    tensor_shape.py    Tensor's rearranging and selecting (repeat, split, sort, topk, roll, scatter, ...)
     tensor.py     Tensor: its methods call the ops
+    functions.py  PyTorch's module-level functions: tg.exp(x) is x.exp(), ..., and tg.einsum
     creation.py   the constructors: tensor, zeros, randn, arange, eye, ..., and manual_seed
     gradcheck.py  numerical_grad, gradcheck and gradgradcheck: finite differences against backprop
     testing.py    check_op, check_module, check_optimizer: property tests for your own extensions
@@ -40,6 +43,8 @@ from .dtypes import result_type
 from .tensor import Tensor, cat, linear, stack, where
 from . import jit  # after tensor.py: the jit reads tensors and replays ops; tg.jit(step) calls the module
 from .jit import JitError
+from . import functions
+from .functions import *  # noqa: F401,F403  tg.exp, tg.sum, tg.maximum, ..., tg.einsum: functions.__all__
 from .creation import (
     arange,
     eye,
@@ -69,3 +74,4 @@ __all__ = [
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "render_graph", "result_type",
     "set_grad_enabled", "stack", "tensor", "to_dot", "uint8", "where", "zeros", "zeros_like",
 ]
+__all__ += functions.__all__

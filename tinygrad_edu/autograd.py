@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import itertools
 import threading
 from numbers import Number
@@ -194,6 +195,20 @@ class Function:
     # Tensor when it is imported, so that imports go one way: tensor.py → autograd.py, never back.
     tensor_type: type
 
+    def __init_subclass__(cls, **kwargs):
+        """Refuse an op written the PyTorch way at once, with how to write it here."""
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            method = cls.__dict__.get(name)
+            static = isinstance(method, staticmethod)
+            if static or (callable(method) and next(iter(inspect.signature(method).parameters), None) == "ctx"):
+                raise TypeError(
+                    f"{cls.__name__}.{name} is written the PyTorch way (@staticmethod, {name}(ctx, ...)). Here forward "
+                    "and backward are ordinary methods of the op: def forward(self, x) keeps what backward needs on "
+                    "self (self.x = x, where PyTorch has ctx.save_for_backward(x)), and def backward(self, grad) "
+                    "returns the input's gradient; call it as before, with " + cls.__name__ + ".apply(x)"
+                )
+
     def forward(self, *arrays, **kwargs):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
@@ -372,7 +387,7 @@ def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: b
         if create_graph:
             input_grads = _backward_on_tensors(fn, t, grad)
         else:
-            input_grads = _checked_gradients(fn, fn.backward(grad))  # the chain rule: ∂L/∂input
+            input_grads = _checked_gradients(fn, _call_backward(fn, grad))  # the chain rule: ∂L/∂input
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
@@ -382,6 +397,28 @@ def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: b
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         if not retain_graph:
             fn.release()
+
+
+def _call_backward(fn, grad: np.ndarray):
+    """``fn.backward(grad)``, with ``grad`` made read-only first.
+
+    The same gradient array may be handed to several ops (``a + b`` hands its own to both, and
+    ``y = op(x) + x`` then reaches x twice), so a backward that changed it in place (``grad *= ...``)
+    would silently change the others' gradients. Read-only, the write fails instead, and the error
+    says which op broke which rule. Marking an array read-only copies nothing; it costs about 2% of
+    the lecture's eager training step (benchmarks/bench_readonly_grad.py), and nothing in a tg.jit replay.
+    """
+    grad.setflags(write=False)  # (setflags is 4 times faster than flags.writeable = False)
+    try:
+        return fn.backward(grad)
+    except ValueError as err:
+        if "read-only" not in str(err):
+            raise
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward wrote into an array it may only read ({err}): the gradient it is handed "
+            "may be handed to other ops too, and the arrays forward kept are its inputs' and output's. Compute a "
+            "new array instead: return grad * x, not grad *= x"
+        ) from err
 
 
 def _leading_to(order: list, wanted: set) -> set:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dtypes import float32, int64, result_type
+from .promotion import supported
 from .tensor import Tensor, _shape_arg
 
 _default_generator = np.random.default_rng()
@@ -39,7 +40,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing ``array``'s memory (changes to one show in the other), keeping its dtype."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}; use tg.tensor for other data")
-    return Tensor._constant(array)
+    return Tensor._constant(supported(array))
 
 
 def _float(dtype):
@@ -77,7 +78,11 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def linspace(start, end, steps: int, dtype=float32, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (in a number type: as in
+    PyTorch, bool is refused)."""
+    if np.dtype(_float(dtype)) == np.bool_:
+        raise TypeError("linspace: dtype bool is not supported (as in PyTorch): the values between start and end are "
+                        "numbers; make them, then compare, e.g. tg.linspace(0, 1, 5) > 0.5")
     return Tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad)
 
 

@@ -45,4 +45,6 @@ def _number_dtype(x) -> np.dtype:
         return int64
     if isinstance(x, (float, np.floating)):
         return float32
+    if isinstance(x, (complex, np.complexfloating)):
+        raise TypeError(f"complex numbers are not supported ({x!r}): tinygrad-edu computes with real numbers")
     raise TypeError(f"cannot combine a tensor with a {type(x).__name__}; make it a tensor first (tg.tensor(...))")

@@ -46,7 +46,8 @@ def _scalar(out) -> float:
     return float(out.item())
 
 
-def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+              names=None) -> bool:
     """Check backward against finite differences for every input that requires grad.
 
     ``inputs`` must be float64 (float32 rounding swamps a finite difference). A non-scalar output
@@ -54,6 +55,7 @@ def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
     product backward computes. Every input that requires grad is checked, each against its own
     finite differences. Returns True, or raises `GradcheckError` naming the input, the element,
     the input's value there and the two gradients, and saying so when the element sits on a kink.
+    ``names``, one per input, names them in that message (``"fc2.weight"``) instead of "input 3".
     """
     for i, x in enumerate(inputs):
         if x.dtype != np.float64:
@@ -85,7 +87,7 @@ def gradcheck(f, inputs, h: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
         if bad.any():
             idx = tuple(int(k) for k in np.argwhere(bad)[0])
             raise GradcheckError(
-                f"gradient of input {i} (shape {inputs[i].shape}) is wrong at index {idx}, "
+                f"gradient of {names[i] if names else f'input {i}'} (shape {inputs[i].shape}) is wrong at index {idx}, "
                 f"where the input is {inputs[i].data[idx]:.8g}: backward gives {analytic[i][idx]:.8g}, "
                 f"finite differences give {numeric[i][idx]:.8g} "
                 f"({int(bad.sum())} of {bad.size} elements differ by more than atol={atol}, rtol={rtol})"

@@ -58,6 +58,7 @@ UFUNCS = {
     np.negative: lambda x: -x,
     np.exp: lambda x: x.exp(), np.log: lambda x: x.log(), np.sqrt: lambda x: x.sqrt(), np.tanh: lambda x: x.tanh(),
     np.absolute: lambda x: x.abs(),
+    np.sin: lambda x: x.sin(), np.cos: lambda x: x.cos(), np.sinh: lambda x: x.sinh(), np.cosh: lambda x: x.cosh(),
     np.log1p: lambda x: ops.Log1p.apply(x),
     np.logaddexp: lambda a, b: ops.LogAddExp.apply(*promote(a, b)),
     np.sign: _constant(np.sign), np.isnan: _constant(np.isnan), np.isfinite: _constant(np.isfinite),

@@ -10,6 +10,8 @@ inputs and output as they came, and compute everything else in backward.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .autograd import Function, once_differentiable
@@ -94,8 +96,8 @@ class Pow(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
                 da = grad * np.where(b == 0, 0, b * a ** (b - 1))  # d/da a⁰ = 0, even at a = 0
-            if self.needs_input_grad[1]:
-                db = grad * np.where(a == 0, 0, self.out * np.log(a))  # 0ᵇ is flat in b where it is defined
+            if self.needs_input_grad[1]:  # 0ᵇ is flat (0) for b > 0; for b < 0 it is ∞ · ln 0 = −∞, as in PyTorch
+                db = grad * np.where((a == 0) & (b >= 0), 0, self.out * np.log(a))
         return da, db
 
 
@@ -150,6 +152,42 @@ class Neg(Function):
 
     def backward(self, grad):
         return -grad
+
+
+class Einsum(Function):
+    """Sums of products over subscripts, ``np.einsum(equation, *operands)`` with the output written out
+    ("ij,jk->ik" is a matrix product, "ii->" a trace, "bi,bi->b" a dot product per row).
+
+    The output is linear in each operand, so operand k's gradient is the same kind of sum: grad times
+    every other operand, summed onto k's subscripts ("ik,jk->ij" for the matrix product's first
+    operand: grad @ bᵀ). A subscript repeated within k (a diagonal, "ii") gets it on that diagonal
+    only; one that k alone has (summed away in forward) gets it broadcast along that dimension.
+    """
+
+    def forward(self, *operands, equation):
+        self.operands, self.equation = operands, equation
+        return np.einsum(equation, *operands)
+
+    def backward(self, grad):
+        inputs, output = self.equation.split("->")
+        subscripts = inputs.split(",")
+        grads = []
+        for k, (own, operand) in enumerate(zip(subscripts, self.operands)):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(subscripts)) if j != k]
+            letters = "".join(dict.fromkeys(own))  # each subscript of k once, in order
+            reached = set(output).union(*[subscripts[j] for j in others])
+            kept = "".join(c for c in letters if c in reached)
+            summed = np.einsum(",".join([output] + [subscripts[j] for j in others]) + "->" + kept,
+                               grad, *[self.operands[j] for j in others])
+            sizes = dict(zip(own, operand.shape))
+            summed = summed.reshape([sizes[c] if c in kept else 1 for c in letters])  # k's own subscripts: size 1, broadcast
+            d = np.zeros(operand.shape, dtype=grad.dtype)
+            np.einsum(own + "->" + letters, d)[...] = summed  # a view of d (its diagonal, for a repeated subscript)
+            grads.append(d)
+        return tuple(grads)
 
 
 # ---------------------------------------------------------------------------- element-wise
@@ -291,6 +329,229 @@ class Where(Function):
         return dx, dy
 
 
+# ------------------------------------------------------------------ more element-wise functions
+# Each keeps for backward only its input a or its output, and computes the derivative from it.
+class Sin(Function):
+    """sin a;  (sin a)' = cos a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.sin(a)
+
+    def backward(self, grad):
+        return grad * np.cos(self.a)
+
+
+class Cos(Function):
+    """cos a;  (cos a)' = −sin a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.cos(a)
+
+    def backward(self, grad):
+        return -grad * np.sin(self.a)
+
+
+class Tan(Function):
+    """tan a;  (tan a)' = 1/cos² a = 1 + tan² a."""
+
+    def forward(self, a):
+        self.out = np.tan(a)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 + self.out * self.out)
+
+
+class Asin(Function):
+    """arcsin a for a in [−1, 1];  (arcsin a)' = 1/√(1 − a²)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.arcsin(a)
+
+    def backward(self, grad):
+        return grad / np.sqrt(1 - self.a * self.a)
+
+
+class Acos(Function):
+    """arccos a for a in [−1, 1];  (arccos a)' = −1/√(1 − a²)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.arccos(a)
+
+    def backward(self, grad):
+        return -grad / np.sqrt(1 - self.a * self.a)
+
+
+class Atan(Function):
+    """arctan a;  (arctan a)' = 1/(1 + a²)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.arctan(a)
+
+    def backward(self, grad):
+        return grad / (1 + self.a * self.a)
+
+
+class Sinh(Function):
+    """sinh a = (eᵃ − e⁻ᵃ)/2;  (sinh a)' = cosh a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.sinh(a)
+
+    def backward(self, grad):
+        return grad * np.cosh(self.a)
+
+
+class Cosh(Function):
+    """cosh a = (eᵃ + e⁻ᵃ)/2;  (cosh a)' = sinh a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.cosh(a)
+
+    def backward(self, grad):
+        return grad * np.sinh(self.a)
+
+
+class Asinh(Function):
+    """arsinh a = ln(a + √(a² + 1));  (arsinh a)' = 1/√(a² + 1)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.arcsinh(a)
+
+    def backward(self, grad):
+        return grad / np.sqrt(self.a * self.a + 1)
+
+
+class Acosh(Function):
+    """arcosh a for a ≥ 1;  (arcosh a)' = 1/√(a² − 1)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.arccosh(a)
+
+    def backward(self, grad):
+        return grad / np.sqrt(self.a * self.a - 1)
+
+
+class Atanh(Function):
+    """artanh a for a in (−1, 1);  (artanh a)' = 1/(1 − a²)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.arctanh(a)
+
+    def backward(self, grad):
+        return grad / (1 - self.a * self.a)
+
+
+class Expm1(Function):
+    """eᵃ − 1, exact also for tiny a (where eᵃ rounds to 1 and the difference would be lost);  (eᵃ − 1)' = eᵃ = out + 1."""
+
+    def forward(self, a):
+        self.out = np.expm1(a)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (self.out + 1)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])  # NumPy has no erf; Python's math module has
+
+
+class Erf(Function):
+    """The error function erf a = (2/√π) ∫₀ᵃ e^(−t²) dt (the normal distribution's CDF is ½(1 + erf(a/√2)));
+    (erf a)' = (2/√π) e^(−a²)."""
+
+    def forward(self, a):
+        self.a = a
+        return _erf(a).astype(a.dtype)
+
+    def backward(self, grad):
+        return grad * (2 / math.sqrt(math.pi)) * np.exp(-self.a * self.a)
+
+
+class Maximum(Function):
+    """max(a, b) element by element, or with ``smallest=True`` min(a, b). The gradient goes to the
+    input that was chosen; where the two tie, each gets half of it, as in PyTorch."""
+
+    def forward(self, a, b, smallest=False):
+        self.a_chosen, self.tie = (a < b if smallest else a > b), a == b
+        return np.minimum(a, b) if smallest else np.maximum(a, b)
+
+    def backward(self, grad):
+        half = 0.5 * grad
+        da = np.where(self.tie, half, grad * self.a_chosen) if self.needs_input_grad[0] else None
+        db = np.where(self.tie, half, grad * ~self.a_chosen) if self.needs_input_grad[1] else None
+        return da, db
+
+
+def _check_integer_divisor(a, b) -> None:
+    """Integers divided by 0 have no value (NumPy would give 0 with a warning); PyTorch refuses, and so do we."""
+    if a.dtype.kind in "iu" and (b == 0).any():
+        raise ZeroDivisionError("integer division by zero")
+
+
+class Remainder(Function):
+    """a mod b with the sign of b (Python's %, PyTorch's remainder): a − b⌊a/b⌋;
+    ∂/∂a = 1,  ∂/∂b = −⌊a/b⌋ (between the jumps, where ⌊a/b⌋ is constant)."""
+
+    def forward(self, a, b):
+        _check_integer_divisor(a, b)
+        self.a, self.b = a, b
+        return np.mod(a, b)
+
+    def backward(self, grad):
+        db = -grad * np.floor_divide(self.a, self.b) if self.needs_input_grad[1] else None
+        return grad, db
+
+
+class Rounding(Function):
+    """floor, ceil, trunc (toward 0), round (halves to even, as PyTorch and NumPy do; ``decimals``
+    places) or sign: steps, whose derivative is 0 wherever it exists; PyTorch takes it as 0 at the
+    jumps too."""
+
+    def forward(self, a, how, decimals=0):
+        if how == "round":
+            return np.round(a, decimals)
+        return {"floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "sign": np.sign}[how](a)
+
+    def backward(self, grad):
+        return np.zeros_like(grad)
+
+
+class RoundedDiv(Function):
+    """a / b rounded to a whole number, toward −∞ (``"floor"``: Python's //) or toward 0 (``"trunc"``).
+
+    A step in both inputs, so its derivative is 0 (PyTorch's choice at the jumps too). As in PyTorch,
+    that holds for ``div(rounding_mode=...)``, while ``floor_divide`` (``//``) has no derivative at all
+    (``floor_divide=True``): its backward raises.
+    """
+
+    def forward(self, a, b, rounding_mode, floor_divide=False):
+        _check_integer_divisor(a, b)
+        self.floor_divide = floor_divide
+        floor = np.floor_divide(a, b)
+        if rounding_mode == "floor":
+            return floor
+        if a.dtype.kind == "f":
+            return np.trunc(a / b)
+        return floor + ((floor < 0) & (floor * b != a))  # integers: a floor below 0 that was not exact moves up by 1
+
+    def backward(self, grad):
+        if self.floor_divide:
+            raise RuntimeError("the derivative of floor_divide (//) is not defined, as in PyTorch; for a gradient of 0 "
+                               "use a.div(b, rounding_mode='floor'), or detach() the inputs first")
+        return np.zeros_like(grad), np.zeros_like(grad)
+
+
 # ------------------------------------------------------------------------------ reductions
 class Sum(Function):
     def forward(self, a, dim=None, keepdim=False):
@@ -329,6 +590,23 @@ class Extreme(Function):
         return grad * self.is_extreme / self.is_extreme.sum()
 
 
+def _positions(index, dim, shape, name) -> tuple:
+    """The places ``gather`` reads and ``scatter`` writes, as an index of ``shape``'s array: every position of
+    ``index`` itself, except along ``dim``, where the index says which element (PyTorch's rule)."""
+    axis = dim_to_axis(dim, len(shape))
+    if index.dtype.kind not in "iu" or index.ndim != len(shape):
+        raise ValueError(f"{name} needs an integer index with as many dims as the input ({len(shape)}), "
+                         f"got a {index.dtype} index with {index.ndim}")
+    if any(n > m for d, (n, m) in enumerate(zip(index.shape, shape)) if d != axis):
+        raise ValueError(f"{name}: index shape {index.shape} is larger than the input's {shape} outside dim {dim}")
+    if index.size and (index.min() < 0 or index.max() >= shape[axis]):
+        raise IndexError(f"{name}: index values must lie in [0, {shape[axis]}) along dim {dim}, "
+                         f"got values from {index.min()} to {index.max()}")
+    where = list(np.indices(index.shape, sparse=True))
+    where[axis] = index
+    return tuple(where)
+
+
 class ArgExtreme(Function):
     """Where the largest element lies along ``dim`` (the smallest with ``smallest=True``): int64 indices, with
     ``dim`` kept as size 1. It is an op so that ``max(dim)`` and ``min(dim)`` find it from the values every
@@ -347,23 +625,46 @@ class Gather(Function):
     """
 
     def forward(self, a, index, dim):
-        axis = dim_to_axis(dim, a.ndim)
-        if index.dtype.kind not in "iu" or index.ndim != a.ndim:
-            raise ValueError(f"gather needs an integer index with as many dims as the input ({a.ndim}), "
-                             f"got a {index.dtype} index with {index.ndim}")
-        if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != axis):
-            raise ValueError(f"gather: index shape {index.shape} is larger than the input's {a.shape} outside dim {dim}")
-        if index.size and (index.min() < 0 or index.max() >= a.shape[axis]):
-            raise IndexError(f"gather: index values must lie in [0, {a.shape[axis]}) along dim {dim}, "
-                             f"got values from {index.min()} to {index.max()}")
-        self.shape = a.shape
-        where = list(np.indices(index.shape, sparse=True))  # every position of the index, except along dim...
-        where[axis] = index  # ...where the index says which element to take
-        self.where = tuple(where)
+        self.shape, self.where = a.shape, _positions(index, dim, a.shape, "gather")
         return a[self.where]
 
     def backward(self, grad):
         return ScatterAdd.compute(grad, shape=self.shape, index=self.where), None
+
+
+class Scatter(Function):
+    """``a`` with ``src``'s values written along ``dim`` at ``index`` (PyTorch's ``scatter``), or added
+    there with ``add=True`` (``scatter_add``): for dim = 1, out[i][index[i][j]] = src[i][j].
+
+    Backward: ``src`` gets the gradient of the place each of its values went to; ``a`` gets it
+    everywhere with ``add``, and otherwise except where it was written over.
+    """
+
+    def forward(self, a, src, index, dim, add=False):
+        name = "scatter_add" if add else "scatter"
+        self.where, self.add = _positions(index, dim, a.shape, name), add
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise ValueError(f"{name}: src of shape {src.shape} must have every dim at least as long as index's {index.shape}")
+        self.used = tuple(slice(0, n) for n in index.shape)  # the part of src that index reaches
+        self.src_shape = src.shape
+        out = a.copy()
+        if add:
+            np.add.at(out, self.where, src[self.used])
+        else:
+            out[self.where] = src[self.used]
+        return out
+
+    def backward(self, grad):
+        da = dsrc = None
+        if self.needs_input_grad[0]:
+            da = grad
+            if not self.add:
+                da = grad.copy()
+                da[self.where] = 0
+        if self.needs_input_grad[1]:
+            dsrc = np.zeros(self.src_shape, dtype=grad.dtype)
+            dsrc[self.used] = grad[self.where]
+        return da, dsrc, None
 
 
 class LogSumExp(Function):
@@ -443,6 +744,66 @@ class LogSoftmaxFn(Function):
         return grad - np.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
 
 
+class Prod(Function):
+    """Πᵢ aᵢ over ``dim`` (every element by default);  ∂/∂aᵢ = Πⱼ≠ᵢ aⱼ.
+
+    That product of the others is the product of the factors before aᵢ times the product of those
+    after it (running products from both ends), which needs no division, so a zero factor is no
+    special case.
+    """
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.a, self.keepdim = a, keepdim
+        self.axis = None if dim is None else dim_to_axis(dim, a.ndim)
+        return np.prod(a, axis=self.axis, keepdims=keepdim)
+
+    def backward(self, grad):
+        a = self.a.reshape(-1) if self.axis is None else self.a  # all elements: one line of them
+        axis = 0 if self.axis is None else self.axis
+        if self.axis is not None and not self.keepdim:
+            grad = np.expand_dims(grad, axis)
+        a = np.moveaxis(a, axis, -1)
+        one = np.ones_like(a[..., :1])
+        before = np.cumprod(np.concatenate([one, a[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([one, a[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = np.moveaxis(before * after, -1, axis)
+        return grad * others.reshape(self.a.shape)
+
+
+class CumSum(Function):
+    """Running sums along ``dim``: outᵢ = Σⱼ≤ᵢ aⱼ;  ∂L/∂aⱼ = Σᵢ≥ⱼ gradᵢ, the running sum of grad taken
+    from the other end."""
+
+    def forward(self, a, dim):
+        self.axis = dim_to_axis(dim, a.ndim)
+        return np.cumsum(a, axis=self.axis)
+
+    def backward(self, grad):
+        return np.flip(np.cumsum(np.flip(grad, self.axis), axis=self.axis), self.axis)
+
+
+class CumProd(Function):
+    """Running products along ``dim``: outᵢ = Πⱼ≤ᵢ aⱼ;  ∂outᵢ/∂aⱼ = Πₖ≤ᵢ,ₖ≠ⱼ aₖ for j ≤ i.
+
+    So ∂L/∂aⱼ = Σᵢ≥ⱼ gradᵢ · (the running product with aⱼ replaced by 1)ᵢ, computed for each j. That
+    takes n running products instead of one, but it needs no division by aⱼ (outᵢ/aⱼ would fail for a
+    zero factor, and lose every digit for a tiny one whose product underflows).
+    """
+
+    def forward(self, a, dim):
+        self.a, self.axis = a, dim_to_axis(dim, a.ndim)
+        return np.cumprod(a, axis=self.axis)
+
+    def backward(self, grad):
+        a, grad = np.moveaxis(self.a, self.axis, -1), np.moveaxis(grad, self.axis, -1)
+        da = np.empty(np.broadcast_shapes(a.shape, grad.shape), dtype=grad.dtype)
+        for j in range(a.shape[-1]):
+            without_j = a.copy()
+            without_j[..., j] = 1
+            da[..., j] = (grad[..., j:] * np.cumprod(without_j, axis=-1)[..., j:]).sum(axis=-1)
+        return np.moveaxis(da, -1, self.axis)
+
+
 # ---------------------------------------------------------------------------------- shapes
 class Reshape(Function):
     def forward(self, a, shape):
@@ -492,18 +853,60 @@ class Permute(Function):
         return np.transpose(grad, np.argsort(self.dims))  # the inverse permutation puts axes back
 
 
+class Diagonal(Function):
+    """The diagonal a[..., i, i + offset] of the two dims ``axes``, as a new last dim (NumPy's read-only
+    view, as PyTorch's is a view). Backward puts grad on that diagonal of an array of zeros."""
+
+    def forward(self, a, offset, axes):
+        self.shape, self.offset, self.axes = a.shape, offset, axes
+        return np.diagonal(a, offset, *axes)
+
+    def backward(self, grad):
+        da = np.zeros(self.shape, dtype=grad.dtype)
+        rows = np.arange(grad.shape[-1]) + max(-self.offset, 0)
+        np.moveaxis(da, self.axes, (-2, -1))[..., rows, rows + self.offset] = grad  # through a view of da
+        return da
+
+
 def _is_basic_index(index) -> bool:
     """Slices, integers, None and ... only: such an index never selects an element twice."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
+def torch_index(index, shape: tuple):
+    """``index`` as PyTorch reads it, as an index NumPy reads the same way, for an array of ``shape``.
+
+    PyTorch applies the integers before any index array: each integer removes its dim, as in basic
+    indexing, and the arrays then follow NumPy's rule on the dims that are left (the dims they select
+    take their place if they stand together, and go first if slices separate them). NumPy instead
+    counts an integer among the arrays, so ``t[0, :, [0, 1]]`` would put the selected dim first. Only
+    when both appear do the two differ: then the integers are applied to the positions of the
+    elements first, the rest after, and the positions reached become one index array per dim.
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(int(p) if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iu" else p for p in parts)
+    integer = [isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in parts]
+    if not any(integer) or not any(isinstance(p, (list, np.ndarray)) for p in parts):
+        return index
+    first = []
+    for p, is_integer in zip(parts, integer):
+        if is_integer or p is Ellipsis:
+            first.append(p)
+        elif p is not None:  # None adds a dim of its own: it belongs to the rest
+            mask = np.asarray(p) if isinstance(p, list) else p
+            first.extend([slice(None)] * (mask.ndim if getattr(mask, "dtype", None) == np.bool_ else 1))
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[tuple(first)]  # the integers: a view
+    return np.unravel_index(positions[tuple(p for p, is_integer in zip(parts, integer) if not is_integer)], shape)
+
+
 class Index(Function):
-    """``a[index]``. Backward scatters grad back with addition, so an element picked twice gets both gradients."""
+    """``a[index]``, read as PyTorch reads it (`torch_index`). Backward scatters grad back with addition, so
+    an element picked twice gets both gradients."""
 
     def forward(self, a, index):
-        self.shape, self.index = a.shape, index
-        return a[index]
+        self.shape, self.index = a.shape, torch_index(index, a.shape)
+        return a[self.index]
 
     def backward(self, grad):
         return ScatterAdd.compute(grad, shape=self.shape, index=self.index)
@@ -527,11 +930,11 @@ class ScatterAdd(Function):
 
 
 class IndexPut(Function):
-    """``a`` with ``a[index] = v`` (how ``t[index] = v`` is recorded). The overwritten elements of ``a``
-    get no gradient; ``v`` gets the gradient of the places it was written to."""
+    """``a`` with ``a[index] = v`` (how ``t[index] = v`` is recorded), written where ``a[index]`` reads. The
+    overwritten elements of ``a`` get no gradient; ``v`` gets the gradient of the places it was written to."""
 
     def forward(self, a, v, index):
-        self.index = index
+        self.index = index = torch_index(index, a.shape)
         out = a.copy()
         out[index] = v
         self.written = np.zeros(out.shape, dtype=bool)

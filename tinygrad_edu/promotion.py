@@ -20,13 +20,27 @@ def to_array(data, dtype) -> np.ndarray:
     """Make the array a new tensor holds: Python floats become float32, NumPy arrays and scalars keep
     their dtype, also inside a list (``[np.float64(1.0), 2.0]`` is float64, as in PyTorch)."""
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    array = np.asarray(data)
+        return supported(np.asarray(data, dtype=dtype))
+    array = supported(np.asarray(data))
     if array.dtype == np.float64 and not holds_float64(data):
         return array.astype(np.float32)  # PyTorch's default float type; float64 must be asked for
     if array.dtype.kind == "f" and array.dtype not in FLOATS:
         return array.astype(np.float32)  # float16 and friends: compute in float32
     return array
+
+
+def supported(array: np.ndarray) -> np.ndarray:
+    """``array`` itself if a tensor can hold it: bools, integers and real floats. Text, Python objects and
+    complex numbers are refused here, before any op could half work on them."""
+    kind = array.dtype.kind
+    if kind in "biuf":
+        return array
+    if kind == "c":
+        raise TypeError(f"complex numbers are not supported ({array.dtype}): tinygrad-edu computes with real numbers; "
+                        "keep the real and imaginary parts as two real tensors (z.real and z.imag)")
+    what = {"U": "text", "S": "bytes", "O": "Python objects", "M": "dates", "m": "time spans"}.get(kind, "records")
+    raise TypeError(f"a tensor holds numbers (bools, integers or floats), not {what} ({array.dtype}); convert the "
+                    "data to numbers first")
 
 
 def holds_float64(data) -> bool:

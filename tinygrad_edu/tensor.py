@@ -3,8 +3,9 @@
 The arithmetic lives in `ops.py` (one `Function` per op, forward and backward side by side); the
 graph walk lives in `autograd.py`. This file wires the two to a friendly, PyTorch-like API: each
 method calls an op. The rest of a tensor's jobs live beside it, each in a file of its own:
-PyTorch's dtype rules (promotion.py), in-place changes (tensor_inplace.py, with versions.py) and
-Python's conversions (tensor_convert.py).
+PyTorch's dtype rules (promotion.py), in-place changes (tensor_inplace.py, with versions.py),
+Python's conversions (tensor_convert.py), and the wider rest of PyTorch's API: element-wise math,
+rounding and running sums (tensor_math.py), rearranging and selecting elements (tensor_shape.py).
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
 from .tensor_convert import Conversions
 from .tensor_inplace import InPlace, _require_a_bound
+from .tensor_math import MathMethods, numpy_keywords
+from .tensor_shape import ShapeMethods
 from .versions import Storage
+
+# What PyTorch's x.type() calls each dtype.
+_TYPE_NAMES = {np.float32: "torch.FloatTensor", np.float64: "torch.DoubleTensor", np.int64: "torch.LongTensor",
+               np.int32: "torch.IntTensor", np.uint8: "torch.ByteTensor", np.bool_: "torch.BoolTensor",
+               np.int16: "torch.ShortTensor", np.int8: "torch.CharTensor"}
 
 # `max(dim=...)` and `min(dim=...)` return both the values and where they are, as PyTorch does.
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
 
 
-class Tensor(InPlace, Conversions):
+class Tensor(InPlace, Conversions, MathMethods, ShapeMethods):
     """An n-dimensional array with an optional gradient.
 
     ``data`` is the NumPy array itself. Changing it through ``data`` is not seen by autograd (as
@@ -276,12 +284,22 @@ class Tensor(InPlace, Conversions):
             if dtype != "cpu":
                 raise RuntimeError(f"to({dtype!r}): tinygrad-edu computes with NumPy on the CPU only")
             return self
-        dtype = np.dtype(dtype)
+        dtype = promotion.supported(np.empty(0, dtype)).dtype  # complex, text, objects: refused, with why
         if dtype == self.dtype:
             return self
         if dtype.kind == "f" and self.dtype.kind == "f":
             return ops.Cast.apply(self, dtype=dtype)
         return Tensor._constant(self._read(f"to({dtype})").astype(dtype))  # no gradient to or from integers
+
+    def type(self, dtype=None):
+        """Without ``dtype``, the name PyTorch gives this tensor's type ("torch.FloatTensor" for float32);
+        with one (a dtype, or such a name), the tensor converted to it, as `to` does."""
+        names = {np.dtype(d): name for d, name in _TYPE_NAMES.items()}
+        if dtype is None:
+            return names[self.dtype]
+        if isinstance(dtype, str) and dtype in names.values():
+            dtype = next(d for d, name in names.items() if name == dtype)
+        return self.to(dtype)
 
     def float(self):
         return self.to(float32)
@@ -299,25 +317,26 @@ class Tensor(InPlace, Conversions):
         return self.to(bool_)
 
     # ----------------------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    @numpy_keywords
+    def sum(self, dim=None, keepdim: bool = False):
         """Σ over ``dim`` (all elements by default). Integers and bools add up as int64, as in PyTorch
-        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around).
-        ``axis`` and ``keepdims`` are NumPy's names, which PyTorch accepts too."""
-        dim, keepdim = _numpy_names("sum", dim, keepdim, axis, keepdims)
+        (NumPy keeps a uint8 sum unsigned, so that subtracting from it would wrap around)."""
         return ops.Sum.apply(self if self.dtype.kind == "f" else self.to(int64), dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-        dim, keepdim = _numpy_names("mean", dim, keepdim, axis, keepdims)
+    @numpy_keywords
+    def mean(self, dim=None, keepdim: bool = False):
         if self.dtype.kind != "f":  # as in PyTorch: which float type it should be is the caller's choice
             raise RuntimeError(f"mean() needs a float tensor, this one is {self.dtype}; use .float().mean()")
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
 
+    @numpy_keywords
     def max(self, dim=None, keepdim: bool = False):
         """The largest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
             return ops.Extreme.apply(self)
         return MaxResult(*self._take_along(dim, keepdim))
 
+    @numpy_keywords
     def min(self, dim=None, keepdim: bool = False):
         """The smallest element; with ``dim``, a ``(values, indices)`` pair along that dimension."""
         if dim is None:
@@ -331,10 +350,12 @@ class Tensor(InPlace, Conversions):
         values = self.gather(dim, indices)
         return (values, indices) if keepdim else (values.squeeze(dim), indices.squeeze(dim))
 
+    @numpy_keywords
     def argmax(self, dim=None, keepdim: bool = False):
         """Index of the largest element (of the flattened tensor when ``dim`` is None). No gradient."""
         return self._arg(np.argmax, dim, keepdim)
 
+    @numpy_keywords
     def argmin(self, dim=None, keepdim: bool = False):
         """Index of the smallest element (of the flattened tensor when ``dim`` is None). No gradient."""
         return self._arg(np.argmin, dim, keepdim)
@@ -344,6 +365,7 @@ class Tensor(InPlace, Conversions):
         return Tensor._constant(np.asarray(find(self._read(find.__name__ + "()"), axis=axis, keepdims=keepdim),
                                            dtype=np.int64))
 
+    @numpy_keywords
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
         """Σ (x − mean)² / (N − correction) over ``dim``; ``correction`` is 1 by default (``unbiased=True``)."""
         if correction is None:
@@ -354,10 +376,12 @@ class Tensor(InPlace, Conversions):
         deviation = self - self.mean(dim, keepdim=True)
         return (deviation * deviation).sum(dim, keepdim=keepdim) / max(count - correction, 0)
 
+    @numpy_keywords
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
         """√var: the standard deviation over ``dim`` (same arguments as `var`)."""
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
+    @numpy_keywords
     def norm(self, p=2, dim=None, keepdim: bool = False):
         """The p-norm (Σ |x|ᵖ)^(1/p) over ``dim`` (all elements by default); p = 2 is the Euclidean norm,
         p = ±∞ the largest or smallest |x|, p = 0 the number of nonzero elements (as in PyTorch)."""
@@ -372,23 +396,28 @@ class Tensor(InPlace, Conversions):
             return (x != 0).to(x.dtype).sum(dim, keepdim=keepdim)
         return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
+    @numpy_keywords
     def logsumexp(self, dim, keepdim: bool = False):
         """log Σ exp(x) over ``dim``, computed without overflow."""
         return ops.LogSumExp.apply(self._float(), dim=dim, keepdim=keepdim)
 
+    @numpy_keywords
     def all(self, dim=None, keepdim: bool = False):
         """True where every element (along ``dim``) is nonzero. No gradient."""
         axes = ops.dims_to_axes(dim, self.ndim)
         return Tensor._constant(np.asarray(np.all(self._read("all()"), axis=axes, keepdims=keepdim)))
 
+    @numpy_keywords
     def any(self, dim=None, keepdim: bool = False):
         """True where some element (along ``dim``) is nonzero. No gradient."""
         axes = ops.dims_to_axes(dim, self.ndim)
         return Tensor._constant(np.asarray(np.any(self._read("any()"), axis=axes, keepdims=keepdim)))
 
+    @numpy_keywords
     def softmax(self, dim: int = -1):
         return ops.SoftmaxFn.apply(self._float(), dim=dim)
 
+    @numpy_keywords
     def log_softmax(self, dim: int = -1):
         return ops.LogSoftmaxFn.apply(self._float(), dim=dim)
 
@@ -432,6 +461,16 @@ class Tensor(InPlace, Conversions):
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
         return ops.Expand.apply(self, shape=shape)
 
+    def repeat(self, *sizes):
+        """The tensor tiled ``sizes[i]`` times along each dim (NumPy's ``tile``); more sizes than dims add leading dims."""
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: give at least one size per dim ({self.ndim}), got {sizes}")
+        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
+        interleaved = x.reshape(tuple(v for n in x.shape for v in (1, n)))  # (1, n₀, 1, n₁, ...)
+        tiled = interleaved.expand(tuple(v for r, n in zip(sizes, x.shape) for v in (r, n)))  # (r₀, n₀, r₁, n₁, ...)
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
+
     def clone(self):
         """A copy with its own memory, still in the graph (the gradient flows through)."""
         return ops.Clone.apply(self)
@@ -450,8 +489,13 @@ class Tensor(InPlace, Conversions):
         """All dimensions reversed (the matrix transpose for 2-D tensors)."""
         return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, ``other`` elsewhere: ``tg.where(condition, self, other)``."""
+        return where(condition, self, other)
+
     def __getitem__(self, index):
-        """``t[index]`` with NumPy's indexing; an index tensor may be a bool mask. The gradient flows back."""
+        """``t[index]``, read as PyTorch reads it (integers first: ops.torch_index); an index tensor may be a bool
+        mask. The gradient flows back."""
         return ops.Index.apply(self, index=index_arrays(index))
 
     # ------------------------------------------------------------ comparisons (no gradient)
@@ -478,13 +522,19 @@ class Tensor(InPlace, Conversions):
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
-    # ------------------------------------------------------------- logic on masks (no gradient)
-    def _bitwise(self, other, ufunc, symbol: str):
-        other = other._read(symbol) if isinstance(other, Tensor) else np.asarray(other)
-        if self.dtype.kind not in "biu" or other.dtype.kind not in "biu":
-            raise TypeError(f"{symbol} needs bool (or integer) tensors, got {self.dtype} and {other.dtype}; "
-                            "compare first, e.g. (x > 0) & (x < 1)")
-        return Tensor._constant(np.asarray(ufunc(self._read(symbol), other)))
+    # ------------------------------------------------ logic on masks, bits of integers (no gradient)
+    def _bitwise(self, other, ufunc, symbol: str, kinds: str = "biu"):
+        """``ufunc`` on the two in their `result_type`: PyTorch's rule, so ``x & 1`` keeps an int32 or uint8
+        x's dtype (NumPy would widen it to int64), and two tensors meet in the wider type."""
+        other = other._read(symbol) if isinstance(other, Tensor) else other
+        other_dtype = np.asarray(other).dtype
+        if self.dtype.kind not in kinds or other_dtype.kind not in kinds:
+            if "b" in kinds:
+                raise TypeError(f"{symbol} needs bool (or integer) tensors, got {self.dtype} and {other_dtype}; "
+                                "compare first, e.g. (x > 0) & (x < 1)")
+            raise TypeError(f"{symbol} needs integer tensors, got {self.dtype} and {other_dtype}")
+        dtype = result_type(self, other)
+        return Tensor._constant(np.asarray(ufunc(self._read(symbol).astype(dtype, copy=False), np.asarray(other, dtype=dtype))))
 
     def __and__(self, other):
         return self._bitwise(other, np.bitwise_and, "&")
@@ -500,21 +550,24 @@ class Tensor(InPlace, Conversions):
     def __invert__(self):
         return self._bitwise(True, lambda a, _: np.invert(a), "~")
 
+    def __lshift__(self, other):
+        return self._bitwise(other, np.left_shift, "<<", kinds="iu")
+
+    def __rshift__(self, other):
+        return self._bitwise(other, np.right_shift, ">>", kinds="iu")
+
+    def __rlshift__(self, other):
+        return self._bitwise(other, lambda a, b: np.left_shift(b, a), "<<", kinds="iu")
+
+    def __rrshift__(self, other):
+        return self._bitwise(other, lambda a, b: np.right_shift(b, a), ">>", kinds="iu")
+
 
 def _indices_of_extremes(t, dim, smallest: bool):
     """Where ``t`` is largest (smallest) along ``dim``, by the op ArgExtreme, under no_grad: an index has no
     gradient, and makes no graph node."""
     with no_grad():
         return ops.ArgExtreme.apply(t, dim=dim, smallest=smallest)
-
-
-def _numpy_names(name: str, dim, keepdim, axis, keepdims) -> tuple:
-    """``dim`` and ``keepdim``, also given by NumPy's names ``axis`` and ``keepdims`` (not both)."""
-    if axis is not None:
-        if dim is not None:
-            raise TypeError(f"{name}(): give dim or axis, not both")
-        dim = axis
-    return dim, keepdim if keepdims is None else keepdims
 
 
 def _shape_arg(shape: tuple) -> tuple:

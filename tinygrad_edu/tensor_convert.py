@@ -111,7 +111,8 @@ class Conversions:
         return f"requires_grad={self.requires_grad}"
 
     def __repr__(self) -> str:
-        extras = [f"dtype={self.data.dtype}"] if self.data.dtype != np.float32 else []
+        extras = [f"size={self.shape}"] if self.data.size == 0 and self.ndim != 1 else []  # "[]" alone hides it
+        extras += [f"dtype={self.data.dtype}"] if self.data.dtype != np.float32 else []
         if self._ctx is not None or self.requires_grad:
             extras.append(self._origin())
         return f"tensor({', '.join([self._values_text(prefix='tensor(')] + extras)})"

@@ -490,3 +490,79 @@ def test_a_value_error_raised_in_a_students_forward_keeps_the_students_line_in_t
     assert isinstance(info.value.__cause__, ValueError)  # chained, not hidden (`from None` dropped it)
     shown = "".join(traceback.format_exception(info.value))
     assert "the line the student must see" in shown and "The above exception was the direct cause" in shown
+
+
+# ------------------------------------------------- a backward may not change its gradient in place
+class SinThatScalesGradInPlace(tg.Function):
+    """sin, with a backward that multiplies the gradient it is handed in place: wrong wherever that array
+    was handed to another op too (y = op(x) + x hands one array to both)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad):
+        grad *= np.cos(self.x)
+        return grad
+
+
+def test_a_backward_that_changes_its_gradient_in_place_is_refused_naming_the_op_and_the_rule():
+    x = tg.tensor(np.array([0.5, 1.0, -2.0]), requires_grad=True)
+    y = SinThatScalesGradInPlace.apply(x) + x  # Add hands the same gradient array to both of its inputs
+    with pytest.raises(RuntimeError, match=r"SinThatScalesGradInPlace\.backward wrote into an array it may only read "
+                                           r"\(.*read-only\).*return grad \* x, not grad \*= x"):
+        y.sum().backward()
+
+
+def test_the_kit_fails_such_an_op_too():
+    from tinygrad_edu import testing
+    with pytest.raises(RuntimeError, match="wrote into an array it may only read"):
+        testing.check_op(SinThatScalesGradInPlace.apply, max_examples=5)
+
+
+def test_gradients_reaching_leaves_stay_writable_arrays_of_their_own():
+    x = tg.tensor(np.array([0.5, 1.0]), requires_grad=True)
+    (x.sin() + x).sum().backward()
+    assert x.grad.data.flags.writeable
+    x.grad.data[0] = 7.0  # a leaf's .grad is its own: changing it changes nothing else
+    np.testing.assert_allclose(x.grad.numpy(), [7.0, np.cos(1.0) + 1])
+
+
+# ------------------------------------------------------------------ written the PyTorch way
+def test_an_op_written_the_pytorch_way_is_refused_with_how_to_write_it():
+    with pytest.raises(TypeError, match=r"Square\.forward is written the PyTorch way \(@staticmethod, forward\(ctx, "
+                                        r"\.\.\.\)\)\. .*def forward\(self, x\).*ctx\.save_for_backward"):
+        class Square(tg.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return 2 * x * grad
+
+    with pytest.raises(TypeError, match=r"Cube\.backward is written the PyTorch way"):
+        class Cube(tg.Function):
+            def forward(self, x):
+                self.x = x
+                return x ** 3
+
+            def backward(ctx, grad):
+                return 3 * grad
+
+
+# --------------------------------------------------- the gradient of aᵇ in b where a = 0, as PyTorch
+def test_the_exponents_gradient_at_a_zero_base():
+    a = tg.tensor(np.zeros(4))
+    b = tg.tensor(np.array([-2.0, -0.5, 0.0, 1.5]), requires_grad=True)
+    with np.errstate(divide="ignore"):  # 0 to a negative power is ∞
+        (a ** b).sum().backward()
+    assert b.grad.tolist() == [-np.inf, -np.inf, 0.0, 0.0]  # 0ᵇ·ln 0: ∞·(−∞) for b < 0; 0ᵇ is flat for b ≥ 0
+
+
+def test_the_exponents_gradient_at_a_zero_base_against_torch(agrees_with_torch):
+    with np.errstate(divide="ignore"):  # 0 to a negative power is ∞
+        agrees_with_torch(lambda lib, a, b: a ** b, np.array([0.0, 0.0, 0.0, 2.0, 0.0]),
+                          np.array([-2.0, -0.5, 0.0, 1.5, 3.0]))

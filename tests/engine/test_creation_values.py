@@ -167,3 +167,33 @@ def test_numpy_scalars_in_lists_keep_their_dtype(make, data, dtype):
     out = make(data)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out.numpy(), np.array(data, dtype=dtype))
+
+
+# --------------------------------------------- what a tensor cannot hold is refused, saying why
+@pytest.mark.parametrize("make, what", [
+    (lambda: tg.tensor("abc"), r"not text \(<U3\)"), (lambda: tg.tensor(["a", "b"]), "not text"),
+    (lambda: tg.tensor(np.array([object(), 1])), r"not Python objects \(object\)"), (lambda: tg.tensor(None), "objects"),
+    (lambda: tg.Tensor(np.array([b"x"])), "not bytes"), (lambda: tg.from_numpy(np.array(["a"])), "not text"),
+    (lambda: tg.tensor([1 + 2j]), r"complex numbers are not supported \(complex128\).*z\.real and z\.imag"),
+    (lambda: tg.tensor([1.0], dtype=np.complex64), "complex numbers are not supported"),
+    (lambda: tg.tensor([1.0]) * 1j, r"complex numbers are not supported \(1j\)"),
+    (lambda: tg.tensor([1.0]).to(np.complex64), "complex numbers are not supported"),
+])
+def test_text_objects_and_complex_numbers_are_refused(make, what):
+    with pytest.raises(TypeError, match=what):
+        make()
+
+
+def test_linspace_refuses_bool_as_pytorch_does():
+    with pytest.raises(TypeError, match=r"linspace: dtype bool is not supported \(as in PyTorch\)"):
+        tg.linspace(0, 1, 5, dtype=tg.bool)
+    assert tg.linspace(0, 2, 5, dtype=tg.int64).tolist() == [0, 0, 1, 1, 2]  # integers truncate, as in PyTorch
+
+
+def test_refusals_match_pytorch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        torch.linspace(0, 1, 5, dtype=torch.bool)
+    with pytest.raises((TypeError, ValueError)):
+        torch.tensor("abc")
+    assert torch.linspace(0, 2, 5, dtype=torch.int64).tolist() == tg.linspace(0, 2, 5, dtype=tg.int64).tolist()

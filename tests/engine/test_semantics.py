@@ -125,11 +125,11 @@ def test_type_promotion_follows_pytorch(case):
             assert (a / b).dtype == expected and (b / a).dtype == expected
 
 
-@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64])
 def test_two_tensors_of_one_dtype_add_and_multiply_in_that_dtype(dtype):
-    """Nothing to promote, whatever the dtype (complex too): PyTorch's result, which is NumPy's here."""
-    values = np.random.default_rng(0).integers(-3, 4, size=(2, 2, 3))
-    a, b = (values * (1 + 2j) if np.dtype(dtype).kind == "c" else values).astype(dtype)
+    """Nothing to promote, whatever the dtype: PyTorch's result, which is NumPy's here. (Complex numbers
+    are refused: test_creation_values.)"""
+    a, b = np.random.default_rng(0).integers(-3, 4, size=(2, 2, 3)).astype(dtype)
     for combine in (operator.add, operator.mul):
         out = combine(a, b)
         for ours in (combine(tg.tensor(a), tg.tensor(b)), combine(tg.tensor(a[0, 0]), tg.tensor(b[0, 0]))):

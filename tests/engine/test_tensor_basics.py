@@ -316,3 +316,24 @@ def test_an_index_tensor_changed_after_indexing_does_not_move_the_gradient():
     rows.fill_(1)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 2.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def test_an_empty_tensor_shows_its_shape_as_pytorch_does():
+    assert repr(tg.zeros(0, 3)) == "tensor([], size=(0, 3))"
+    assert repr(tg.zeros(0)) == "tensor([])"
+    assert repr(tg.zeros(2, 0, dtype=tg.float64)) == "tensor([], size=(2, 0), dtype=float64)"
+    assert repr(tg.zeros(0, dtype=tg.int64)) == "tensor([], dtype=int64)"
+
+
+def test_type_names_the_type_as_pytorch_does_and_converts():
+    x = tg.tensor([1.5, 2.0])
+    assert x.type() == "torch.FloatTensor" and x.double().type() == "torch.DoubleTensor"
+    assert tg.tensor([1]).type() == "torch.LongTensor" and tg.tensor([True]).type() == "torch.BoolTensor"
+    assert x.type(tg.float64).dtype == tg.float64 and x.type("torch.LongTensor").tolist() == [1, 2]
+
+
+def test_type_names_against_torch():
+    torch = pytest.importorskip("torch")
+    for dtype, torch_dtype in ((tg.float32, torch.float32), (tg.float64, torch.float64), (tg.int64, torch.int64),
+                               (tg.int32, torch.int32), (tg.uint8, torch.uint8), (tg.bool, torch.bool)):
+        assert tg.zeros(2, dtype=dtype).type() == torch.zeros(2, dtype=torch_dtype).type()

@@ -704,6 +704,33 @@ def test_a_loaded_class_weight_is_the_one_the_loss_uses():
     np.testing.assert_allclose(loss(tg.Tensor(z), labels).numpy(), cross_entropy_np(z, labels, new_weight), rtol=1e-12)
 
 
+def test_integer_labels_into_the_quadratic_cost_suggest_one_hot():
+    outputs = tg.tensor(np.full((4, 10), 0.1))
+    labels = np.array([3, 1, 4, 1])
+    with pytest.raises(ValueError, match=r"looks like class labels .* nn\.one_hot\(labels, 10\)"):
+        nn.MSELoss()(outputs, labels)
+    with pytest.raises(ValueError, match=r"nn\.one_hot\(labels, 10\)"):
+        F.mse_loss(outputs, tg.tensor(labels))
+    loss = nn.MSELoss()(outputs, nn.one_hot(labels, 10))  # the fix the message gives works
+    expected = ((np.eye(10)[labels] - 0.1) ** 2).sum() / (2 * 4)
+    assert np.isclose(loss.item(), expected)
+    with pytest.raises(ValueError, match="prediction shape .* differ"):  # float targets of another shape: the old message
+        F.mse_loss(outputs, np.zeros(4))
+
+
+def test_one_hot_integer_targets_into_cross_entropy_say_what_to_give_instead():
+    scores = tg.tensor(np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]))
+    one_hot = np.array([[1, 0, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match=r"as one-hot rows do; give class indices, target\.argmax\(dim=1\), or class "
+                                         r"probabilities as floats, target\.float\(\)"):
+        F.cross_entropy(scores, one_hot)
+    by_index = F.cross_entropy(scores, tg.tensor(one_hot).argmax(dim=1)).item()
+    by_probability = F.cross_entropy(scores, tg.tensor(one_hot).float().double()).item()
+    z = scores.numpy()
+    expected = -np.mean(z[[0, 1], [0, 2]] - np.log(np.exp(z).sum(1)))
+    assert np.isclose(by_index, expected) and np.isclose(by_probability, expected)
+
+
 def test_loss_options_set_as_attributes_take_effect_as_in_pytorch():
     """A loss module reads its options at every call, as Dropout.p and MSELoss.reduction are read: setting
     ``label_smoothing``, ``ignore_index``, ``delta``, ``weight`` or ``pos_weight`` after construction changes
