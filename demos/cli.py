@@ -33,6 +33,7 @@ DEMOS = {
     "adversarial": "adversarial",
     "random-labels": "random_labels",
     "fashion": "fashion",
+    "cnn": "cnn",
 }
 
 

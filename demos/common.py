@@ -92,13 +92,18 @@ class StoreGiven(argparse.Action):
     """argparse's plain store, which also adds the flag to ``args.given``: the flags typed, not defaulted.
 
     A resumed run tells the settings given on its command line (which must agree with the
-    checkpoint's) from those left out (taken from the checkpoint). Install it for a parser with
-    ``parser.register("action", None, StoreGiven)`` and ``parser.set_defaults(given=frozenset())``.
+    checkpoint's) from those left out (taken from the checkpoint). `track_given` installs it for a parser.
     """
 
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, values)
         namespace.given = namespace.given | {self.dest}
+
+
+def track_given(parser: argparse.ArgumentParser) -> None:
+    """Make every flag of ``parser`` a `StoreGiven`, recorded in ``args.given`` when typed."""
+    parser.register("action", None, StoreGiven)
+    parser.set_defaults(given=frozenset())
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -161,8 +166,8 @@ def predict(model: nn.Module, X: np.ndarray, batch_size: int = 10_000) -> np.nda
     return np.concatenate(outputs).argmax(axis=1)
 
 
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    return float((predict(model, X) == y).mean())
+def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int = 10_000) -> float:
+    return float((predict(model, X, batch_size) == y).mean())
 
 
 # ---------------------------------------------------------------------------------- training

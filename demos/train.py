@@ -13,6 +13,7 @@ import argparse
 import functools
 import math
 import os
+import sys
 import time
 
 import nn
@@ -23,14 +24,15 @@ from demos import checkpoints, cli, common, seeds
 SETTINGS = ("sizes", "activation", "loss", "init", "optimizer", "lr", "lr_decay", "dropout", "batch_size", "seed",
             "subset")
 
+EVAL_BATCH_SIZE = 10_000  # test examples put through the network at once
+
 NIELSEN = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, lr_decay=1.0,
                batch_size=10, epochs=30, init="normal", dropout=0.0)
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> None:
     """The training flags; ``defaults`` lets other demos (deep, fashion) reuse them with their own."""
-    parser.register("action", None, common.StoreGiven)  # so that a resume knows which flags were given
-    parser.set_defaults(given=frozenset())
+    common.track_given(parser)  # so that a resume knows which flags were given
     parser.add_argument("--sizes", type=common.layer_sizes, default=defaults["sizes"], metavar="N,N,...",
                         help=f"layer sizes from input to output (default {','.join(map(str, defaults['sizes']))})")
     parser.add_argument("--activation", choices=sorted(common.ACTIVATIONS), default=defaults["activation"],
@@ -41,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--init", choices=nn.layers.INITS, default=defaults["init"],
                         help=f"initial weights: PyTorch's uniform, N(0, 1) as in Nielsen's code, or zeros "
                              f"(default {defaults['init']})")
+    add_training_arguments(parser, defaults)
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    """The flags of any network's training run (also `cnn`'s): optimizer, schedule, batches, epochs, files, data."""
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults["optimizer"],
                         help=f"(default {defaults['optimizer']})")
     parser.add_argument("--lr", type=common.positive_float, default=defaults["lr"],
@@ -48,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict = NIELSEN) -> 
     parser.add_argument("--lr-decay", type=common.positive_float, default=defaults["lr_decay"], metavar="GAMMA",
                         help=f"multiply the learning rate by GAMMA after every epoch (default {defaults['lr_decay']})")
     parser.add_argument("--dropout", type=common.probability, default=defaults["dropout"], metavar="P",
-                        help=f"drop each hidden activation with probability P while training (default {defaults['dropout']})")
+                        help=f"drop each hidden activation (of the fully connected layers) with probability P while "
+                             f"training (default {defaults['dropout']})")
     parser.add_argument("--batch-size", type=common.positive_int, default=defaults["batch_size"],
                         help=f"examples per update m (default {defaults['batch_size']})")
     parser.add_argument("--epochs", type=common.positive_int, default=defaults["epochs"],
@@ -98,29 +106,43 @@ def build(args: argparse.Namespace) -> tuple:
     return model, optimizer, scheduler
 
 
-def run(args: argparse.Namespace, dataset: str = "mnist") -> dict:
-    if args.seeds is None:
-        return train_once(args, dataset)
-    if args.save is not None or args.resume is not None:
-        raise ValueError("--seeds trains one network per seed, --save and --resume follow one: "
-                         "use --seed with them")
-    return seeds.over_seeds(lambda one: train_once(one, dataset), args)
-
-
-def train_once(args: argparse.Namespace, dataset: str) -> dict:
-    if args.resume is not None:
-        checkpoints.take_settings(args.resume, args, SETTINGS, dataset, add_arguments)
+def check(args: argparse.Namespace) -> None:
+    """Refuse, before any data is loaded, sizes that do not fit the digits or this machine."""
     if args.sizes[0] != 784:
         raise ValueError(f"--sizes must start with 784, the number of pixels, not {args.sizes[0]}")
     if args.sizes[-1] != 10:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
     common.check_memory(args.sizes, copies=2 if args.optimizer == "sgd" else 4)
-    settings = {**{key: getattr(args, key) for key in SETTINGS}, "dataset": dataset, "epochs": args.epochs}
+
+
+def images(X):
+    """The network's inputs: one row of 784 pixels per image, as loaded."""
+    return X
+
+
+def run(args: argparse.Namespace, dataset: str = "mnist", network=None) -> dict:
+    """Train (once, or once per seed) the network of ``network``: the module that describes it with
+    SETTINGS, add_arguments, check, build, images and EVAL_BATCH_SIZE: this one (the default), or `cnn`."""
+    network = sys.modules[__name__] if network is None else network
+    if args.seeds is None:
+        return train_once(args, dataset, network)
+    if args.save is not None or args.resume is not None:
+        raise ValueError("--seeds trains one network per seed, --save and --resume follow one: "
+                         "use --seed with them")
+    return seeds.over_seeds(lambda one: train_once(one, dataset, network), args)
+
+
+def train_once(args: argparse.Namespace, dataset: str, network) -> dict:
+    if args.resume is not None:
+        checkpoints.take_settings(args.resume, args, network.SETTINGS, dataset, network.add_arguments)
+    network.check(args)
+    settings = {**{key: getattr(args, key) for key in network.SETTINGS}, "dataset": dataset, "epochs": args.epochs}
     # What --save may replace (see checkpoints.claim), checked before any work; each save checks it again.
     replacing = checkpoints.claim(args.save, settings, args.resume) if args.save is not None else False
     X_train, y_train, X_test, y_test = common.load_data(args, dataset)
+    X_train, X_test = network.images(X_train), network.images(X_test)
     mse = args.loss == "mse"
-    model, optimizer, scheduler = build(args)
+    model, optimizer, scheduler = network.build(args)
     loss_fn = nn.MSELoss() if mse else nn.CrossEntropyLoss()
     # The quadratic cost compares the outputs with one-hot vectors; cross-entropy takes the labels.
     T_train = nn.one_hot(y_train, 10).numpy() if mse else y_train
@@ -144,7 +166,7 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
                                                batch_size=args.batch_size, seed=args.seed, start=len(history),
                                                quiet=args.quiet):
             seconds = time.perf_counter() - start
-            test_accuracy = common.accuracy(model, X_test, y_test)
+            test_accuracy = common.accuracy(model, X_test, y_test, network.EVAL_BATCH_SIZE)
             history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": test_accuracy, "seconds": seconds})
             scheduler.step()
             if not all(math.isfinite(lr) for lr in scheduler.get_last_lr()):
@@ -166,4 +188,5 @@ def train_once(args: argparse.Namespace, dataset: str) -> dict:
     final = history[-1]["test_accuracy"]
     print(f"test accuracy: {100 * final:.2f}%")
     return {"model": model, "history": history, "test_accuracy": final,
-            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, X_test), "labels": y_test}
+            "best_accuracy": max(h["test_accuracy"] for h in history), "predictions": common.predict(model, X_test, network.EVAL_BATCH_SIZE),
+            "labels": y_test}

@@ -18,8 +18,7 @@ ARCHITECTURE = ("sizes", "activation", "loss", "dropout", "optimizer", "init", "
 
 
 def add_arguments(parser: argparse.ArgumentParser, epochs: int = 10) -> None:
-    parser.register("action", None, common.StoreGiven)  # --load tells flags typed from defaults
-    parser.set_defaults(given=frozenset())
+    common.track_given(parser)  # --load tells flags typed from defaults
     group = parser.add_argument_group("the network")
     group.add_argument("--load", metavar="PATH", default=None,
                        help="the network saved by `train --save` or `deep --save`, instead of training one; "

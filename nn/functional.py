@@ -71,15 +71,17 @@ def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
 
 
 class DropoutFn(tg.Function):
-    """out = x · m / (1 − p), with m = 1 (kept) with probability 1 − p, else 0, for each element.
+    """out = x · m / (1 − p), with m = 1 (kept) with probability 1 − p, else 0, for each element
+    (or, with ``channels=True``, for each channel of each example: one m for all of x[n, c]).
 
     The mask is drawn in forward, from ``generator`` or else from the engine's default generator as
     it is at that moment (``tg.manual_seed`` replaces it), so every call, replays included, draws anew.
     Backward lets the gradient through the kept elements with the same scaling: ∂out/∂x = m / (1 − p).
     """
 
-    def forward(self, x, p, generator=None):
-        self.keep = tg.rand(*x.shape, generator=generator, dtype=x.dtype).numpy() >= p
+    def forward(self, x, p, generator=None, channels=False):
+        shape = x.shape[:2] + (1,) * (x.ndim - 2) if channels else x.shape  # m broadcasts over the rest
+        self.keep = tg.rand(*shape, generator=generator, dtype=x.dtype).numpy() >= p
         self.p, self.dtype = p, x.dtype
         return x * self.mask()
 
@@ -117,6 +119,23 @@ class StraightThroughStep(tg.Function):
         return grad
 
 
+def dropout2d(input: tg.Tensor, p: float = 0.5, training: bool = True,
+              generator: np.random.Generator | None = None) -> tg.Tensor:
+    """Zero whole channels of (N, C, H, W) images with probability p, scale the rest by 1/(1 − p), in training.
+
+    Neighbouring pixels of a feature map are alike, so dropping single pixels hardly hides anything;
+    dropping a whole map does. 3-D input is refused: PyTorch is changing what it means (batch or image).
+    """
+    if input.ndim != 4:
+        raise ValueError(f"dropout2d: expected input of shape (N, C, H, W), got {input.shape} (for one image "
+                         "(C, H, W), unsqueeze(0) it first)")
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    return DropoutFn.apply(input, p=p, generator=generator, channels=True)
+
+
 class OneHot(tg.Function):
     """Row i is eʸⁱ, the unit vector of label yᵢ. Labels are integers, so there is no gradient."""
 
@@ -138,6 +157,348 @@ def one_hot(labels, num_classes: int = -1, dtype=np.int64) -> tg.Tensor:
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {labels.dtype}")
     return OneHot.apply(labels, num_classes=num_classes, dtype=np.dtype(dtype))
+
+
+# ------------------------------------------------------------------- convolution and pooling
+# Every convolution here is a matrix product. Unfold (im2col) copies each k_h×k_w patch of the
+# image into a column; a filter applied at every position is then one row of weights times those
+# columns. Fold (col2im) puts columns back into an image, adding where patches overlap: it is
+# Unfold's backward, and Unfold is its.
+
+
+class Unfold(tg.Function):
+    """im2col: every patch the kernel covers, one column each, as PyTorch's ``unfold``.
+
+    For an input x of shape (N, C, H, W), zero-padded by p on each side, a kernel of k_h×k_w taps
+    spaced by the dilation d and moved by the stride s covers H' = ⌊(H + 2p_h − d_h(k_h − 1) − 1)/s_h⌋ + 1
+    rows of positions (W' likewise), and
+
+        cols[n, (c, i, j), (y, z)] = x_pad[n, c, s_h·y + d_h·i, s_w·z + d_w·j],
+
+    shape (N, C·k_h·k_w, H'·W'), with (c, i, j) and (y, z) counted in row-major order.
+    Each pixel is copied into every column whose patch covers it (or into none, where the stride
+    skips it), so its gradient is the sum over its copies: ∂L/∂x = fold(∂L/∂cols), the adjoint map.
+    """
+
+    def forward(self, x, **geometry):  # kernel_size, dilation, padding, stride: pairs of ints
+        self.size, self.positions, self.geometry = x.shape[2:], _out_size(x.shape[2:], **geometry), geometry
+        return _im2col(x, self.positions, **geometry)
+
+    def backward(self, grad):
+        return _col2im(grad, self.size, self.positions, **self.geometry)
+
+
+class Fold(tg.Function):
+    """col2im: columns back into an image of size ``output_size``, overlapping entries added.
+
+    out[n, c, s_h·y + d_h·i − p_h, s_w·z + d_w·j − p_w] += cols[n, (c, i, j), (y, z)] for every
+    tap (i, j) and each of the H'×W' ``positions`` (y, z) (contributions outside the image fall away).
+    A sum of copies, so ∂L/∂cols[n, (c, i, j), (y, z)] = ∂L/∂out at the place that entry went:
+    ∂L/∂cols = unfold(∂L/∂out).
+    """
+
+    def forward(self, cols, output_size, positions, **geometry):
+        self.positions, self.geometry = positions, geometry
+        return _col2im(cols, output_size, positions, **geometry)
+
+    def backward(self, grad):
+        return _im2col(grad, self.positions, **self.geometry)
+
+
+def _out_size(size, kernel_size, dilation, padding, stride) -> tuple:
+    """(H', W'): the positions of the kernel along each side of the padded input."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, d, p, s in zip(size, kernel_size, dilation, padding, stride))
+
+
+def _margins(size, positions, kernel_size, dilation, padding, stride) -> tuple:
+    """The zeros around the image that the windows at ``positions`` reach: p before each side, and after
+    it p or more, when a transposed convolution's output_padding asks for fewer rows than its windows reach."""
+    return tuple((p, max(p, s * (m - 1) + d * (k - 1) + 1 - n - p))
+                 for n, m, k, d, p, s in zip(size, positions, kernel_size, dilation, padding, stride))
+
+
+def _im2col(x, positions, kernel_size, dilation, padding, stride):
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel_size, dilation, stride, positions
+    n, c = x.shape[:2]
+    margins = _margins(x.shape[2:], positions, kernel_size, dilation, padding, stride)
+    x = np.pad(x, ((0, 0), (0, 0)) + margins) if np.any(margins) else x
+    # A view, not a copy: for every window start (a, b), the (d(k − 1) + 1)² block beginning there.
+    # Keep every s-th start and every d-th element of each block: (N, C, H', W', k_h, k_w).
+    windows = np.lib.stride_tricks.sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    windows = windows[:, :, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw, ::dh, ::dw]
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)  # the one copy
+
+
+def _col2im(cols, output_size, positions, kernel_size, dilation, padding, stride):
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow), (h, w) = kernel_size, dilation, stride, positions, output_size
+    (top, bottom), (left, right) = _margins(output_size, positions, kernel_size, dilation, padding, stride)
+    n, c = cols.shape[0], cols.shape[1] // (kh * kw)
+    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    out = np.zeros((n, c, top + h + bottom, left + w + right), dtype=cols.dtype)
+    # One strided slice per tap (i, j), not a loop over pixels: tap (i, j) of the window at (y, z)
+    # lands on row s_h·y + d_h·i, column s_w·z + d_w·j, so all H'·W' of them form one grid.
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, dh * i:dh * i + sh * (oh - 1) + 1:sh, dw * j:dw * j + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    return out[:, :, top:top + h, left:left + w]
+
+
+def _ints(value, n: int, name: str, what: str, least: int) -> tuple:
+    """An int or a sequence of n ints (PyTorch's ``_pair``), each ≥ ``least``, as a tuple of n."""
+    values = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name}: {what} must be an int or {n} ints, got {value!r}")
+    if min(values) < least:
+        raise ValueError(f"{name}: {what} must be ≥ {least}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _geometry(name, kernel_size, dilation, padding, stride) -> dict:
+    """The four settings of Unfold and Fold, each checked and made a pair."""
+    return dict(kernel_size=_ints(kernel_size, 2, name, "kernel_size", 1), dilation=_ints(dilation, 2, name, "dilation", 1),
+                padding=_ints(padding, 2, name, "padding", 0), stride=_ints(stride, 2, name, "stride", 1))
+
+
+def _check_images(name, input, fits=None) -> None:
+    """Refuse what is not a float (N, C, H, W) batch, or one the kernel does not fit (``fits``: the geometry)."""
+    if not isinstance(input, tg.Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be float, got {input.dtype} (convert it with .float())")
+    if fits is not None:
+        kernel, dilation, padding, size = fits["kernel_size"], fits["dilation"], fits["padding"], input.shape[2:]
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        if any(n + 2 * p < s for n, p, s in zip(size, padding, span)):
+            raise ValueError(f"{name}: the kernel spans {span[0]}x{span[1]} pixels (kernel_size {kernel}, dilation "
+                             f"{dilation}), more than the padded input's {size[0] + 2 * padding[0]}x"
+                             f"{size[1] + 2 * padding[1]} (input {size[0]}x{size[1]}, padding {padding})")
+
+
+def unfold(input: tg.Tensor, kernel_size, dilation=1, padding=0, stride=1) -> tg.Tensor:
+    """Every patch as a column: (N, C, H, W) → (N, C·k_h·k_w, H'·W'); see `Unfold`."""
+    geometry = _geometry("unfold", kernel_size, dilation, padding, stride)
+    _check_images("unfold", input, geometry)
+    return Unfold.apply(input, **geometry)
+
+
+def fold(input: tg.Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> tg.Tensor:
+    """Columns back into images: (N, C·k_h·k_w, L) → (N, C, *output_size), overlaps added; see `Fold`."""
+    geometry = _geometry("fold", kernel_size, dilation, padding, stride)
+    output_size = _ints(output_size, 2, "fold", "output_size", 1)
+    (kh, kw), positions = geometry["kernel_size"], _out_size(output_size, **geometry)
+    if input.ndim != 3 or input.shape[1] % (kh * kw) or input.shape[2] != positions[0] * positions[1]:
+        raise ValueError(f"fold: expected input of shape (N, C·{kh}·{kw}, {positions[0]}·{positions[1]}) for "
+                         f"output_size {output_size} and this kernel, got {input.shape}")
+    return Fold.apply(input, output_size=output_size, positions=positions, **geometry)
+
+
+def conv2d(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> tg.Tensor:
+    """2-D convolution (PyTorch's, which is a cross-correlation: the kernel is not flipped).
+
+    out[n, o, y, z] = b_o + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, g·C/G + c, s_h·y + d_h·i, s_w·z + d_w·j]
+
+    for input (N, C, H, W), weight (O, C/G, k_h, k_w) and output (N, O, H', W'), where g is the group
+    of output channel o: with G groups, each group of O/G filters sees only its own C/G input
+    channels. Computed as unfold, then one matrix product per group: W (as O/G rows of C/G·k_h·k_w
+    weights) times the columns. ``padding`` may also be "valid" (0) or "same" (output as large as
+    the input, stride 1; the odd pixel of an even kernel's padding goes right and bottom, as in PyTorch).
+    """
+    if input.ndim == 3:  # one image (C, H, W), as PyTorch allows
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_images("conv2d", input)
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must have shape (out_channels, in_channels/groups, kH, kW), got {weight.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
+    out_channels, group_channels = weight.shape[:2]
+    if out_channels % groups:
+        raise ValueError(f"conv2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
+    if input.shape[1] != group_channels * groups:
+        raise ValueError(f"conv2d: the input has {input.shape[1]} channels, but the weight {weight.shape} with "
+                         f"groups={groups} expects {group_channels * groups} (input shape {input.shape})")
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"conv2d: bias must have shape ({out_channels},), got {bias.shape}")
+    kernel = weight.shape[2:]
+    input, padding = _string_padding("conv2d", input, padding, kernel, dilation, stride)
+    geometry = _geometry("conv2d", kernel, dilation, padding, stride)
+    _check_images("conv2d", input, geometry)
+    (oh, ow), n = _out_size(input.shape[2:], **geometry), input.shape[0]
+    cols = Unfold.apply(input, **geometry).reshape(n, groups, -1, oh * ow)  # (N, G, C/G·k_h·k_w, H'·W')
+    out = weight.reshape(groups, out_channels // groups, -1) @ cols  # (N, G, O/G, H'·W')
+    out = out.reshape(n, out_channels, oh, ow)
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+
+def _string_padding(name, input, padding, kernel, dilation, stride):
+    """PyTorch's padding="valid" (none) and "same" (pad so the output keeps the input's size) as numbers;
+    an uneven "same" padding is applied here, with its extra pixel on the right and bottom."""
+    if not isinstance(padding, str):
+        return input, padding
+    if padding == "valid":
+        return input, 0
+    if padding != "same":
+        raise ValueError(f"{name}: padding must be a number, a pair, 'valid' or 'same', got {padding!r}")
+    if _ints(stride, 2, name, "stride", 1) != (1, 1):
+        raise ValueError(f"{name}: padding='same' needs stride 1 (PyTorch refuses it too), got stride {stride!r}")
+    totals = [d * (k - 1) for k, d in zip(kernel, _ints(dilation, 2, name, "dilation", 1))]
+    if all(t % 2 == 0 for t in totals):
+        return input, tuple(t // 2 for t in totals)
+    (th, tw) = totals
+    return pad(input, (tw // 2, tw - tw // 2, th // 2, th - th // 2)), 0
+
+
+def conv1d(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> tg.Tensor:
+    """1-D convolution of (N, C, L) by weight (O, C/G, k): conv2d on images one pixel high."""
+    if input.ndim == 2:  # one signal (C, L)
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) and weight (out_channels, in_channels/groups, k), "
+                         f"got {input.shape} and {weight.shape}")
+    stride, dilation = (1, *_ints(stride, 1, "conv1d", "stride", 1)), (1, *_ints(dilation, 1, "conv1d", "dilation", 1))
+    padding = padding if isinstance(padding, str) else (0, *_ints(padding, 1, "conv1d", "padding", 0))
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, stride, padding, dilation, groups)
+    return out.squeeze(2)
+
+
+def conv_transpose2d(input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> tg.Tensor:
+    """The transpose of conv2d (its backward with respect to the input): each input pixel spreads a
+    k_h×k_w patch of weights into the output, overlapping patches added.
+
+    For input (N, C, H, W) and weight (C, O/G, k_h, k_w): cols = Wᵀ x (per group), then fold into
+    H_out = (H − 1)s_h − 2p_h + d_h(k_h − 1) + output_padding_h + 1 rows (W_out likewise);
+    ``output_padding`` chooses among the output sizes that conv2d with this stride maps to H.
+    """
+    if input.ndim == 3:
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    _check_images("conv_transpose2d", input)
+    geometry = _geometry("conv_transpose2d", weight.shape[2:] if weight.ndim == 4 else 1, dilation, padding, stride)
+    kernel, dilation_, padding_, stride_ = geometry.values()
+    extra = _ints(output_padding, 2, "conv_transpose2d", "output_padding", 0)
+    if weight.ndim != 4 or input.shape[1] != weight.shape[0] or weight.shape[0] % groups:
+        raise ValueError(f"conv_transpose2d: weight must have shape (in_channels, out_channels/groups, kH, kW) with "
+                         f"in_channels = the input's {input.shape[1]} channels, divisible by groups={groups}; "
+                         f"got {weight.shape}")
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_)):
+        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than stride {stride_} or "
+                         f"dilation {dilation_}")
+    n, (h, w) = input.shape[0], input.shape[2:]
+    size = tuple((m - 1) * s - 2 * p + d * (k - 1) + e + 1
+                 for m, s, p, d, k, e in zip((h, w), stride_, padding_, dilation_, kernel, extra))
+    if min(size) < 1:
+        raise ValueError(f"conv_transpose2d: the output would be {size[0]}x{size[1]}: padding {padding_} is too "
+                         "large for this input and kernel")
+    out_channels = weight.shape[1] * groups
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"conv_transpose2d: bias must have shape ({out_channels},), got {bias.shape}")
+    x = input.reshape(n, groups, input.shape[1] // groups, h * w)  # (N, G, C/G, H·W)
+    w_t = weight.reshape(groups, input.shape[1] // groups, -1).transpose(1, 2)  # (G, O/G·k_h·k_w, C/G)
+    cols = (w_t @ x).reshape(n, out_channels * kernel[0] * kernel[1], h * w)
+    out = Fold.apply(cols, output_size=size, positions=(h, w), **geometry)
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+
+class WindowMax(tg.Function):
+    """The largest of the k values along dim 2 of (N, C, k, L): max pooling over unfolded windows.
+
+    ∂out/∂x is 1 at the maximum of each window and 0 elsewhere (the first maximum when several
+    tie, as PyTorch's max_pool2d), so backward puts each gradient where its maximum was.
+    """
+
+    def forward(self, windows):
+        self.shape, self.where = windows.shape, windows.argmax(axis=2)[:, :, None]
+        return np.take_along_axis(windows, self.where, axis=2)[:, :, 0]
+
+    def backward(self, grad):
+        out = np.zeros(self.shape, dtype=grad.dtype)
+        np.put_along_axis(out, self.where, grad[:, :, None], axis=2)
+        return out
+
+
+def _pool_geometry(name, input, kernel_size, stride, padding, dilation=1):
+    geometry = _geometry(name, kernel_size, dilation, padding, kernel_size if stride is None else stride)
+    _check_images(name, input, geometry)
+    (kh, kw), padding = geometry["kernel_size"], geometry["padding"]
+    if padding[0] > kh // 2 or padding[1] > kw // 2:
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {(kh, kw)}")
+    return geometry
+
+
+def max_pool2d(input: tg.Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False) -> tg.Tensor:
+    """out[n, c, y, z] = the largest x[n, c, ·, ·] in the window at (y, z); ``stride`` defaults to the kernel size.
+
+    Padding counts as −∞, so it is never the maximum.
+    """
+    if ceil_mode or return_indices:
+        raise ValueError("max_pool2d: ceil_mode and return_indices are not written here")
+    if input.ndim == 3:
+        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation).squeeze(0)
+    geometry = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation)
+    (kh, kw), (ph, pw) = geometry["kernel_size"], geometry["padding"]
+    if ph or pw:  # padded with −∞ here, as Unfold would pad with zeros
+        input, geometry["padding"] = pad(input, (pw, pw, ph, ph), value=-np.inf), (0, 0)
+    (n, c), (oh, ow) = input.shape[:2], _out_size(input.shape[2:], **geometry)
+    windows = Unfold.apply(input, **geometry).reshape(n, c, kh * kw, oh * ow)
+    return WindowMax.apply(windows).reshape(n, c, oh, ow)
+
+
+def avg_pool2d(input: tg.Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> tg.Tensor:
+    """out[n, c, y, z] = the mean of x[n, c, ·, ·] over the window at (y, z); ``stride`` defaults to the kernel size.
+
+    The padding's zeros count in the mean unless ``count_include_pad=False``; ``divisor_override``
+    replaces the number of elements divided by.
+    """
+    if ceil_mode:
+        raise ValueError("avg_pool2d: ceil_mode is not written here")
+    if input.ndim == 3:
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, False, count_include_pad,
+                          divisor_override).squeeze(0)
+    geometry = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding)
+    (kh, kw), (n, c) = geometry["kernel_size"], input.shape[:2]
+    (oh, ow) = _out_size(input.shape[2:], **geometry)
+    sums = Unfold.apply(input, **geometry).reshape(n, c, kh * kw, oh * ow).sum(dim=2)
+    if divisor_override is not None:
+        counts = divisor_override
+    elif count_include_pad:
+        counts = kh * kw
+    else:  # how many real pixels each window covers: unfold an image of ones
+        ones = np.ones((1, 1) + input.shape[2:], dtype=input.dtype)
+        counts = tg.Tensor(_im2col(ones, (oh, ow), **geometry).sum(axis=1))
+    return (sums / counts).reshape(n, c, oh, ow)
+
+
+def adaptive_avg_pool2d(input: tg.Tensor, output_size) -> tg.Tensor:
+    """Average pooling to a given output size: output row i averages input rows ⌊iH/H'⌋ to ⌈(i + 1)H/H'⌉ − 1
+    (PyTorch's windows; they overlap where H' does not divide H), and the same for columns.
+
+    Written as out = A_h x A_wᵀ, with A_h (H' × H) holding 1/(window length) on each row's window.
+    ``output_size`` is an int or a pair; None in it keeps that side's input size.
+    """
+    if input.ndim == 3:
+        return adaptive_avg_pool2d(input.unsqueeze(0), output_size).squeeze(0)
+    _check_images("adaptive_avg_pool2d", input)
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    sizes = tuple(n if s is None else s for s, n in zip(sizes, input.shape[2:]))
+    sizes = _ints(sizes, 2, "adaptive_avg_pool2d", "output_size", 1)
+    a_h, a_w = (tg.Tensor(_averaging(n, m, input.dtype)) for n, m in zip(input.shape[2:], sizes))
+    return a_h @ input @ a_w.T
+
+
+def _averaging(n: int, m: int, dtype) -> np.ndarray:
+    """The (m × n) matrix whose row i averages PyTorch's adaptive window i of n elements."""
+    rows = np.zeros((m, n), dtype=dtype)
+    for i in range(m):
+        start, end = (i * n) // m, -(-(i + 1) * n // m)
+        rows[i, start:end] = 1 / (end - start)
+    return rows
 
 
 # ------------------------------------------------------------------------ more activations

@@ -248,11 +248,11 @@ class Identity(Module):
         return x
 
 
-class BatchNorm1d(Module):
-    """Normalise each feature over the batch, then scale and shift: y = γ (x − μ)/√(σ² + ε) + β.
+class _BatchNorm(Module):
+    """Normalise each channel over the batch, then scale and shift: y = γ (x − μ)/√(σ² + ε) + β.
 
-    Input (N, C) or (N, C, L). In training, μ and σ² are the batch's mean and (biased) variance
-    of each of the C features, over N (and L); the running averages used in evaluation follow
+    For input (N, C, ...), in training μ and σ² are the batch's mean and (biased) variance of each
+    of the C channels, over N and every position; the running averages used in evaluation follow
     r ← (1 − momentum) r + momentum · (batch statistic), with the *unbiased* variance
     (σ² · n/(n − 1)), as PyTorch does. ``momentum=None`` makes them plain averages over all
     batches so far. In eval mode the running averages replace the batch's statistics, so one
@@ -260,13 +260,17 @@ class BatchNorm1d(Module):
     and β; ``track_running_stats=False`` keeps no running averages and uses batch statistics always.
     """
 
+    shapes: str  # the input shapes a subclass takes, as its error messages name them
+    dims: tuple  # ... and their numbers of dimensions
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
+        name = type(self).__name__
         if not eps > 0:
-            raise ValueError(f"BatchNorm1d: eps must be > 0, got {eps}")
+            raise ValueError(f"{name}: eps must be > 0, got {eps}")
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm1d: momentum must lie in [0, 1] or be None, got {momentum}")
+            raise ValueError(f"{name}: momentum must lie in [0, 1] or be None, got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -278,16 +282,16 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", tg.tensor(0, dtype=np.int64))
 
     def forward(self, x):
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}) or "
-                             f"(N, {self.num_features}, L), got {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)  # per-feature values broadcast along the others
+        if x.ndim not in self.dims or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape {self.shapes.replace('C', str(self.num_features))}, "
+                             f"got {x.shape}")
+        axes = (0,) + tuple(range(2, x.ndim))  # every dim but the channels'
+        shape = (1, -1) + (1,) * (x.ndim - 2)  # per-channel values broadcast along the others
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             n = x.numel() // self.num_features
             if self.training and n == 1:
-                raise ValueError(f"{self!r}: expected more than 1 value per feature when training, got input of "
+                raise ValueError(f"{self!r}: expected more than 1 value per channel when training, got input of "
                                  f"shape {x.shape} (use a larger batch, or call eval())")
             mean = x.mean(dim=axes, keepdim=True)
             var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)
@@ -311,6 +315,18 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """`_BatchNorm` of features: input (N, C), or (N, C, L) with statistics over N and L."""
+
+    shapes, dims = "(N, C) or (N, C, L)", (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """`_BatchNorm` of images' channels: input (N, C, H, W), statistics over N, H and W."""
+
+    shapes, dims = "(N, C, H, W)", (4,)
 
 
 class LayerNorm(Module):
@@ -384,15 +400,35 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Flatten(Module):
-    """Flatten every dimension from ``start_dim`` on: (N, 28, 28) images become (N, 784) rows."""
+class Dropout2d(Module):
+    """In training, zero each channel of each (N, C, H, W) example with probability p and scale the rest by
+    1/(1 − p); in eval, identity. See `nn.functional.dropout2d`."""
 
-    def __init__(self, start_dim: int = 1):
+    def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None):
         super().__init__()
-        self.start_dim = start_dim
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout2d: p must be in [0, 1), got {p}")
+        self.p, self.generator = p, generator
 
     def forward(self, x):
-        return x.flatten(self.start_dim)
+        return F.dropout2d(x, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Flatten the dimensions from ``start_dim`` to ``end_dim`` into one: (N, 1, 28, 28) images become (N, 784) rows."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Sequential(Module):

@@ -181,10 +181,10 @@ def test_a_ctrl_c_during_a_save_takes_effect_after_it():
 def test_ctrl_c_during_seeds_reports_the_finished_seeds(capsys, monkeypatch):
     real = train.train_once
 
-    def interrupted_at_seed_2(args, dataset):
+    def interrupted_at_seed_2(args, dataset, network):
         if args.seed == 2:
             raise KeyboardInterrupt("no checkpoint was saved (--save PATH keeps one after every epoch)")
-        return real(args, dataset)
+        return real(args, dataset, network)
 
     monkeypatch.setattr(train, "train_once", interrupted_at_seed_2)
     status, out, err = main(capsys, "train", *TINY, "--epochs", "1", "--seeds", "5,0,2,3")

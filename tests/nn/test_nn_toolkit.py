@@ -387,7 +387,7 @@ def test_normalisation_layers_refuse_a_zero_eps_and_a_momentum_outside_zero_to_o
 def test_batchnorm_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\) or \(N, 3, L\), got \(4, 2\)"):
         nn.BatchNorm1d(3)(tg.zeros(4, 2))
-    with pytest.raises(ValueError, match="more than 1 value per feature when training"):
+    with pytest.raises(ValueError, match="more than 1 value per channel when training"):
         nn.BatchNorm1d(3)(tg.zeros(1, 3))
     layer = nn.BatchNorm1d(3).eval()
     assert layer(tg.zeros(1, 3)).shape == (1, 3)  # one example is fine in evaluation

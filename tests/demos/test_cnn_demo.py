@@ -1,0 +1,60 @@
+"""`tinygrad-edu cnn`: one epoch of LeNet on a subset of the real digits, its checkpoint, its picture, its flags."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from demos import cli, cnn
+
+DATA = os.environ.get("TINYGRAD_EDU_DATA")
+needs_data = pytest.mark.skipif(
+    not (DATA and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()),
+    reason="set TINYGRAD_EDU_DATA to a folder holding mnist/ and fashion-mnist/ to run the demos",
+)
+
+
+def run_demo(*argv: str) -> dict:
+    args = cli.build_parser().parse_args(list(argv))
+    return args.run(args)
+
+
+def test_cnn_is_a_command_with_lenets_defaults(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--help"])
+    assert re.search(r"\bcnn\b", capsys.readouterr().out)
+    args = cli.build_parser().parse_args(["cnn"])
+    assert (args.channels, args.hidden, args.optimizer, args.batch_size) == ([20, 50], 500, "adam", 64)
+    model = cnn.build(args)[0]
+    assert [p.shape for p in model.parameters()] == [(20, 1, 5, 5), (20,), (50, 20, 5, 5), (50,), (500, 800), (500,),
+                                                     (10, 500), (10,)]
+
+
+@pytest.mark.parametrize("flag", ["--channels 20", "--channels 0,5", "--channels a,b", "--dataset kmnist"])
+def test_bad_flags_are_refused(flag, capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["cnn", *flag.split()])
+    assert "error" in capsys.readouterr().err
+
+
+@needs_data
+def test_one_epoch_on_a_subset_learns_saves_resumes_and_draws(tmp_path, capsys):
+    png, saved = tmp_path / "cnn.png", tmp_path / "cnn.npz"
+    common = ["--subset", "600", "--channels", "4,8", "--hidden", "32", "--batch-size", "5", "--lr", "0.003"]
+    result = run_demo("cnn", *common, "--epochs", "1", "--save", str(saved), "--png", str(png))
+    out = capsys.readouterr().out
+    assert re.search(r"epoch   1/1: loss \d\.\d{4}, test accuracy \d+\.\d\d%", out)
+    assert result["test_accuracy"] > 0.5  # one epoch of 120 steps; chance is 0.1
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A second epoch from the checkpoint equals two epochs without stopping.
+    resumed = run_demo("cnn", "--resume", str(saved), "--epochs", "2", "--png", str(png))
+    unbroken = run_demo("cnn", *common, "--epochs", "2", "--png", str(png))
+    assert resumed["history"] == [dict(h, seconds=resumed["history"][i]["seconds"]) for i, h in enumerate(unbroken["history"])]
+    for a, b in zip(resumed["model"].parameters(), unbroken["model"].parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(ValueError, match="other settings: --channels 8,8"):
+        run_demo("cnn", "--resume", str(saved), "--channels", "8,8", "--epochs", "2")
