@@ -12,37 +12,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from demos import cli, train
+from test_faults import ROOT, TINY, main, needs_data, one_error_line  # the CLI tests' shared helpers
 
-ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())  # whose code subprocesses run
-DATA = os.environ.get("TINYGRAD_EDU_DATA")
-needs_data = pytest.mark.skipif(
-    not (DATA and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()),
-    reason="set TINYGRAD_EDU_DATA to a folder holding mnist/ to run the demos",
-)
 posix_only = pytest.mark.skipif(os.name != "posix", reason="signals, FIFOs and /dev/full are POSIX")
-TINY = ["--subset", "200", "--sizes", "784,4,10", "--quiet"]
-
-
-def main(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        status = cli.main(list(argv))
-    except SystemExit as exit_:  # argparse's own errors
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def epochs_in(path) -> list:
