@@ -138,20 +138,25 @@ def test_a_ctrl_c_during_a_save_takes_effect_after_it():
     """Even when the signal reaches another thread (numpy's, tqdm's), the block finishes first."""
     import threading
 
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with cli.ctrl_c_deferred():
-            sender = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
-            sender.start()
-            sender.join()
-            time.sleep(0.05)  # the handler has had every chance to run
-            done.append("saved")
-            done.append("recorded")
-    assert done == ["saved", "recorded"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with cli.ctrl_c_deferred():  # without a signal, nothing is raised
-        done.append("again")
-    assert done[-1] == "again"
+    # Python's own handler, as under a terminal: a background job (`pytest &`, nohup) starts with SIGINT ignored
+    outside = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        done = []
+        with pytest.raises(KeyboardInterrupt):
+            with cli.ctrl_c_deferred():
+                sender = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
+                sender.start()
+                sender.join()
+                time.sleep(0.05)  # the handler has had every chance to run
+                done.append("saved")
+                done.append("recorded")
+        assert done == ["saved", "recorded"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with cli.ctrl_c_deferred():  # without a signal, nothing is raised
+            done.append("again")
+        assert done[-1] == "again"
+    finally:
+        signal.signal(signal.SIGINT, outside)
 
 
 @needs_data
