@@ -148,8 +148,12 @@ class ShapeMethods:
             return SortResult(self.clone(), promotion.Tensor._constant(np.zeros((), dtype=np.int64)))
         axis = _axis(dim, self.ndim)
         data = self._read("sort()")
-        key = data.astype(np.int64) if data.dtype.kind in "bu" else data  # negating would wrap around
-        indices = promotion.Tensor._constant(np.argsort(-key if descending else key, axis=axis, kind="stable"))
+        if descending:  # the reversed array sorted up, read backwards: NaN comes first and ties keep their order,
+            n = data.shape[axis]  # as in PyTorch (sorting -data would put NaN last and wrap the smallest integer)
+            order = n - 1 - np.flip(np.argsort(np.flip(data, axis), axis=axis, kind="stable"), axis)
+        else:
+            order = np.argsort(data, axis=axis, kind="stable")
+        indices = promotion.Tensor._constant(order)
         return SortResult(self.gather(axis, indices), indices)
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):

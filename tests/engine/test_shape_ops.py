@@ -109,6 +109,20 @@ def test_sort_and_topk_give_indices_too():
     assert u.sort(descending=True).values.tolist() == [250, 7, 3]
 
 
+def test_sorting_down_puts_nan_first_keeps_ties_in_order_and_does_not_wrap_the_smallest_integer():
+    # PyTorch's order: NaN counts as the largest value; sorting -x instead put it last and made -min(int64) wrap
+    x = tg.tensor([[1.0, np.nan, 3.0, 2.0, 3.0], [0.0, -np.inf, np.inf, 0.0, np.nan]], dtype=tg.float64)
+    values, indices = x.sort(dim=1, descending=True)
+    assert indices.tolist() == [[1, 2, 4, 3, 0], [4, 2, 0, 3, 1]]  # the two 3s and the two 0s keep their order
+    assert np.array_equal(values.numpy(), np.take_along_axis(x.numpy(), indices.numpy(), 1), equal_nan=True)
+    assert x.topk(1, dim=1).indices.tolist() == [[1], [4]] and x[1].topk(2).indices.tolist() == [4, 2]
+    assert x.sort(dim=0, descending=True).indices.tolist() == [[0, 0, 1, 0, 1], [1, 1, 0, 1, 0]]
+    smallest = np.iinfo(np.int64).min
+    assert tg.tensor(np.array([smallest, 0, 5])).sort(descending=True).values.tolist() == [5, 0, smallest]
+    big = np.array([2**64 - 1, 1, 2**63], dtype=np.uint64)
+    assert tg.tensor(big).argsort(descending=True).tolist() == [0, 2, 1]
+
+
 def test_nonzero_split_and_chunk():
     x = tg.tensor([[0.0, 1.5], [2.0, 0.0]])
     assert x.nonzero().tolist() == [[0, 1], [1, 0]] and x.nonzero().dtype == tg.int64
