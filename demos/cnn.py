@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="neurons of the fully connected hidden layer (default 500)")
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
                         help="the digits, or Fashion-MNIST's clothes (default mnist)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="cnn.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="cnn.png",
                         help="where to draw the first layer's filters and one test image's feature maps "
                              "(default cnn.png)")
     train.add_training_arguments(parser, LENET)

@@ -11,7 +11,8 @@ f(x) = eˣ − 2x (minimum at x = ln 2), then on the two-parameter cost C(w, b) 
 on the ink of two digits (the surface of ``cost-surface``), whose 2×2 Hessian comes from the
 gradient's two components. Where C is not convex (H has a negative eigenvalue, which is where a
 sigmoid saturates) a pure Newton step heads for a maximum or a saddle, so the step here adds μI to H
-with the smallest μ that makes it positive definite (Levenberg–Marquardt damping).
+with the smallest μ that makes it positive definite, and more where a step would raise C
+(Levenberg–Marquardt damping).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def add_arguments(parser) -> None:
                         help="stop when C is this close to the grid's lowest cost (default 0.005)")
     parser.add_argument("--max-updates", type=common.positive_int, default=20_000,
                         help="give up after this many updates (default 20000)")
-    parser.add_argument("--png", type=common.writable_file, metavar="PATH", default="newton.png",
+    parser.add_argument("--png", type=common.picture_file, metavar="PATH", default="newton.png",
                         help="where to save the picture")
     common.add_output_arguments(parser)
     common.add_data_arguments(parser)
@@ -70,17 +71,25 @@ def hessian(cost, theta: np.ndarray) -> tuple:
 
 
 def newton(cost, start, target: float, max_updates: int) -> dict:
-    """θ ← θ − (H + μI)⁻¹ ∇C from ``start`` until C ≤ target; μ ≥ 0 is the least that makes H + μI
-    positive definite (0 wherever C curves upwards in every direction: then it is Newton's own step)."""
+    """θ ← θ − (H + μI)⁻¹ ∇C from ``start`` until C ≤ target. μ starts at the least that makes H + μI
+    positive definite (0 wherever C curves upwards in every direction: then it is Newton's own step);
+    a step that would not lower C is not taken: μ grows tenfold and the shorter step, turned towards
+    −∇C, is tried instead (Levenberg–Marquardt)."""
     path, damped = [np.array(start, dtype=np.float64)], 0
     c, gradient, H = hessian(cost, path[-1])
     first_hessian = H
     while c > target and len(path) <= max_updates:
         lowest = np.linalg.eigvalsh(H)[0]
         mu = 0.0 if lowest > 1e-6 else 1e-3 - lowest
+        while True:
+            theta = path[-1] - np.linalg.solve(H + mu * np.eye(len(H)), gradient)
+            c_new, gradient_new, H_new = hessian(cost, theta)
+            if c_new < c or mu > 1e12:  # (a NaN cost is not lower); μ that large leaves θ where it is
+                break
+            mu = max(10 * mu, 1e-3)
         damped += mu > 0
-        path.append(path[-1] - np.linalg.solve(H + mu * np.eye(len(H)), gradient))
-        c, gradient, H = hessian(cost, path[-1])
+        path.append(theta)
+        c, gradient, H = c_new, gradient_new, H_new
     return {"path": np.array(path), "cost": c, "updates": len(path) - 1, "damped": damped, "reached": c <= target,
             "hessians": (first_hessian, H)}
 
@@ -120,7 +129,8 @@ def run(args) -> dict:
         print(f"{name:<36} {r['updates']:>8,} {w:>8.2f} {b:>8.2f} {r['cost']:>8.4f}{late}")
     start, end = (np.linalg.eigvalsh(H) for H in second["hessians"])
     print(f"the Hessian's eigenvalues: {start[0]:.4f} and {start[1]:.4f} at the start, {end[0]:.4f} and {end[1]:.4f} at "
-          f"Newton's end; steps damped (H not positive definite there): {second['damped']} of {second['updates']}")
+          f"Newton's end; steps damped (H not positive definite there, or the full step would raise C): "
+          f"{second['damped']} of {second['updates']}")
     draw(args.png, C, ws, bs, results, first, other)
     return {"one_dimensional": runs, "results": results, "grid": C, "ws": ws, "bs": bs, "s": s, "y": y, "target": target}
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import tinygrad_edu as tg
 from demos import cost_surface, newton
 from test_demos import needs_data, run_demo
 from test_lecture_demos import picture_as_expected
@@ -59,6 +60,25 @@ def test_newton_solves_a_quadratic_in_one_step_and_damps_where_the_cost_curves_d
     r = newton.newton(saddle, (1.0, 0.1), target=-0.25 + 1e-9, max_updates=50)
     assert r["damped"] >= 1 and r["reached"]
     np.testing.assert_allclose(np.abs(r["path"][-1]), [0.0, 1.0], atol=1e-4)  # a minimum, not the saddle at 0
+
+
+def test_a_newton_step_that_would_raise_the_cost_is_damped_until_it_lowers_it():
+    # √(1 + x²) curves upwards everywhere, yet the plain Newton step from x = 2 lands at x = −8 (−x³), higher up
+    cost = lambda t: (1 + t[0] ** 2).sqrt() + t[1] ** 2 / 2
+    r = newton.newton(cost, (2.0, 1.0), target=1 + 1e-9, max_updates=100)
+    costs = [cost(tg.tensor(theta)).item() for theta in r["path"]]
+    assert r["reached"] and all(b < a for a, b in zip(costs, costs[1:])), costs
+    assert r["damped"] >= 1
+
+
+def test_newton_and_cnn_refuse_to_draw_over_a_file_that_is_not_a_picture(tmp_path, capsys):
+    from demos import cli
+    network = tmp_path / "model.npz"
+    network.write_bytes(b"PK\x03\x04 a saved network")
+    for command in ("newton", "cnn"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--png", str(network)])
+        assert "--png" in capsys.readouterr().err and network.read_bytes().startswith(b"PK")
 
 
 @needs_data
