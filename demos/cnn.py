@@ -59,7 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check(args: argparse.Namespace) -> None:
-    """Nothing to refuse: every pair of channel counts fits the 28x28 images."""
+    """Refuse, before any data is loaded, a network that would not fit in this machine's memory (every
+    pair of channel counts fits the 28x28 images: 5x5 filters and two poolings leave 4x4 maps)."""
+    (c1, c2), hidden = args.channels, args.hidden
+    count = (25 + 1) * c1 + (c1 * 25 + 1) * c2 + (c2 * 16 + 1) * hidden + (hidden + 1) * 10
+    common.check_memory(count, f"--channels {c1},{c2} --hidden {hidden}", copies=2 if args.optimizer == "sgd" else 4)
 
 
 def images(X: np.ndarray) -> np.ndarray:

@@ -213,17 +213,17 @@ def train_epochs(model, step, X, T, *, epochs, batch_size, seed, start=0, quiet=
         yield epoch, total / len(X)
 
 
-def check_memory(sizes: list[int], copies: int) -> None:
-    """Refuse, before any data is loaded, a network whose float32 parameters (times ``copies``:
-    the weights, their gradients, an optimizer's buffers) would not fit in this machine's memory."""
-    count = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+def check_memory(count: int, flags: str, copies: int) -> None:
+    """Refuse, before any data is loaded, a network of ``count`` float32 parameters (times ``copies``:
+    the weights, their gradients, an optimizer's buffers) that would not fit in this machine's memory;
+    ``flags`` are the command-line flags that asked for it, for the message."""
     needed = 4 * count * copies
     try:
         available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return  # no way to ask on this system: let the allocation decide
     if needed > available:
-        raise MemoryError(f"--sizes {','.join(map(str, sizes))}: {count:,} weights and biases need about "
+        raise MemoryError(f"{flags}: {count:,} weights and biases need about "
                           f"{needed / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than this "
                           f"machine's {available / 2**30:,.1f} GiB of memory")
 

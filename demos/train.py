@@ -112,7 +112,8 @@ def check(args: argparse.Namespace) -> None:
         raise ValueError(f"--sizes must start with 784, the number of pixels, not {args.sizes[0]}")
     if args.sizes[-1] != 10:
         raise ValueError(f"--sizes must end with 10, one output per class, not {args.sizes[-1]}")
-    common.check_memory(args.sizes, copies=2 if args.optimizer == "sgd" else 4)
+    count = sum((n_in + 1) * n_out for n_in, n_out in zip(args.sizes[:-1], args.sizes[1:]))
+    common.check_memory(count, f"--sizes {','.join(map(str, args.sizes))}", copies=2 if args.optimizer == "sgd" else 4)
 
 
 def images(X):

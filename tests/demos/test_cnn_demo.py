@@ -34,6 +34,18 @@ def test_cnn_is_a_command_with_lenets_defaults(capsys):
                                                      (10, 500), (10,)]
 
 
+@pytest.mark.parametrize("flags", [[], ["--channels", "3,7", "--hidden", "11"], ["--optimizer", "sgd"]])
+def test_a_network_too_large_for_memory_is_refused_before_any_data_is_read(flags, monkeypatch):
+    args = cli.build_parser().parse_args(["cnn", *flags])
+    cnn.check(args)  # it fits this machine
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 1}  # a machine of 4 KiB
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    with pytest.raises(MemoryError, match=r"^--channels \d+,\d+ --hidden \d+: ([\d,]+) weights and biases") as info:
+        cnn.check(args)
+    count = int(info.value.args[0].split(": ")[1].split(" ")[0].replace(",", ""))
+    assert count == sum(p.numel() for p in cnn.build(args)[0].parameters())  # the count is the model's
+
+
 @pytest.mark.parametrize("flag", ["--channels 20", "--channels 0,5", "--channels a,b", "--dataset kmnist"])
 def test_bad_flags_are_refused(flag, capsys):
     with pytest.raises(SystemExit):
