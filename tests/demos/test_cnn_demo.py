@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from demos import cli, cnn
-
-DATA = os.environ.get("TINYGRAD_EDU_DATA")
-needs_data = pytest.mark.skipif(
-    not (DATA and (Path(DATA) / "mnist" / "train-images-idx3-ubyte.gz").exists()),
-    reason="set TINYGRAD_EDU_DATA to a folder holding mnist/ and fashion-mnist/ to run the demos",
-)
-
-
-def run_demo(*argv: str) -> dict:
-    args = cli.build_parser().parse_args(list(argv))
-    return args.run(args)
-
+from test_demos import needs_data, run_demo  # the demo tests' shared helpers
 
 def test_cnn_is_a_command_with_lenets_defaults(capsys):
     with pytest.raises(SystemExit):
