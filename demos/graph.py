@@ -4,7 +4,7 @@ The 784-30-10 sigmoid network, the quadratic cost C = 1/(2n) Σ‖y − a‖², 
 digits: `tg.draw_graph` draws every tensor of the step, then backward fills in the gradients. Open the
 page (one file, it needs no network) and click a tensor to see its value and its gradient ∂C/∂t, with
 a heat map of each weight matrix; the "Backward: next step" button follows backward from the cost to
-the inputs, one tensor at a time, in the order `autograd.run_backward` visits them.
+the inputs, one tensor at a time, in the order `autograd.backpropagate` visits them.
 """
 
 from __future__ import annotations

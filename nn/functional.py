@@ -1033,23 +1033,29 @@ def _constant(value, name, what) -> tg.Tensor:
 
 
 def _pair(name, input, target, reduction, allowed=REDUCTIONS):
-    """Check a prediction and a target of the same shape (the op takes integer targets in the prediction's float type)."""
+    """Check a float prediction and a target of the same shape (`_pair_error` says what is wrong); the op
+    takes integer targets in the prediction's float type."""
     _check_reduction(name, reduction, allowed)
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = target if isinstance(target, tg.Tensor) else tg.Tensor(np.asarray(target))
-    if input.shape != target.shape and target.dtype.kind in "iu" and target.shape == input.shape[:-1]:
-        raise ValueError(f"{name}: the target {target.shape} looks like class labels (integers, one per example) "
-                         f"for predictions of shape {input.shape}; this cost compares each output vector with a "
-                         f"target vector of its shape: one-hot encode the labels, nn.one_hot(labels, "
-                         f"{input.shape[-1]}), or use nn.CrossEntropyLoss, which takes the labels as they are")
-    if input.shape != target.shape:
-        raise ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
-                         "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
-                         "(n,) becomes an (n, n) table, usually by mistake)")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{name}: predictions must be float, got {input.dtype}")
-    if reduction in ("mean", "lecture") and input.numel() == 0:
-        raise ValueError(f"{name}: empty batch {input.shape}: the mean over no examples is undefined "
-                         "(PyTorch gives nan); skip empty batches, or use reduction='sum'")
+    empty = reduction in ("mean", "lecture") and input.data.size == 0  # a mean over no examples
+    if input.shape != target.shape or input.dtype.kind != "f" or empty:
+        raise _pair_error(name, input, target)
     return input, target
+
+
+def _pair_error(name, input, target) -> Exception:
+    if input.shape != target.shape and target.dtype.kind in "iu" and target.shape == input.shape[:-1]:
+        return ValueError(f"{name}: the target {target.shape} looks like class labels (integers, one per example) "
+                          f"for predictions of shape {input.shape}; this cost compares each output vector with a "
+                          f"target vector of its shape: one-hot encode the labels, nn.one_hot(labels, "
+                          f"{input.shape[-1]}), or use nn.CrossEntropyLoss, which takes the labels as they are")
+    if input.shape != target.shape:
+        return ValueError(f"{name}: prediction shape {input.shape} and target shape {target.shape} differ; give both "
+                          "the same shape (where PyTorch can, it broadcasts them with a warning: (n, 1) against "
+                          "(n,) becomes an (n, n) table, usually by mistake)")
+    if input.dtype.kind != "f":
+        return TypeError(f"{name}: predictions must be float, got {input.dtype}")
+    return ValueError(f"{name}: empty batch {input.shape}: the mean over no examples is undefined "
+                      "(PyTorch gives nan); skip empty batches, or use reduction='sum'")

@@ -128,7 +128,7 @@ class Observer:
 
     def backward(self, root, gradient, retain_graph: bool, given, create_graph: bool = False, inputs=None) -> None:
         """``root.backward(given)`` was called, ``gradient`` being the checked ∂root/∂root: run the walk."""
-        run_backward(root, gradient, retain_graph, create_graph, inputs)
+        backpropagate([root], [gradient], retain_graph, create_graph, inputs)
 
     def grad(self, outputs: list, gradients: list, inputs: list, retain_graph: bool, create_graph: bool) -> dict:
         """`grad` was called: walk back from ``outputs`` (with their ``gradients``) and return {input: gradient}."""
@@ -217,11 +217,9 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        """Run ``forward`` on the inputs' data and, when gradients are wanted, record the node.
-
-        Inputs that are plain numbers or NumPy arrays become constant tensors (a number takes the
-        dtype the tensor inputs promote to, so ``Op.apply(x, 0.1)`` keeps ``x``'s float64).
-        """
+        """Run ``forward`` on the inputs' data and, when gradients are wanted, record the node. Numbers
+        and NumPy arrays given as inputs become constant tensors (a number in the dtype the tensor
+        inputs promote to, so ``Op.apply(x, 0.1)`` keeps ``x``'s float64)."""
         Tensor = cls.tensor_type
         inputs = tuple([x if isinstance(x, Tensor) else _constant_input(cls, x, inputs) for x in inputs])
         fn = cls()
@@ -280,12 +278,9 @@ def _constant_input(op, value, inputs):
 
 
 def _run_forward(fn, inputs, kwargs) -> np.ndarray:
-    """``fn.forward`` on the inputs' arrays, always returning an array (a full sum gives a NumPy
-    scalar, and in-place changes need an array).
-
-    A ValueError (most often shapes that do not fit) is raised again naming the op and the shapes,
-    chained to the original, so the line of ``forward`` that raised stays in the traceback.
-    """
+    """``fn.forward`` on the inputs' arrays, always returning an array (a full sum gives a NumPy scalar,
+    and in-place changes need an array). A ValueError (most often shapes that do not fit) is raised
+    again naming the op and the shapes, chained to the original: ``forward``'s line stays in the traceback."""
     try:
         out = fn.forward(*[t.data for t in inputs], **kwargs)
     except ValueError as err:
@@ -294,37 +289,17 @@ def _run_forward(fn, inputs, kwargs) -> np.ndarray:
     return out if type(out) is np.ndarray else _as_array(fn, out)
 
 
-def _checked_gradients(fn, grads, on_tensors: bool = False) -> tuple:
-    """What ``fn.backward`` returned, as one array (or None) per input, or an error naming the op,
-    the input and the shape its gradient must have (its own, or one that broadcasting made of it).
-    A backward run ``on_tensors`` (create_graph) must return tensors: an array there was computed
-    from values read out of the tensors, and would silently be a constant."""
-    name = type(fn).__name__
+def _checked_gradients(fn, grads, kind=(np.ndarray, np.generic)) -> tuple:
+    """What ``fn.backward`` returned, as one gradient (or None) per input: each of ``kind`` (an array;
+    a tensor from a backward run on tensors) and of its input's shape, or of one broadcasting made of
+    it. Anything else is refused with an error naming the op and the input (`_gradient_error`)."""
     grads = grads if isinstance(grads, tuple) else (grads,)
     if len(grads) != len(fn.parents):
-        raise TypeError(
-            f"{name}.backward returned {len(grads)} gradient(s) for {len(fn.parents)} input(s); return one "
-            "per input, as a tuple, with None for an input that needs no gradient"
-        )
+        raise _gradient_count_error(fn, grads)
     for i, (grad, parent) in enumerate(zip(grads, fn.parents)):
-        if grad is None:
-            continue
-        if on_tensors and not isinstance(grad, Function.tensor_type):
-            raise DifferentiableOnceError(
-                f"{name}.backward, run on tensors for a second derivative, returned a {type(grad).__name__} as the "
-                f"gradient of input {i}: compute it from grad with operators and NumPy functions, not from values "
-                "read out of a tensor (.data, .numpy()), or mark backward once_differentiable"
-            )
-        if not on_tensors and not isinstance(grad, (np.ndarray, np.generic)):
-            raise TypeError(
-                f"{name}.backward returned a {type(grad).__name__} as the gradient of input {i}; "
-                f"return a NumPy array of the input's shape {parent.shape}"
-            )
-        if grad.shape != parent.shape and not _broadcasts_to(parent.shape, grad.shape):
-            raise ValueError(
-                f"{name}.backward returned a gradient of shape {grad.shape} for input {i}, which has shape "
-                f"{parent.shape}; the gradient must have the input's shape (or the shape it was broadcast to)"
-            )
+        if grad is not None and not (isinstance(grad, kind) and (
+                grad.shape == parent.shape or _broadcasts_to(parent.shape, grad.shape))):
+            raise _gradient_error(fn, i, grad, parent, kind)
     return grads
 
 
@@ -347,32 +322,36 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def run_backward(root, gradient, retain_graph: bool, create_graph: bool = False, inputs=None) -> None:
-    """Add ∂root/∂t into ``t.grad`` for every leaf t that requires grad (and every t that called
-    ``retain_grad``), or for the tensors ``inputs`` only: the chain rule, applied to the recorded
-    graph from the root down. With ``create_graph`` the gradients are tensors recorded in the graph."""
-    backpropagate([root], [gradient], _accumulate, retain_graph, create_graph, inputs)
+def _accumulate(tensor, grad) -> None:
+    """Add ``grad`` into ``tensor.grad``, which is always an array of its own (as in PyTorch): the array
+    backward hands on may have reached other tensors too (``a + b`` hands its gradient to both), be a
+    view, or be kept by the op that returned it, so the first one stored is a copy. A recorded
+    gradient (create_graph) is stored as a recorded copy (clone) or sum, so it stays differentiable."""
+    if isinstance(grad, Function.tensor_type):
+        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+        return
+    tensor.grad = Function.tensor_type._constant(grad.copy() if tensor.grad is None else tensor.grad.data + grad)
 
 
-def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: bool = False, targets=None) -> None:
-    """Call ``collect(t, ∂L/∂t)`` for every leaf t (and every t that called ``retain_grad``), or for
-    each tensor t in ``targets``; ``gradients`` are the roots' own gradients ∂L/∂root.
+def backpropagate(roots, gradients, retain_graph: bool, create_graph: bool = False, targets=None,
+                  collect=_accumulate) -> None:
+    """The chain rule, applied to the recorded graph from ``roots`` (with their gradients ∂L/∂root)
+    down: ``collect(t, ∂L/∂t)``, which adds into ``t.grad``, is called for every leaf t that requires
+    grad and every t that called ``retain_grad``, or for each tensor t in ``targets`` only.
 
-    The tensors are visited in reverse topological order, so each one is reached only after every op
-    that used it: by then its ∂L/∂t, the sum of what those ops handed back, is complete. Its own
-    op then turns it into ∂L/∂input for each input. Given ``targets``, only ops that lead to one of
-    them are asked. With ``create_graph`` every gradient is a tensor, and each op's backward runs
-    on tensors (`_backward_on_tensors`), so the gradients are recorded and can be differentiated again.
+    In reverse topological order, each tensor is reached after every op that used it, so its ∂L/∂t
+    (the sum of what they handed back) is complete when its own op turns it into ∂L/∂input for each
+    input. With ``create_graph`` the gradients are tensors, recorded so they can be differentiated again.
     """
     if create_graph and not _mode.enabled:  # the gradients are recorded even inside no_grad (as in PyTorch)
         with enable_grad():
-            return backpropagate(roots, gradients, collect, retain_graph, create_graph, targets)
+            return backpropagate(roots, gradients, retain_graph, create_graph, targets, collect)
     grads = {}  # ∂L/∂t so far, for every tensor t reached (tensors hash by identity)
     for root, gradient in zip(roots, gradients):
         grads[root] = grads[root] + gradient if root in grads else gradient
     order = topological_order(*roots)
     wanted = None if targets is None else set(targets)
-    leads = None if wanted is None else _leading_to(order, wanted)
+    leads = None if wanted is None else _leading_to(order, wanted)  # given targets, only ops leading to them
     for t in reversed(order):
         grad = grads.pop(t, None)
         if grad is None:
@@ -382,12 +361,10 @@ def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: b
         fn = t._ctx
         if fn is None or (leads is not None and t not in leads):
             continue
-        _check_not_freed(fn)
+        if fn.parents is None:  # (copy.copy(t) shares t's op: its walk may have freed it)
+            raise _freed_error(fn)
         check_unchanged(fn)
-        if create_graph:
-            input_grads = _backward_on_tensors(fn, t, grad)
-        else:
-            input_grads = _checked_gradients(fn, _call_backward(fn, grad))  # the chain rule: ∂L/∂input
+        input_grads = _backward_on_tensors(fn, t, grad) if create_graph else _call_backward(fn, grad)
         for i, (parent, parent_grad) in enumerate(zip(fn.parents, input_grads)):
             if parent_grad is None or not parent._requires_grad:
                 continue
@@ -399,26 +376,19 @@ def backpropagate(roots, gradients, collect, retain_graph: bool, create_graph: b
             fn.release()
 
 
-def _call_backward(fn, grad: np.ndarray):
-    """``fn.backward(grad)``, with ``grad`` made read-only first.
-
-    The same gradient array may be handed to several ops (``a + b`` hands its own to both, and
-    ``y = op(x) + x`` then reaches x twice), so a backward that changed it in place (``grad *= ...``)
-    would silently change the others' gradients. Read-only, the write fails instead, and the error
-    says which op broke which rule. Marking an array read-only copies nothing; it costs about 2% of
-    the lecture's eager training step (benchmarks/bench_readonly_grad.py), and nothing in a tg.jit replay.
-    """
+def _call_backward(fn, grad: np.ndarray) -> tuple:
+    """``fn.backward(grad)`` (the chain rule: ∂L/∂input from ∂L/∂output), checked, with ``grad`` made
+    read-only first: the same gradient array may be handed to several ops (``a + b`` hands its own
+    to both), so a backward that changed it in place (``grad *= ...``) would silently change theirs.
+    Read-only copies nothing and costs about 2% of the lecture's eager step (bench_readonly_grad.py)."""
     grad.setflags(write=False)  # (setflags is 4 times faster than flags.writeable = False)
     try:
-        return fn.backward(grad)
+        grads = fn.backward(grad)
     except ValueError as err:
         if "read-only" not in str(err):
             raise
-        raise RuntimeError(
-            f"{type(fn).__name__}.backward wrote into an array it may only read ({err}): the gradient it is handed "
-            "may be handed to other ops too, and the arrays forward kept are its inputs' and output's. Compute a "
-            "new array instead: return grad * x, not grad *= x"
-        ) from err
+        raise _read_only_error(fn, err) from err
+    return _checked_gradients(fn, grads)
 
 
 def _leading_to(order: list, wanted: set) -> set:
@@ -431,51 +401,36 @@ def _leading_to(order: list, wanted: set) -> set:
 
 
 def topological_order(*roots) -> list:
-    """The roots and every tensor they were computed from, each after its inputs (a depth-first
-    search that lists a tensor once all of its inputs are listed).
-
-    Written with an explicit stack instead of recursion, so that a graph 100,000 ops deep does not
-    hit Python's recursion limit; each tensor is expanded once, so the cost is linear in graph size.
-    """
+    """The roots and every tensor they were computed from, each listed after its inputs: a depth-first
+    search, with an explicit stack instead of recursion so that a graph 100,000 ops deep does not hit
+    Python's recursion limit. Each tensor is expanded once, so the cost is linear in graph size."""
     order, expanded = [], set()  # (tensors hash by identity)
     stack = [(root, False) for root in reversed(roots)]  # (tensor, are its inputs listed already?)
     while stack:
         node, inputs_listed = stack.pop()
         if inputs_listed:
             order.append(node)
-            continue
-        if node in expanded:  # reached again along another path, and listed already
-            continue
-        expanded.add(node)
-        stack.append((node, True))
-        if node._ctx is not None:
-            _check_not_freed(node._ctx)
-            for parent in reversed(node._ctx.parents):  # reversed: the first input is expanded first
-                if parent not in expanded:
-                    stack.append((parent, False))
+        elif node not in expanded:  # (one reached again along another path is listed already)
+            expanded.add(node)
+            stack.append((node, True))
+            if node._ctx is not None:
+                if node._ctx.parents is None:
+                    raise _freed_error(node._ctx)
+                # reversed: the first input is expanded first
+                stack.extend((parent, False) for parent in reversed(node._ctx.parents) if parent not in expanded)
     return order
-
-
-def _check_not_freed(fn) -> None:
-    if fn.parents is None:
-        raise RuntimeError(
-            f"going through {fn!r} a second time: an earlier backward has freed its saved values. Call "
-            "backward(retain_graph=True) the first time to keep them (and draw a graph before its backward)."
-        )
 
 
 def _fit(grad, tensor):
     """``grad`` as the gradient of ``tensor``: an array of its shape (summed over the dims broadcasting
     stretched) and its dtype (a float32 input of a float64 op gets a float32 gradient). A recorded
     gradient (create_graph) is a tensor, and is fitted with tensor ops, which are recorded too."""
-    if type(grad) is not np.ndarray:
-        if isinstance(grad, Function.tensor_type):
-            grad = grad if grad.shape == tensor.shape else _sum_to_shape(grad, tensor.shape)
-            return grad if grad.dtype == tensor.dtype else grad.to(tensor.dtype)
-        grad = np.asarray(grad)
+    grad = grad if type(grad) is np.ndarray or isinstance(grad, Function.tensor_type) else np.asarray(grad)
     if grad.shape != tensor.shape:
         grad = _sum_to_shape(grad, tensor.shape)
-    return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
+    if grad.dtype != tensor.dtype:  # (a tensor's astype is .to)
+        grad = grad.astype(tensor.dtype) if type(grad) is np.ndarray else grad.to(tensor.dtype)
+    return grad
 
 
 def _check_finite(fn, i: int, tensor, grad) -> None:
@@ -485,17 +440,6 @@ def _check_finite(fn, i: int, tensor, grad) -> None:
             f"{type(fn).__name__}.backward produced a non-finite gradient (NaN or inf) "
             f"for its input {i} of shape {tensor.shape}"
         )
-
-
-def _accumulate(tensor, grad) -> None:
-    """Add ``grad`` into ``tensor.grad``, which is always an array of its own (as in PyTorch): the array
-    backward hands on may have reached other tensors too (``a + b`` hands its gradient to both), be a
-    view, or be kept by the op that returned it, so the first one stored is a copy. A recorded
-    gradient (create_graph) is stored as a recorded copy (clone) or sum, so it stays differentiable."""
-    if isinstance(grad, Function.tensor_type):
-        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
-        return
-    tensor.grad = Function.tensor_type._constant(grad.copy() if tensor.grad is None else tensor.grad.data + grad)
 
 
 # ------------------------------------------------------------------------- gradients of gradients
@@ -540,7 +484,7 @@ def _backward_on_tensors(fn, out, grad) -> tuple:
         ) from err
     finally:
         _mode.on_tensors = previous
-    return _checked_gradients(fn, grads, on_tensors=True)
+    return _checked_gradients(fn, grads, kind=Function.tensor_type)
 
 
 def _kept_as_tensors(fn, out, attribute: str, value):
@@ -607,7 +551,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 def gradients_at(outputs, gradients, inputs, retain_graph: bool, create_graph: bool) -> dict:
     """{t: ∂L/∂t} for the tensors ``inputs`` that a gradient reaches, L being Σ outputs · gradients."""
     found = {}
-    backpropagate(outputs, gradients, found.__setitem__, retain_graph, create_graph, inputs)
+    backpropagate(outputs, gradients, retain_graph, create_graph, inputs, collect=found.__setitem__)
     return found
 
 
@@ -618,11 +562,7 @@ def seed_gradient(root, gradient, create_graph: bool, caller: str):
     Tensor = Function.tensor_type
     if gradient is None:
         if root.data.size != 1:
-            raise RuntimeError(
-                f"{caller}() without a gradient needs a scalar, but this tensor has shape {root.shape}; "
-                f"reduce it first (e.g. .sum() or .mean()) or pass {'gradient=' if caller == 'backward' else 'grad_outputs='} "
-                "of the same shape"
-            )
+            raise _needs_scalar_error(root, caller)
         seed = np.array(1, dtype=root.dtype).reshape(root.shape)  # ∂root/∂root = 1
     elif create_graph and isinstance(gradient, Tensor):
         seed = gradient if gradient.dtype == root.dtype else gradient.to(root.dtype)
@@ -650,3 +590,55 @@ def _per_output(grad_outputs, count: int) -> list:
 
 def _mismatch(given: int, count: int):
     raise ValueError(f"grad: grad_outputs holds {given} gradient(s) for {count} output(s); give one per output")
+
+
+# ------------------------------------------------------------------------- what the checks say
+# The checks above are one line each on the way through a step; what they say when one fails is here.
+def _gradient_count_error(fn, grads) -> TypeError:
+    return TypeError(
+        f"{type(fn).__name__}.backward returned {len(grads)} gradient(s) for {len(fn.parents)} input(s); return one "
+        "per input, as a tuple, with None for an input that needs no gradient"
+    )
+
+
+def _gradient_error(fn, i: int, grad, parent, kind) -> Exception:
+    """Why the gradient ``fn.backward`` returned for input ``i`` does not fit: not of ``kind``, or of a wrong shape."""
+    name = type(fn).__name__
+    if kind is Function.tensor_type and not isinstance(grad, kind):  # an array, computed from values read out
+        return DifferentiableOnceError(
+            f"{name}.backward, run on tensors for a second derivative, returned a {type(grad).__name__} as the "
+            f"gradient of input {i}: compute it from grad with operators and NumPy functions, not from values "
+            "read out of a tensor (.data, .numpy()), or mark backward once_differentiable"
+        )
+    if not isinstance(grad, kind):
+        return TypeError(
+            f"{name}.backward returned a {type(grad).__name__} as the gradient of input {i}; "
+            f"return a NumPy array of the input's shape {parent.shape}"
+        )
+    return ValueError(
+        f"{name}.backward returned a gradient of shape {grad.shape} for input {i}, which has shape "
+        f"{parent.shape}; the gradient must have the input's shape (or the shape it was broadcast to)"
+    )
+
+
+def _read_only_error(fn, err: ValueError) -> RuntimeError:
+    return RuntimeError(
+        f"{type(fn).__name__}.backward wrote into an array it may only read ({err}): the gradient it is handed "
+        "may be handed to other ops too, and the arrays forward kept are its inputs' and output's. Compute a "
+        "new array instead: return grad * x, not grad *= x"
+    )
+
+
+def _freed_error(fn) -> RuntimeError:
+    return RuntimeError(
+        f"going through {fn!r} a second time: an earlier backward has freed its saved values. Call "
+        "backward(retain_graph=True) the first time to keep them (and draw a graph before its backward)."
+    )
+
+
+def _needs_scalar_error(root, caller: str) -> RuntimeError:
+    return RuntimeError(
+        f"{caller}() without a gradient needs a scalar, but this tensor has shape {root.shape}; "
+        f"reduce it first (e.g. .sum() or .mean()) or pass {'gradient=' if caller == 'backward' else 'grad_outputs='} "
+        "of the same shape"
+    )

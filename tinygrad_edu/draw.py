@@ -6,7 +6,7 @@ notebook, or saved as an SVG file or as a page to explore in a browser.
     drawing.save("graph.html")   # values and gradients are read when saving: after backward, they are there
 
 The page is one file (its CSS, JavaScript and data inline, no network): click a tensor to see its value
-and its gradient ∂C/∂t, and step through backward in the order `autograd.run_backward` visits the tensors.
+and its gradient ∂C/∂t, and step through backward in the order `autograd.backpropagate` visits the tensors.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class GraphDrawing:
                 users[parent].append(child)
         data = {
             "nodes": [self._describe(i, users[i]) for i in range(len(self.tensors))],
-            # the order run_backward visits the tensors: each once every op that used it has handed back its share
+            # the order backpropagate visits the tensors: each once every op that used it has handed back its share
             "backward": list(range(len(self.tensors)))[::-1],
         }
         payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")  # no "</script>" in the data

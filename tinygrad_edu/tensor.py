@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops, promotion
-from .autograd import Function, _mode, no_grad, run_backward, seed_gradient
+from .autograd import Function, _mode, backpropagate, no_grad, seed_gradient
 from .dtypes import FLOATS, bool_, float32, float64, int32, int64, result_type
 from .promotion import as_dtype, as_tensor, index_arrays, promote, to_array
 from .tensor_convert import Conversions
@@ -146,19 +146,15 @@ class Tensor(InPlace, Conversions, MathMethods, ShapeMethods):
         graph, so ``x.grad`` can be differentiated again. The graph's saved arrays are freed
         afterwards unless ``retain_graph`` (which defaults to ``create_graph``) is True.
         """
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no leaf it depends on does)")
         given = gradient  # as passed: the jit refuses one that changes from call to call
         gradient = seed_gradient(self, gradient, create_graph, "backward")
         retain_graph = create_graph if retain_graph is None else retain_graph
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            if not inputs or not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
-                raise RuntimeError("backward(inputs=...): give a tensor or a non-empty sequence of tensors that "
-                                   "require grad")
+        inputs = None if inputs is None else _backward_inputs(inputs)
         if _mode.observer is not None:  # it runs the walk (tinygrad_edu.jit records it first)
             return _mode.observer.backward(self, gradient, retain_graph, given, create_graph, inputs)
-        run_backward(self, gradient, retain_graph, create_graph, inputs)
+        backpropagate([self], [gradient], retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor during backward (leaves always keep it)."""
@@ -605,21 +601,33 @@ def where(condition, x, y) -> Tensor:
     return ops.Where.apply(*promote(x, y), condition=condition)
 
 
+def _backward_inputs(inputs) -> list:
+    """``backward(inputs=...)`` as a list of tensors that require grad, or an error saying what to give."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs or not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        raise RuntimeError("backward(inputs=...): give a tensor or a non-empty sequence of tensors that require grad")
+    return inputs
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """The affine map of a layer, x Wᵀ + b, as one op (weight has shape (out, in), as in PyTorch).
 
     Input, weight and bias must have one dtype: as in PyTorch, a float32 layer refuses float64 data
     (NumPy's default) rather than quietly computing in float64.
     """
-    for name, t in (("input", x), ("bias", bias)):
-        if t is not None and t.dtype != weight.dtype:
-            raise RuntimeError(
-                f"linear: the {name} is {t.dtype} but the weight is {weight.dtype}; a layer computes in its "
-                "weights' dtype and does not promote (as in PyTorch). Convert the input, e.g. x.float() (NumPy "
-                "data is float64 unless made otherwise; tg.tensor(array, dtype=tg.float32) makes it float32), "
-                "or the model, e.g. model.double()"
-            )
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise _linear_dtype_error(x, weight, bias)
     return ops.LinearFn.apply(x, weight) if bias is None else ops.LinearFn.apply(x, weight, bias)
+
+
+def _linear_dtype_error(x, weight, bias) -> RuntimeError:
+    name, t = ("input", x) if x.dtype != weight.dtype else ("bias", bias)
+    return RuntimeError(
+        f"linear: the {name} is {t.dtype} but the weight is {weight.dtype}; a layer computes in its "
+        "weights' dtype and does not promote (as in PyTorch). Convert the input, e.g. x.float() (NumPy "
+        "data is float64 unless made otherwise; tg.tensor(array, dtype=tg.float32) makes it float32), "
+        "or the model, e.g. model.double()"
+    )
 
 
 Function.tensor_type = promotion.Tensor = Tensor  # what Function.apply and the dtype rules make tensors of

@@ -44,26 +44,16 @@ def note_versions(fn, inputs, result) -> None:
 def check_unchanged(fn) -> None:
     """Refuse to run ``fn.backward`` if a value it depends on was changed in place after ``fn`` ran.
 
-    Two cases. ``fn`` noted the version of each input's and its output's memory: a version that
-    has moved on matters if ``fn`` kept that memory for its backward (an array stored on ``fn`` is,
-    or views, it), which would now compute with the new values. And an input that was changed in
-    place by a recorded op now leads back through that op, not to the value ``fn`` saw.
+    Two cases. A version ``fn`` noted has moved on, and ``fn`` kept that memory for its backward (an
+    array stored on ``fn`` is, or views, it): backward would compute with the new values. Or an input
+    was changed in place by a recorded op, and now leads back through that op, not to what ``fn`` saw.
     """
-    name = type(fn).__name__
     for i, (storage, version) in enumerate(fn.versions):
         if storage.version != version and _keeps(fn, storage.owner):
-            what = "its output" if i == len(fn.parents) else f"its input {i}"
-            raise RuntimeError(
-                f"{name}.backward needs a value that was changed by an in-place operation after {name} ran "
-                f"({what}, version {version}, now {storage.version}); change a clone() instead, or change it "
-                "after backward"
-            )
+            raise _changed_error(fn, i, storage, version)
     for parent in fn.parents:
         if parent._ctx is not None and parent._ctx.sequence_number > fn.sequence_number:
-            raise RuntimeError(
-                f"{name} used a tensor that was later changed in place (by {type(parent._ctx).__name__}); "
-                "backward through both values is not supported: change a clone() of it instead"
-            )
+            raise _overwritten_error(fn, parent)
 
 
 def _keeps(fn, owner) -> bool:
@@ -73,3 +63,20 @@ def _keeps(fn, owner) -> bool:
             if isinstance(array, np.ndarray) and (array if array.base is None else array.base) is owner:
                 return True
     return False
+
+
+def _changed_error(fn, i: int, storage: Storage, version: int) -> RuntimeError:
+    name, what = type(fn).__name__, "its output" if i == len(fn.parents) else f"its input {i}"
+    return RuntimeError(
+        f"{name}.backward needs a value that was changed by an in-place operation after {name} ran "
+        f"({what}, version {version}, now {storage.version}); change a clone() instead, or change it "
+        "after backward"
+    )
+
+
+def _overwritten_error(fn, parent) -> RuntimeError:
+    name = type(fn).__name__
+    return RuntimeError(
+        f"{name} used a tensor that was later changed in place (by {type(parent._ctx).__name__}); "
+        "backward through both values is not supported: change a clone() of it instead"
+    )

@@ -119,22 +119,16 @@ class Optimizer:
 
     @tg.jit.live  # a jitted step calls it for real every time: the current lr, momentum, Adam's state
     def step(self, closure=None):
-        """Update every parameter that has a gradient; return ``closure()``'s loss if a closure is given.
-
-        ``closure`` re-computes the loss (zero_grad, forward, backward) for optimizers that need
-        it several times per step; here it is called once, before the update. With a group's
-        ``maximize=True``, ``update`` is handed −grad, so the step climbs instead of descending.
-        """
+        """Update every parameter that has a gradient to the weights ``update`` gives. A ``closure``
+        (zero_grad, forward, backward) is called once first and its loss returned; with a group's
+        ``maximize=True``, ``update`` is handed −grad, so the step climbs instead of descending."""
         loss = closure() if closure is not None else None
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            for p in (p for p in group["params"] if p.grad is not None):
                 grad = -p.grad.data if group.get("maximize") else p.grad.data
-                w = p.data
-                new = self.update(w, grad, self.state.setdefault(p, {}), group)
-                if new is not w:  # the built-in updates change w in place and return it
-                    self._write(new, w)
+                new = self.update(p.data, grad, self.state.setdefault(p, {}), group)
+                if new is not p.data:  # the built-in updates change w in place and return it
+                    self._write(new, p.data)
                 p._storage.version += 1  # an in-place change: a graph that kept the old w refuses backward
         return loss
 

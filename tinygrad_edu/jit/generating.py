@@ -6,7 +6,7 @@ Every op of the step becomes two lines, its own class and its own ``forward`` on
     v3 = f3.forward(v2)  # (10, 30) float32
 
 and every backward the op's own ``backward``, in the order eager visited the ops, with the chain
-rule's bookkeeping that `autograd.run_backward` does (summing a broadcast gradient to its input's
+rule's bookkeeping that `autograd.backpropagate` does (summing a broadcast gradient to its input's
 shape, casting it to its dtype, adding the gradients that reach one tensor along several paths, in
 eager's order; setting each leaf's ``.grad`` as eager does). Calls marked live (``optimizer.step()``)
 are called as they are. No formula is written here: a student's edit of an op or an optimizer is

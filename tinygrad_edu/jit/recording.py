@@ -18,7 +18,7 @@ from numbers import Number
 
 import numpy as np
 
-from ..autograd import Observer, _mode, observing, run_backward
+from ..autograd import Observer, _mode, backpropagate, observing
 from ..tensor import Tensor
 
 
@@ -289,7 +289,7 @@ class Recording(Observer):
                                "supported; a replay sets .grad on leaves only")
         self.visits = []
         self.events.append(("backward", self.ref(root), gradient.copy(), self.visits))
-        run_backward(root, gradient, retain_graph)
+        backpropagate([root], [gradient], retain_graph)
         self._refresh()  # backward may set .grad of the tensors watched
         for t, _, grad in self.watched.values():  # reading a gradient later in the step reads the leaf's .grad
             if grad is not None:
