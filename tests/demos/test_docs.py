@@ -103,6 +103,21 @@ def test_each_anchor_of_the_reading_order_uses_no_function_listed_after_it():
         assert not used & set(later), f"reading-order.md: {name} uses {[later[u] for u in used & set(later)]}, listed after it"
 
 
+def test_one_eager_step_enters_at_most_380_lines():
+    """Issue 25's measure of the path a student follows through one training step (the functions it
+    enters, docstrings included); the listing must hold the lecture's logic, so the trace saw the step."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "trace_step.py")], capture_output=True,
+                         text=True, check=True)
+    listed = {line.split()[-1] for line in run.stdout.splitlines()[:-1]}
+    assert {"SigmoidFn.backward", "LinearFn.backward", "SquaredError.backward", "backpropagate",
+            "SGD.update", "Sequential.forward", "train_step"} <= listed, run.stdout
+    total = int(run.stdout.splitlines()[-1].split()[0])
+    assert total <= 380, f"one eager step enters {total} lines (at most 380):\n{run.stdout}"
+
+
 def documented_units() -> dict:
     """What tests/README.md must map: {name as written there: where it is defined}."""
     import inspect
