@@ -4,9 +4,9 @@ Every backward is handed its gradient read-only (``autograd._call_backward`` set
 ``grad.setflags(write=False)``), so that a backward changing it in place fails instead of silently
 changing the gradients of the other ops it was handed to. This times the lecture's step (784-30-10
 sigmoid network, quadratic cost, mini-batches of 10, SGD), eager as a user runs it, against the same
-step with that call replaced by a plain ``fn.backward(grad)``. The two take turns within every
-repeat, so a slow moment of this shared machine hits both alike; the ratio is the median of the
-per-repeat ratios. CPU time of this process, one BLAS thread. Random inputs of MNIST's shape (the
+step with that call replaced by a plain ``fn.backward(grad)`` (its result checked as before). The two
+take turns within every repeat, so a slow moment of this shared machine hits both alike; the ratio
+is the median of the per-repeat ratios. CPU time of this process, one BLAS thread. Random inputs of MNIST's shape (the
 time does not depend on the values).
 
     python benchmarks/bench_readonly_grad.py [--repeats 15] [--steps 300]
@@ -62,8 +62,8 @@ def main():
     args = parser.parse_args()
     read_only = autograd._call_backward
 
-    def writable(fn, grad):
-        return fn.backward(grad)
+    def writable(fn, grad):  # _call_backward without the setflags (and so without its read-only error)
+        return autograd._checked_gradients(fn, fn.backward(grad))
 
     step = lecture_step()
     seconds(step, args.steps, read_only)  # warm up

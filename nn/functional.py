@@ -1033,8 +1033,9 @@ def _constant(value, name, what) -> tg.Tensor:
 
 
 def _pair(name, input, target, reduction, allowed=REDUCTIONS):
-    """Check a float prediction and a target of the same shape (`_pair_error` says what is wrong); the op
-    takes integer targets in the prediction's float type."""
+    """Check the reduction, and a float prediction tensor and a target of the same shape, a non-empty
+    one for a mean (`_pair_error` says what is wrong); the op takes integer targets in the prediction's
+    float type."""
     _check_reduction(name, reduction, allowed)
     if not isinstance(input, tg.Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
@@ -1046,6 +1047,7 @@ def _pair(name, input, target, reduction, allowed=REDUCTIONS):
 
 
 def _pair_error(name, input, target) -> Exception:
+    """What `_pair` says, once one of its checks has failed: the first that applies of its four."""
     if input.shape != target.shape and target.dtype.kind in "iu" and target.shape == input.shape[:-1]:
         return ValueError(f"{name}: the target {target.shape} looks like class labels (integers, one per example) "
                           f"for predictions of shape {input.shape}; this cost compares each output vector with a "

@@ -290,9 +290,10 @@ def _run_forward(fn, inputs, kwargs) -> np.ndarray:
 
 
 def _checked_gradients(fn, grads, kind=(np.ndarray, np.generic)) -> tuple:
-    """What ``fn.backward`` returned, as one gradient (or None) per input: each of ``kind`` (an array;
-    a tensor from a backward run on tensors) and of its input's shape, or of one broadcasting made of
-    it. Anything else is refused with an error naming the op and the input (`_gradient_error`)."""
+    """What ``fn.backward`` returned, as one gradient (or None) per input, each of its input's shape (or
+    one broadcasting made of it) and of ``kind``: an array, or for a backward run on tensors a tensor
+    (an array there would be a constant: values read out of the graph). Anything else is refused with
+    an error naming the op and the input (`_gradient_error`)."""
     grads = grads if isinstance(grads, tuple) else (grads,)
     if len(grads) != len(fn.parents):
         raise _gradient_count_error(fn, grads)
@@ -336,8 +337,8 @@ def _accumulate(tensor, grad) -> None:
 def backpropagate(roots, gradients, retain_graph: bool, create_graph: bool = False, targets=None,
                   collect=_accumulate) -> None:
     """The chain rule, applied to the recorded graph from ``roots`` (with their gradients ∂L/∂root)
-    down: ``collect(t, ∂L/∂t)``, which adds into ``t.grad``, is called for every leaf t that requires
-    grad and every t that called ``retain_grad``, or for each tensor t in ``targets`` only.
+    down: ``collect(t, ∂L/∂t)`` (by default: add it into ``t.grad``) is called for every leaf t that
+    requires grad and every t that called ``retain_grad``, or for each tensor t in ``targets`` only.
 
     In reverse topological order, each tensor is reached after every op that used it, so its ∂L/∂t
     (the sum of what they handed back) is complete when its own op turns it into ∂L/∂input for each
@@ -377,10 +378,10 @@ def backpropagate(roots, gradients, retain_graph: bool, create_graph: bool = Fal
 
 
 def _call_backward(fn, grad: np.ndarray) -> tuple:
-    """``fn.backward(grad)`` (the chain rule: ∂L/∂input from ∂L/∂output), checked, with ``grad`` made
-    read-only first: the same gradient array may be handed to several ops (``a + b`` hands its own
-    to both), so a backward that changed it in place (``grad *= ...``) would silently change theirs.
-    Read-only copies nothing and costs about 2% of the lecture's eager step (bench_readonly_grad.py)."""
+    """``fn.backward(grad)`` (the chain rule: ∂L/∂input from ∂L/∂output), checked, with ``grad`` read-only:
+    one gradient array may be handed to several ops (``a + b`` hands its own to both), so a backward that
+    changed it in place (``grad *= ...``) would silently change theirs. Read-only copies nothing: about 2%
+    of the eager step (benchmarks/bench_readonly_grad.py), nothing in a tg.jit replay."""
     grad.setflags(write=False)  # (setflags is 4 times faster than flags.writeable = False)
     try:
         grads = fn.backward(grad)
@@ -428,7 +429,7 @@ def _fit(grad, tensor):
     grad = grad if type(grad) is np.ndarray or isinstance(grad, Function.tensor_type) else np.asarray(grad)
     if grad.shape != tensor.shape:
         grad = _sum_to_shape(grad, tensor.shape)
-    if grad.dtype != tensor.dtype:  # (a tensor's astype is .to)
+    if grad.dtype != tensor.dtype:  # (Tensor's name for NumPy's astype is to)
         grad = grad.astype(tensor.dtype) if type(grad) is np.ndarray else grad.to(tensor.dtype)
     return grad
 
@@ -593,7 +594,8 @@ def _mismatch(given: int, count: int):
 
 
 # ------------------------------------------------------------------------- what the checks say
-# The checks above are one line each on the way through a step; what they say when one fails is here.
+# The checks on the way through a training step (apply, backward's walk) are a line or two each; the
+# messages they raise once a check has failed are built here.
 def _gradient_count_error(fn, grads) -> TypeError:
     return TypeError(
         f"{type(fn).__name__}.backward returned {len(grads)} gradient(s) for {len(fn.parents)} input(s); return one "
@@ -602,7 +604,8 @@ def _gradient_count_error(fn, grads) -> TypeError:
 
 
 def _gradient_error(fn, i: int, grad, parent, kind) -> Exception:
-    """Why the gradient ``fn.backward`` returned for input ``i`` does not fit: not of ``kind``, or of a wrong shape."""
+    """Why the gradient ``fn.backward`` returned for input ``i`` does not fit, once `_checked_gradients`
+    found that it does not: it is not of ``kind``, or else its shape is wrong."""
     name = type(fn).__name__
     if kind is Function.tensor_type and not isinstance(grad, kind):  # an array, computed from values read out
         return DifferentiableOnceError(

@@ -125,10 +125,10 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in (p for p in group["params"] if p.grad is not None):
-                grad = -p.grad.data if group.get("maximize") else p.grad.data
-                new = self.update(p.data, grad, self.state.setdefault(p, {}), group)
-                if new is not p.data:  # the built-in updates change w in place and return it
-                    self._write(new, p.data)
+                w, grad = p.data, (-p.grad.data if group.get("maximize") else p.grad.data)
+                new = self.update(w, grad, self.state.setdefault(p, {}), group)
+                if new is not w:  # the built-in updates change w in place and return it
+                    self._write(new, w)
                 p._storage.version += 1  # an in-place change: a graph that kept the old w refuses backward
         return loss
 
