@@ -220,7 +220,8 @@ def take_settings(path, args, keys: tuple, dataset: str, add_arguments) -> None:
     recorded = read_settings(path)
     missing = [key for key in (*keys, "dataset", "epochs") if key not in recorded]
     if missing:
-        raise CheckpointError(f"{path}: its settings lack {', '.join(missing)}")
+        raise CheckpointError(f"{path}: its settings lack {', '.join(missing)}; a checkpoint is continued by "
+                              "the command that made it (tinygrad-edu train, or tinygrad-edu cnn), with --resume")
     if recorded["dataset"] != dataset:
         raise CheckpointError(f"{path} was trained on {recorded['dataset']}, not {dataset}: resume it with the "
                               "command that made it")

@@ -58,3 +58,9 @@ def test_one_epoch_on_a_subset_learns_saves_resumes_and_draws(tmp_path, capsys):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     with pytest.raises(ValueError, match="other settings: --channels 8,8"):
         run_demo("cnn", "--resume", str(saved), "--channels", "8,8", "--epochs", "2")
+    with pytest.raises(ValueError, match="lack sizes, activation.*continued by the command that made it"):
+        run_demo("train", "--resume", str(saved), "--epochs", "2")  # a cnn checkpoint, handed to train
+    made_by_train = tmp_path / "mlp.npz"
+    run_demo("train", "--subset", "100", "--sizes", "784,4,10", "--epochs", "1", "--save", str(made_by_train))
+    with pytest.raises(ValueError, match="lack channels, hidden.*continued by the command that made it"):
+        run_demo("cnn", "--resume", str(made_by_train), "--epochs", "2")
