@@ -432,3 +432,69 @@ def test_second_and_third_derivatives_of_composites_equal_pytorchs(name):
         found[lib.__name__] = [np.asarray(a.detach().numpy()) for a in (g, h, t)]
     for order, (ours, theirs) in enumerate(zip(found["tinygrad_edu"], found["torch"]), start=1):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10, err_msg=f"derivative {order}")
+
+
+def test_create_graph_records_the_gradients_even_inside_no_grad():
+    """As in PyTorch: asking for a graph of the gradients overrides no_grad for the walk."""
+    x = leaf([1.0, -2.0, 0.5])
+    y = (x ** 3).sum()
+    with tg.no_grad():
+        y.backward(create_graph=True)  # ∂y/∂x = 3x²; the graph is kept (retain_graph defaults to create_graph)
+        assert not tg.is_grad_enabled()  # and no_grad is back in force after it
+        y.backward(create_graph=True)  # so a second backward adds another 3x²
+    assert x.grad.requires_grad
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy() ** 2)
+    (h,) = tg.autograd.grad(x.grad.sum(), x)  # ∂/∂x Σ 6x² = 12x
+    np.testing.assert_allclose(h.numpy(), 12 * x.numpy())
+    hidden = x * 2
+    z = (hidden ** 2).sum()
+    with tg.no_grad():  # grad() too, and for a tensor in the middle of the graph
+        (g,) = tg.autograd.grad(z, hidden, create_graph=True)  # 2·hidden
+    assert g.requires_grad
+    np.testing.assert_allclose(g.numpy(), 4 * x.numpy())
+
+
+class ScaleInFloat64(tg.Function):
+    """out = x · w, computed in NumPy's promoted dtype: a float32 x and a float64 w give float64."""
+
+    def forward(self, x, w):
+        self.x, self.w = x, w
+        return x * w
+
+    def backward(self, grad):
+        return grad * self.w, grad * self.x
+
+
+def test_a_float32_input_of_a_float64_op_gets_a_float32_gradient_that_is_differentiable_again():
+    x = tg.tensor(np.array([1.0, 2.0, -0.5], dtype=np.float32), requires_grad=True)
+    w = leaf([3.0, -1.0, 2.0])
+    (ScaleInFloat64.apply(x, w) ** 2).sum().backward(create_graph=True)  # ∂/∂x = 2x w², a float64 tensor
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64 and x.grad.requires_grad
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * w.numpy() ** 2, rtol=1e-6)
+    (gw,) = tg.autograd.grad(x.grad.sum(), w)  # ∂/∂w Σ 2x w² = 4x w, through the cast to float32
+    np.testing.assert_allclose(gw.numpy(), 4 * x.numpy().astype(np.float64) * w.numpy(), rtol=1e-6)
+
+
+def test_the_refusals_of_backward_inputs_and_of_grad_without_grad_outputs_are_whole_sentences():
+    x = leaf([1.0, 2.0])
+    loss = (x * 2).sum()
+    for inputs in ([], [tg.Tensor(np.ones(2))], [x, "x"]):  # empty, a tensor that needs no grad, not a tensor
+        with pytest.raises(RuntimeError, match=r"^backward\(inputs=\.\.\.\): give a tensor or a non-empty sequence "
+                                               r"of tensors that require grad$"):
+            loss.backward(inputs=inputs, retain_graph=True)
+    with pytest.raises(RuntimeError, match=r"^grad\(\) without a gradient needs a scalar, but this tensor has shape "
+                                           r"\(2,\); reduce it first \(e\.g\. \.sum\(\) or \.mean\(\)\) or pass "
+                                           r"grad_outputs= of the same shape$"):
+        tg.autograd.grad(x * 2, x)
+    with pytest.raises(RuntimeError, match=r"^backward\(\) without a gradient needs a scalar, but this tensor has "
+                                           r"shape \(2,\); .* or pass gradient= of the same shape$"):
+        (x * 2).backward()
+
+
+def test_a_backward_returning_an_array_on_tensors_is_refused_in_a_whole_sentence():
+    x = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(tg.DifferentiableOnceError, match=(
+            r"^IgnoresGrad\.backward, run on tensors for a second derivative, returned a ndarray as the gradient of "
+            r"input 0: compute it from grad with operators and NumPy functions, not from values read out of a "
+            r"tensor \(\.data, \.numpy\(\)\), or mark backward once_differentiable$")):
+        tg.autograd.grad(IgnoresGrad.apply(x).sum(), x, create_graph=True)

@@ -711,6 +711,9 @@ def test_integer_labels_into_the_quadratic_cost_suggest_one_hot():
         nn.MSELoss()(outputs, labels)
     with pytest.raises(ValueError, match=r"nn\.one_hot\(labels, 10\)"):
         F.mse_loss(outputs, tg.tensor(labels))
+    with pytest.raises(ValueError, match=r"target \(2, 3\) looks like class labels .* shape \(2, 3, 7\).*"
+                                         r"nn\.one_hot\(labels, 7\)"):  # outputs with more dims: the last is the classes
+        nn.MSELoss()(tg.tensor(np.full((2, 3, 7), 0.1)), np.zeros((2, 3), dtype=np.int64))
     loss = nn.MSELoss()(outputs, nn.one_hot(labels, 10))  # the fix the message gives works
     expected = ((np.eye(10)[labels] - 0.1) ** 2).sum() / (2 * 4)
     assert np.isclose(loss.item(), expected)
