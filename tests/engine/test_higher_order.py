@@ -498,3 +498,10 @@ def test_a_backward_returning_an_array_on_tensors_is_refused_in_a_whole_sentence
             r"input 0: compute it from grad with operators and NumPy functions, not from values read out of a "
             r"tensor \(\.data, \.numpy\(\)\), or mark backward once_differentiable$")):
         tg.autograd.grad(IgnoresGrad.apply(x).sum(), x, create_graph=True)
+
+
+def test_grad_of_the_same_output_listed_twice_adds_both_gradients():
+    x = leaf([1.0, -2.0])
+    y = x ** 2
+    (g,) = tg.autograd.grad([y, y], x, grad_outputs=[np.array([1.0, 10.0]), np.array([3.0, 3.0])])
+    np.testing.assert_allclose(g.numpy(), (np.array([1.0, 10.0]) + 3.0) * 2 * x.numpy())  # (v₁ + v₂) · 2x
