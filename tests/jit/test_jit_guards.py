@@ -53,9 +53,10 @@ def compare(make, change, expect_replay=True, undo=lambda: None):
     return run
 
 
-def classifier(loss=lambda z, y: F.cross_entropy(z, y), *middle):
+def classifier(loss=lambda z, y: F.cross_entropy(z, y), *middle, momentum=0.0):
+    """``make`` for `compare`: a training step of the model with ``middle`` between its two layers."""
     def make():
-        model, optimizer = model_and_optimizer(*middle)
+        model, optimizer = model_and_optimizer(*middle, momentum=momentum)
 
         def step(x, labels):
             optimizer.zero_grad()
@@ -215,18 +216,7 @@ def test_a_module_setting_changed_after_recording_gives_eagers_numbers(change):
 
 
 def test_a_frozen_layer_and_a_replaced_parameter_give_eagers_numbers():
-    def make():
-        model, optimizer = model_and_optimizer(nn.Sigmoid(), momentum=0.5)
-
-        def step(x, labels):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), labels)
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        return step, {"model": model, "optimizer": optimizer}, model.parameters
-
+    make = classifier(lambda z, y: F.cross_entropy(z, y), nn.Sigmoid(), momentum=0.5)
     compare(make, lambda objects: objects["model"][0].requires_grad_(False))
 
     def replace(objects):  # a new weight, given to the optimizer in place of the old one
@@ -240,20 +230,9 @@ def test_a_frozen_layer_and_a_replaced_parameter_give_eagers_numbers():
 
 
 def test_parameter_lists_of_the_optimizer_are_guarded():
-    def make():
-        model, optimizer = model_and_optimizer(nn.Sigmoid())
-
-        def step(x, labels):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), labels)
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        return step, optimizer, model.parameters
-
-    compare(make, lambda optimizer: optimizer.param_groups[0]["params"].pop())  # the last bias stops learning
-    compare(make, lambda optimizer: optimizer.param_groups[0].update(lr=0.05, momentum=0.9))  # read live
+    make = classifier(lambda z, y: F.cross_entropy(z, y), nn.Sigmoid())
+    compare(make, lambda objects: objects["optimizer"].param_groups[0]["params"].pop())  # the last bias stops learning
+    compare(make, lambda objects: objects["optimizer"].param_groups[0].update(lr=0.05, momentum=0.9))  # read live
 
 
 # ------------------------------------------------------------------------- the student's own code runs
@@ -291,20 +270,11 @@ def test_an_optimizer_update_edited_after_import_runs_in_the_replay(monkeypatch)
 
 def test_a_parameter_given_a_new_array_is_guarded():
     """Module.to gives parameters new arrays: in another dtype, the replay must not compute on (eager raises)."""
-    def make():
-        model, optimizer = model_and_optimizer(nn.Sigmoid())
-
-        def step(x, labels):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), labels)
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        return step, model, model.parameters
-
-    compare(make, lambda model: setattr(model[0].weight, "data", model[0].weight.data.copy()))  # same shape
-    step, model, _ = make()
+    make = classifier(lambda z, y: F.cross_entropy(z, y), nn.Sigmoid())
+    compare(make, lambda objects: setattr(objects["model"][0].weight, "data",
+                                          objects["model"][0].weight.data.copy()))  # same shape
+    step, objects, _ = make()
+    model = objects["model"]
     run = tg.jit(step)
     for x, labels in data()[:4]:
         run(x, labels)
