@@ -615,14 +615,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Input, weight and bias must have one dtype: as in PyTorch, a float32 layer refuses float64 data
     (NumPy's default) rather than quietly computing in float64.
     """
-    if any(t is not None and t.dtype != weight.dtype for t in (x, bias)):
-        raise _linear_dtype_error(x, weight, bias)
+    for name, t in (("input", x), ("bias", bias)):
+        if t is not None and t.dtype != weight.dtype:
+            raise _linear_dtype_error(name, t, weight)
     return ops.LinearFn.apply(x, weight) if bias is None else ops.LinearFn.apply(x, weight, bias)
 
 
-def _linear_dtype_error(x, weight, bias) -> RuntimeError:
-    """What `linear` says when the input's or the bias's dtype is not the weight's (the input's first)."""
-    name, t = next((n, t) for n, t in (("input", x), ("bias", bias)) if t is not None and t.dtype != weight.dtype)
+def _linear_dtype_error(name: str, t, weight) -> RuntimeError:
+    """What `linear` says when the input's or the bias's dtype (``t``, named ``name``) is not the weight's."""
     return RuntimeError(
         f"linear: the {name} is {t.dtype} but the weight is {weight.dtype}; a layer computes in its "
         "weights' dtype and does not promote (as in PyTorch). Convert the input, e.g. x.float() (NumPy "
